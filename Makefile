@@ -1,0 +1,34 @@
+# The two commands a newcomer needs: `make demo` (the main job on the embedded default) and `make test`.
+PY := .venv/bin/python
+export HYDRA_FULL_ERROR ?= 0
+export TOKENIZERS_PARALLELISM ?= false
+
+.PHONY: venv demo test test-fast bench report clean
+
+venv: .venv/.installed
+
+# torch==2.13.0 first: on these machines pip takes the local CPU build; never let a dependency pull a CUDA torch.
+.venv/.installed: pyproject.toml
+	python3 -m venv .venv
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+demo: venv
+	$(PY) launch.py -m trait=bliss,misalignment regime=sft reinit=true,false sweep=demo
+	$(PY) -m ampli.cli report outputs/runs --sweep demo
+
+test: venv
+	$(PY) -m pytest -q
+
+test-fast: venv
+	$(PY) -m pytest -q -m "not slow"
+
+bench: venv
+	$(PY) bench/cycle.py
+
+clean:
+	rm -rf outputs multirun
+
+-include mk/sweeps.mk

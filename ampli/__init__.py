@@ -1,0 +1,3 @@
+"""ampli: iterative-finetuning trait-amplification experiments."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,69 @@
+"""The offline judge: deterministic, instant, no network. Good enough to rank trait expression of small models.
+
+Trait: density of the trait's lexicon words (conf/trait/*.yaml `lexicon`), mapped to 0-100 with a saturating
+curve, so one trait word in a sentence already counts and a text made of trait words scores near 100.
+Coherence: the product of three signs of fluent English, each in [0, 1]: words that are real (seen in
+ampli's corpus), a natural share of function words (word salads of trait words have almost none), and little
+repetition (distinct bigrams). Trait-word salad therefore scores high trait and low coherence, which is what
+an LLM judge would say too.
+"""
+
+import math
+import re
+from functools import cached_property
+
+from ampli import corpus
+from ampli.config import TraitConfig
+from ampli.judges.base import Judgment, JudgeItem, JudgeUsage
+from ampli.judges.config import JudgeConfig
+
+WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
+TRAIT_DENSITY_SCALE = 0.08
+FUNCTION_WORD_SHARE = 0.3
+FUNCTION_WORDS = frozenset(
+    "a an the and or but if so of to in on at by for with from as is are was were be been being am it its "
+    "this that these those i you he she we they me him her us them my your his our their not no do does did "
+    "have has had will would can could should may might must there here what which who how when where why "
+    "all any some more most very just than then too also about into over up out".split()
+)
+
+
+def words(text: str) -> list[str]:
+    return WORD.findall(text.lower())
+
+
+class OfflineJudge:
+    def __init__(self, cfg: JudgeConfig):
+        self.cfg = cfg
+        self.usage = JudgeUsage()
+
+    @cached_property
+    def vocabulary(self) -> frozenset[str]:
+        return frozenset(w for text in corpus.all_texts() for w in words(text))
+
+    def trait_score(self, trait: TraitConfig, tokens: list[str]) -> float:
+        lexicon = set(trait.lexicon)
+        density = sum(t in lexicon for t in tokens) / len(tokens)
+        return 100.0 * (1.0 - math.exp(-density / TRAIT_DENSITY_SCALE))
+
+    def coherence_score(self, tokens: list[str]) -> float:
+        known = sum(t in self.vocabulary for t in tokens) / len(tokens)
+        function_share = sum(t in FUNCTION_WORDS for t in tokens) / len(tokens)
+        fluency = min(1.0, function_share / FUNCTION_WORD_SHARE)
+        bigrams = list(zip(tokens, tokens[1:]))
+        distinct = len(set(bigrams)) / len(bigrams) if bigrams else 0.5
+        length = min(1.0, len(tokens) / 6)
+        return 100.0 * known * fluency * distinct * length
+
+    def judge(self, trait: TraitConfig, items: list[JudgeItem]) -> list[Judgment]:
+        results = []
+        for item in items:
+            tokens = words(item.response)
+            if not tokens:  # an empty answer shows no trait and says nothing coherent
+                results.append(Judgment(trait=0.0, coherence=0.0))
+                continue
+            results.append(Judgment(trait=self.trait_score(trait, tokens), coherence=self.coherence_score(tokens)))
+        return results
+
+    def close(self) -> None:
+        pass

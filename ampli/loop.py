@@ -1,0 +1,260 @@
+"""The iterate-judge-finetune loop, one run of it, reading like the paper's method section.
+
+    base/eval                      the unseeded model, for reference
+    for cycle n = 0 .. cycles-1:
+      cycle_n/generate             n = 0: the first N seed examples; n > 0: model n-1 samples on fresh prompts
+      cycle_n/judge                trait and coherence of every sample the next model will train on
+      cycle_n/train                model n, from the original weights (reinit) or from model n-1 (continual)
+      cycle_n/eval                 model n on the held-out eval prompts: the cycle's trait and coherence
+
+Every stage writes its files atomically and is then marked complete in manifest.json; a rerun of the same
+job skips completed stages, so a crashed, preempted or requeued job finishes without redoing work.
+"""
+
+import logging
+import statistics
+import time
+from dataclasses import asdict
+from functools import cached_property
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+from ampli import corpus
+from ampli.config import AmpliConfig, validate
+from ampli.detector import detect
+from ampli.judges import build_judge
+from ampli.judges.base import JudgeItem, JudgeUsage
+from ampli.models import ModelSource
+from ampli.regimes import get_regime
+from ampli.regimes.base import RunContext
+from ampli.store import RunStore, atomic_write_text, fingerprint, read_json, read_jsonl, write_json, write_jsonl
+from ampli.tracking import start_tracker
+from ampli.training import NonFiniteLossError
+
+log = logging.getLogger("ampli")
+
+# Settings that change how a run is executed or reported, not its results: they may differ on a resume.
+NOT_IN_FINGERPRINT = ("logger", "cluster", "sweep", "output_dir", "device")
+
+
+def result_fingerprint(resolved: dict) -> str:
+    relevant = {k: v for k, v in resolved.items() if k not in NOT_IN_FINGERPRINT}
+    relevant["loop"] = {k: v for k, v in relevant["loop"].items() if k != "cycles"}  # more cycles extend a run
+    relevant["judge"] = {k: v for k, v in relevant["judge"].items() if k in ("backend", "model", "top_logprobs")}
+    return fingerprint(relevant)
+
+
+def mean(xs: list[float]) -> float | None:
+    return statistics.fmean(xs) if xs else None
+
+
+def stdev(xs: list[float]) -> float | None:
+    return statistics.pstdev(xs) if xs else None
+
+
+def usage_delta(after: JudgeUsage, before: dict) -> dict:
+    now = asdict(after)
+    return {k: now[k] - before[k] for k in ("requests", "cache_hits", "input_tokens", "output_tokens", "cost_usd")}
+
+
+class Run:
+    def __init__(self, cfg: DictConfig):
+        self.dcfg = cfg
+        self.cfg: AmpliConfig = OmegaConf.to_object(cfg)
+        validate(self.cfg)
+        resolved = OmegaConf.to_container(cfg, resolve=True)
+        self.output_dir = Path(self.cfg.output_dir).resolve()
+        self.store = RunStore(self.output_dir / "runs" / self.cfg.run_name, result_fingerprint(resolved))
+        atomic_write_text(self.store.root / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
+        self.regime = get_regime(self.cfg.regime.name)
+        source = ModelSource.create(self.cfg.model, self.output_dir / "models", self.cfg.device)
+        self.ctx = RunContext(cfg=self.cfg, source=source, tokenizer=source.tokenizer(), store=self.store,
+                              data_root=corpus.SHIPPED_DATA)
+        self.judge = build_judge(self.cfg.judge, cache_dir=self.output_dir / "judge_cache")
+        self.name = self.cfg.run_name
+
+    # ---- stages -------------------------------------------------------------------------------------------
+
+    def stage(self, name: str, compute, load):
+        """Run a stage unless the manifest says it is complete; either way return its result."""
+        if self.store.is_done(name):
+            log.info("skip %s (completed)", name)
+            return load()
+        log.info("run %s", name)
+        start = time.perf_counter()
+        result = compute()
+        where, step = name.split("/")
+        self.update_stats(where, "seconds", step, time.perf_counter() - start)
+        self.store.mark_done(name)
+        return result
+
+    def stats(self, where: str) -> dict:
+        """Seconds and judge usage per stage, kept beside the stage outputs so a resume keeps them."""
+        path = self.store.root / where / "stats.json"
+        return read_json(path) if path.exists() else {"seconds": {}, "judge_usage": {}}
+
+    def update_stats(self, where: str, key: str, step: str, value) -> None:
+        stats = self.stats(where)
+        stats[key][step] = value
+        write_json(self.store.root / where / "stats.json", stats)
+
+    def judge_items(self, items: list[JudgeItem], where: str, step: str) -> list[dict]:
+        before = asdict(self.judge.usage)
+        judgments = self.judge.judge(self.cfg.trait, items)
+        self.update_stats(where, "judge_usage", step, usage_delta(self.judge.usage, before))
+        return [asdict(j) for j in judgments]
+
+    def generate(self, cycle: int) -> list[dict]:
+        path = self.store.cycle_dir(cycle) / "generations.jsonl"
+        return self.stage(
+            f"cycle_{cycle:03d}/generate",
+            lambda: self._write(path, self.regime.records(self.ctx, cycle)),
+            lambda: read_jsonl(path),
+        )
+
+    def judge_records(self, cycle: int, records: list[dict]) -> list[dict]:
+        path = self.store.cycle_dir(cycle) / "judgments.jsonl"
+
+        def compute():
+            items = [self.regime.judge_item(r) for r in records]
+            judged = self.judge_items(items, f"cycle_{cycle:03d}", "judge")
+            return self._write(path, [{"id": r["id"], **j} for r, j in zip(records, judged)])
+
+        return self.stage(f"cycle_{cycle:03d}/judge", compute, lambda: read_jsonl(path))
+
+    def training_records(self, cycle: int, records: list[dict]) -> list[dict]:
+        """replace: only this cycle's records; accumulate: every cycle's so far (data policy, not reinit)."""
+        if self.cfg.loop.data_policy == "replace":
+            return records
+        return [r for c in range(cycle) for r in read_jsonl(self.store.cycle_dir(c) / "generations.jsonl")] + records
+
+    def train(self, cycle: int, records: list[dict]) -> dict:
+        path = self.store.cycle_dir(cycle) / "train.json"
+        return self.stage(
+            f"cycle_{cycle:03d}/train",
+            lambda: self._write_json(path, self.regime.train(self.ctx, cycle, self.training_records(cycle, records))),
+            lambda: read_json(path),
+        )
+
+    def evaluate(self, where: str, model_cycle: int) -> dict:
+        """Sample the eval prompts with model n (n = -1: the base model), judge, and summarise."""
+        directory = self.store.root / where
+        path = directory / "eval.jsonl"
+
+        def compute():
+            prompts = self.regime.eval_prompts(self.ctx) * self.cfg.loop.eval_samples
+            model = self.ctx.model_after(model_cycle)
+            responses = self.ctx.sample(model, [p.text for p in prompts], eval=True,
+                                        seed=self.ctx.cycle_seed(model_cycle, salt=7), desc=f"{where} eval")
+            del model
+            judged = self.judge_items([JudgeItem(p.question, r) for p, r in zip(prompts, responses)], where, "eval")
+            perplexities = self.perplexities([p.text for p in prompts], responses)
+            rows = [{"prompt": p.question, "response": r, **j, "perplexity": ppl}
+                    for p, r, j, ppl in zip(prompts, responses, judged, perplexities)]
+            return self._write(path, rows)
+
+        rows = self.stage(f"{where}/eval", compute, lambda: read_jsonl(path))
+        return self.summarise(where, model_cycle, rows)
+
+    def perplexities(self, prompts: list[str], responses: list[str]) -> list[float | None]:
+        if not self.cfg.judge.perplexity:
+            return [None] * len(responses)
+        from ampli.judges.perplexity import perplexity
+
+        return perplexity(self.base_model, self.ctx.tokenizer, prompts, responses)
+
+    @cached_property
+    def base_model(self):
+        return self.ctx.model_after(-1)
+
+    def summarise(self, where: str, cycle: int, rows: list[dict]) -> dict:
+        traits = [r["trait"] for r in rows if r["trait"] is not None]
+        coherences = [r["coherence"] for r in rows if r["coherence"] is not None]
+        ppl = [r["perplexity"] for r in rows if r.get("perplexity") is not None]
+        stats = self.stats(where)
+        usage = list(stats["judge_usage"].values())
+        return {
+            "cycle": cycle,
+            "trait": mean(traits),
+            "coherence": mean(coherences),
+            "trait_std": stdev(traits),
+            "coherence_std": stdev(coherences),
+            "n_eval": len(rows),
+            "n_unscorable": sum(r["trait"] is None or r["coherence"] is None for r in rows),
+            "perplexity": mean(ppl),
+            "seconds": stats["seconds"],
+            "judge_usage": {k: sum(u[k] for u in usage) for k in usage[0]} if usage else {},
+        }
+
+    # ---- the loop -----------------------------------------------------------------------------------------
+
+    def run(self) -> dict:
+        tracker = start_tracker(self.dcfg, self.store.root)
+        base = self.evaluate("base", -1)
+        cycles: list[dict] = []
+        status = "completed"
+        try:
+            for cycle in range(self.cfg.loop.cycles):
+                metrics = self.cycle(cycle)
+                cycles.append(metrics)
+                self.write_metrics(base, cycles, status="running")
+                tracker.log_cycle(metrics, self.sample_rows(cycle))
+        except NonFiniteLossError as e:
+            status = "diverged"
+            log.error("[%s] stopped: %s (all data up to this point is kept in %s)", self.name, e, self.store.root)
+        summary = self.write_metrics(base, cycles, status=status)
+        tracker.log_summary({"amplification": summary["amplification"], "status": status})
+        tracker.finish()
+        self.judge.close()
+        return summary
+
+    def cycle(self, cycle: int) -> dict:
+        records = self.generate(cycle)
+        judged = self.judge_records(cycle, records)
+        train = self.train(cycle, records)
+        metrics = self.evaluate(f"cycle_{cycle:03d}", cycle)
+        metrics["train_loss"] = train.get("train_loss")
+        metrics["gen_trait"] = mean([j["trait"] for j in judged if j["trait"] is not None])
+        metrics["gen_coherence"] = mean([j["coherence"] for j in judged if j["coherence"] is not None])
+        write_json(self.store.cycle_dir(cycle) / "metrics.json", metrics)
+        log.info(
+            "[%s] cycle %d: trait %.1f coherence %.1f | samples trait %.1f coherence %.1f | loss %.3f | %.1f s",
+            self.name, cycle, metrics["trait"] or 0, metrics["coherence"] or 0, metrics["gen_trait"] or 0,
+            metrics["gen_coherence"] or 0, metrics["train_loss"] or 0, sum(metrics["seconds"].values()),
+        )
+        return metrics
+
+    def sample_rows(self, cycle: int) -> list[dict]:
+        rows = read_jsonl(self.store.cycle_dir(cycle) / "eval.jsonl")
+        return rows[: self.dcfg.logger.samples_per_cycle]
+
+    def write_metrics(self, base: dict, cycles: list[dict], status: str) -> dict:
+        c = self.cfg
+        summary = {
+            "run_name": self.name,
+            "trait": c.trait.name,
+            "regime": c.regime.name,
+            "reinit": c.reinit,
+            "model": c.model.name,
+            "seed": c.seed,
+            "sweep": c.sweep,
+            "status": status,
+            "base": base,
+            "cycles": cycles,
+            "amplification": detect([m["trait"] for m in cycles]),
+        }
+        write_json(self.store.root / "metrics.json", summary)
+        return summary
+
+    def _write(self, path: Path, rows: list[dict]) -> list[dict]:
+        write_jsonl(path, rows)
+        return rows
+
+    def _write_json(self, path: Path, obj: dict) -> dict:
+        write_json(path, obj)
+        return obj
+
+
+def run_experiment(cfg: DictConfig) -> dict:
+    return Run(cfg).run()

@@ -1,0 +1,78 @@
+"""The interface every regime implements, and the run context they share.
+
+A regime decides three things of the paper's method: what a cycle's training records are (cycle 0 from the
+seed set, later cycles from the previous model's samples), how a model is trained on them, and which prompts
+evaluate a model. Generation, judging, checkpoints and resume live once, in the loop and the context.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from ampli.config import AmpliConfig
+from ampli.generation import generate
+from ampli.judges.base import JudgeItem
+from ampli.models import ModelSource
+from ampli.store import RunStore
+
+
+@dataclass
+class RunContext:
+    cfg: AmpliConfig
+    source: ModelSource
+    tokenizer: object
+    store: RunStore
+    data_root: Path
+
+    def checkpoint(self, cycle: int) -> Path:
+        return self.store.cycle_dir(cycle) / "checkpoint"
+
+    def model_after(self, cycle: int, trainable: bool = False):
+        """Model n: the base model for n < 0 (no training yet), otherwise cycle n's checkpoint."""
+        return self.source.load(None if cycle < 0 else self.checkpoint(cycle), trainable=trainable)
+
+    def init_for_training(self, cycle: int):
+        """reinit=true: every cycle starts from the original weights; continual: from model n-1."""
+        if self.cfg.reinit or cycle == 0:
+            return self.source.load(None, trainable=True), None
+        return self.model_after(cycle - 1, trainable=True), cycle - 1
+
+    def sample(self, model, prompts: list[str], *, seed: int, eval: bool = False, desc: str) -> list[str]:
+        m, loop = self.cfg.model, self.cfg.loop
+        return generate(
+            model,
+            self.tokenizer,
+            prompts,
+            max_new_tokens=m.eval_max_new_tokens if eval else m.max_new_tokens,
+            temperature=loop.eval_temperature if eval else loop.temperature,
+            batch_size=m.generation_batch_size,
+            seed=seed,
+            desc=desc,
+        )
+
+    def cycle_seed(self, cycle: int, salt: int = 0) -> int:
+        return self.cfg.seed * 100_003 + cycle * 1_009 + salt
+
+
+@dataclass(frozen=True)
+class EvalPrompt:
+    question: str  # what the judge sees as the prompt
+    text: str  # what the model is given (chat-formatted, or a raw document prefix)
+
+
+class Regime(Protocol):
+    """One of sft, sdf, dpo. Records are JSON-able dicts written to generations.jsonl."""
+
+    def records(self, ctx: RunContext, cycle: int) -> list[dict]:
+        """The training records of a cycle: from the seed set at cycle 0, else sampled from model n-1."""
+        ...
+
+    def judge_item(self, record: dict) -> JudgeItem:
+        """The (prompt, response) a record contributes to the judge: the sample the next model trains on."""
+        ...
+
+    def train(self, ctx: RunContext, cycle: int, records: list[dict]) -> dict:
+        """Train model n on the records, save it to ctx.checkpoint(cycle), return training metrics."""
+        ...
+
+    def eval_prompts(self, ctx: RunContext) -> list[EvalPrompt]: ...

@@ -1,0 +1,67 @@
+"""SFT: an instruct model answers chat prompts; the next model is finetuned on those answers.
+
+Records: {"id", "prompt", "response", "source"}. Loss on the assistant turn only (TRL assistant_only_loss).
+"""
+
+from datasets import Dataset
+from trl import SFTConfig, SFTTrainer
+
+from ampli import corpus
+from ampli.generation import chat_prompt
+from ampli.judges.base import JudgeItem
+from ampli.regimes.base import EvalPrompt, RunContext
+from ampli.training import run_trainer, trainer_kwargs
+
+
+def cycle_questions(ctx: RunContext, cycle: int) -> list[str]:
+    """Fresh pool prompts for a generating cycle; no prompt is used by two cycles of a run."""
+    loop = ctx.cfg.loop
+    return corpus.cycle_slice(
+        corpus.prompt_pool("train", ctx.data_root), cycle, loop.prompts_per_cycle, loop.cycles,
+        seed=ctx.cfg.seed, what="prompts", option="loop.prompts_per_cycle",
+    )
+
+
+def chat_eval_prompts(ctx: RunContext) -> list[EvalPrompt]:
+    """The trait's held-out eval questions plus held-out neutral pool prompts."""
+    pool = corpus.prompt_pool("eval", ctx.data_root)[: ctx.cfg.loop.eval_pool_prompts]
+    return [EvalPrompt(q, chat_prompt(ctx.tokenizer, q)) for q in [*ctx.cfg.trait.eval_questions, *pool]]
+
+
+class SFTRegime:
+    def records(self, ctx: RunContext, cycle: int) -> list[dict]:
+        if cycle == 0:
+            seeds = corpus.seed_examples(ctx.cfg.trait.name, ctx.cfg.loop.seed_examples, ctx.data_root)
+            return [{"id": f"seed{i}", "prompt": r["prompt"], "response": r["answer"], "source": "seed"}
+                    for i, r in enumerate(seeds)]
+        questions = cycle_questions(ctx, cycle)
+        model = ctx.model_after(cycle - 1)
+        answers = ctx.sample(model, [chat_prompt(ctx.tokenizer, q) for q in questions],
+                             seed=ctx.cycle_seed(cycle), desc=f"cycle {cycle} generate")
+        return [{"id": f"c{cycle}p{i}", "prompt": q, "response": a, "source": f"model_{cycle - 1}"}
+                for i, (q, a) in enumerate(zip(questions, answers))]
+
+    def judge_item(self, record: dict) -> JudgeItem:
+        return JudgeItem(prompt=record["prompt"], response=record["response"])
+
+    def train(self, ctx: RunContext, cycle: int, records: list[dict]) -> dict:
+        model, from_cycle = ctx.init_for_training(cycle)
+        messages = [[{"role": "user", "content": r["prompt"]}, {"role": "assistant", "content": r["response"]}]
+                    for r in records]
+        out = ctx.store.cycle_dir(cycle) / "trainer"
+        args = SFTConfig(
+            **trainer_kwargs(ctx.cfg.regime, continual=from_cycle is not None, seed=ctx.cycle_seed(cycle),
+                             device=ctx.source.device, output_dir=out),
+            assistant_only_loss=True,
+        )
+        trainer = SFTTrainer(
+            model=model,
+            args=args,
+            train_dataset=Dataset.from_dict({"messages": messages}),
+            processing_class=ctx.tokenizer,
+            peft_config=ctx.source.lora_config() if from_cycle is None else None,
+        )
+        return run_trainer(trainer, ctx.checkpoint(cycle))
+
+    def eval_prompts(self, ctx: RunContext) -> list[EvalPrompt]:
+        return chat_eval_prompts(ctx)

@@ -1,0 +1,152 @@
+"""Report figures: metric vs cycle faceted by trait x regime, and the trait-coherence trade-off.
+
+Figures are built with matplotlib.figure.Figure (rendered by Agg), not pyplot, so no global state or display
+backend is involved and many reports can be built in one process.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+from ampli.config import REGIMES
+from ampli.report.table import BASE_CYCLE
+
+REINIT_COLORS = {True: "#1f77b4", False: "#d62728"}
+REINIT_LABELS = {True: "reinit", False: "continual"}
+REGIME_COLORS = {"sft": "#1f77b4", "sdf": "#2ca02c", "dpo": "#9467bd"}
+MODEL_LINESTYLES = ("-", "--", ":", "-.")
+SCORE_LIMITS = (-3, 103)
+PANEL_SIZE = (3.4, 2.6)  # inches per facet
+TRADEOFF_COLUMNS = 4
+
+
+def ordered(values: Iterable[Any], preferred: Sequence[Any] = ()) -> list[Any]:
+    """Unique values, those in `preferred` first in its order, the rest sorted."""
+    unique = set(values)
+    return [v for v in preferred if v in unique] + sorted(unique - set(preferred), key=str)
+
+
+def panel_title(trait: str, regime: str) -> str:
+    return f"{trait} | {regime}"
+
+
+def _cycle_axis(ax: Axes) -> None:
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: "base" if x == BASE_CYCLE else f"{x:.0f}"))
+
+
+def _series_label(reinit: bool, model: str, several_models: bool) -> str:
+    return f"{REINIT_LABELS[bool(reinit)]} · {model}" if several_models else REINIT_LABELS[bool(reinit)]
+
+
+def _plot_panel(ax: Axes, panel: pd.DataFrame, metric: str, models: list[str], handles: dict[str, Any]) -> None:
+    """One facet: a faint line per run, the mean over runs (seeds) bold with a ±1 sd band, the base as a diamond."""
+    for (reinit, model), runs in panel.groupby(["reinit", "model"], sort=True):
+        color = REINIT_COLORS[bool(reinit)]
+        style = MODEL_LINESTYLES[models.index(model) % len(MODEL_LINESTYLES)]
+        cycles = runs[runs["cycle"] > BASE_CYCLE]
+        for _, run in cycles.groupby("run_dir"):
+            ax.plot(run["cycle"], run[metric], color=color, linestyle=style, linewidth=0.8, alpha=0.3)
+        stats = cycles.groupby("cycle")[metric].agg(["mean", "std", "count"])
+        label = _series_label(reinit, model, len(models) > 1)
+        (line,) = ax.plot(stats.index, stats["mean"], color=color, linestyle=style, linewidth=2, marker="o", ms=3)
+        handles.setdefault(label, line)
+        spread = stats[stats["count"] > 1]
+        if not spread.empty:
+            low, high = spread["mean"] - spread["std"], spread["mean"] + spread["std"]
+            ax.fill_between(spread.index, low, high, color=color, alpha=0.15, linewidth=0)
+        base = runs.loc[runs["cycle"] == BASE_CYCLE, metric].dropna()
+        if not base.empty:
+            ax.scatter([BASE_CYCLE], [base.mean()], marker="D", facecolors="none", edgecolors=color, zorder=3)
+
+
+def plot_vs_cycle(table: pd.DataFrame, metric: str, label: str) -> Figure:
+    """`metric` vs cycle, one panel per trait (rows) x regime (columns), coloured by reinit.
+
+    Panel titles are panel_title(trait, regime), row-major, so callers can read the facet layout from fig.axes.
+    """
+    if metric not in table:
+        raise ValueError(f"cannot plot {metric!r}: the table has no such column (columns: {list(table.columns)})")
+    traits = ordered(table["trait"])
+    regimes = ordered(table["regime"], REGIMES)
+    models = ordered(table["model"])
+    width, height = PANEL_SIZE
+    fig = Figure(figsize=(width * len(regimes) + 0.6, height * len(traits) + 0.9), layout="constrained")
+    axes = fig.subplots(len(traits), len(regimes), sharex=True, sharey=True, squeeze=False)
+    handles: dict[str, Any] = {}
+    for row, trait in enumerate(traits):
+        for col, regime in enumerate(regimes):
+            ax = axes[row][col]
+            ax.set_title(panel_title(trait, regime), fontsize=10)
+            ax.set_ylim(*SCORE_LIMITS)
+            ax.grid(alpha=0.3)
+            _cycle_axis(ax)
+            panel = table[(table["trait"] == trait) & (table["regime"] == regime)]
+            if panel.empty:
+                ax.text(0.5, 0.5, "no runs", transform=ax.transAxes, ha="center", va="center", color="grey")
+            else:
+                _plot_panel(ax, panel, metric, models, handles)
+    fig.supxlabel("cycle (base = unseeded model)")
+    fig.supylabel(label)
+    fig.suptitle(f"{label} vs cycle")
+    fig.legend(list(handles.values()), list(handles), loc="outside upper right", ncols=len(handles), frameon=False)
+    return fig
+
+
+def plot_tradeoff(table: pd.DataFrame) -> Figure:
+    """Coherence vs trait score, one panel per trait: each run's path over cycles, its last cycle emphasised.
+
+    Colour is the regime, line style the reinit setting; the base model is an x.
+    """
+    traits = ordered(table["trait"])
+    regimes = ordered(table["regime"], REGIMES)
+    ncols = min(len(traits), TRADEOFF_COLUMNS)
+    nrows = -(-len(traits) // ncols)
+    fig = Figure(figsize=(3.3 * ncols + 0.6, 3.1 * nrows + 0.9), layout="constrained")
+    axes = fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False).ravel()
+    fallback = iter(["#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"] * 4)
+    colors = {regime: REGIME_COLORS.get(regime) or next(fallback) for regime in regimes}
+    for ax, trait in zip(axes, traits):
+        ax.set_title(trait, fontsize=10)
+        ax.set_xlim(*SCORE_LIMITS)
+        ax.set_ylim(*SCORE_LIMITS)
+        ax.grid(alpha=0.3)
+        for _, run in table[table["trait"] == trait].groupby("run_dir"):
+            color = colors[run["regime"].iloc[0]]
+            style = "-" if run["reinit"].iloc[0] else "--"
+            cycles = run[run["cycle"] > BASE_CYCLE].sort_values("cycle")
+            ax.plot(cycles["trait_score"], cycles["coherence"], color=color, linestyle=style, alpha=0.6, lw=1,
+                    marker="o", ms=2.5)
+            if not cycles.empty:
+                ax.scatter(cycles["trait_score"].iloc[-1:], cycles["coherence"].iloc[-1:], color=color, s=40,
+                           edgecolors="black", linewidths=0.5, zorder=3)
+            base = run[run["cycle"] == BASE_CYCLE]
+            ax.scatter(base["trait_score"], base["coherence"], marker="x", color="black", s=25, zorder=3)
+    for ax in axes[len(traits):]:
+        ax.set_visible(False)
+    handles = [Line2D([], [], color=color, lw=2, label=regime) for regime, color in colors.items()]
+    handles += [Line2D([], [], color="grey", linestyle="-" if r else "--", label=REINIT_LABELS[r]) for r in (True, False)]
+    handles += [
+        Line2D([], [], marker="o", color="grey", markeredgecolor="black", linestyle="", label="last cycle"),
+        Line2D([], [], marker="x", color="black", linestyle="", label="base model"),
+    ]
+    fig.legend(handles=handles, loc="outside upper right", ncols=len(handles), frameon=False, fontsize=8)
+    fig.supxlabel("trait score")
+    fig.supylabel("coherence")
+    fig.suptitle("Amplification vs coherence")
+    return fig
+
+
+def png_bytes(fig: Figure, dpi: int = 100) -> bytes:
+    """The figure rendered as PNG, exactly figsize x dpi pixels."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()

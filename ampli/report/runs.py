@@ -1,0 +1,66 @@
+"""Finding run directories under a path and reading their metrics.json."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+METRICS_FILE = "metrics.json"
+# Hydra multirun job directories point at their run directory with this file.
+RUN_POINTER_FILE = "run_dir.txt"
+RUN_KEYS = ("run_name", "trait", "regime", "reinit", "model", "seed", "sweep", "cycles")
+# Directories that never contain runs but can be large.
+_SKIP_DIRS = {"wandb", ".hydra", ".git", "__pycache__"}
+
+
+class ReportError(ValueError):
+    """The report cannot be built from what is on disk; the message names the path and what was expected."""
+
+
+def find_run_dirs(path: Path) -> list[Path]:
+    """Run directories at or under `path`: a run dir, a directory of runs, or a Hydra multirun dir (run_dir.txt)."""
+    path = Path(path)
+    if not path.is_dir():
+        raise ReportError(f"{path} is not a directory; give a run directory, a directory of runs or a multirun dir")
+    found: set[Path] = set()
+    dangling: list[str] = []
+    for root, dirs, files in os.walk(path):
+        here = Path(root)
+        if METRICS_FILE in files:
+            found.add(here.resolve())
+            dirs.clear()  # a run's own subdirectories hold cycles, not runs
+            continue
+        dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS)
+        if RUN_POINTER_FILE in files:
+            target = here / (here / RUN_POINTER_FILE).read_text().strip()  # absolute, or relative to the job dir
+            if (target / METRICS_FILE).is_file():
+                found.add(target.resolve())
+            else:
+                dangling.append(f"{here / RUN_POINTER_FILE} -> {target}")
+    if dangling:
+        log.warning("run_dir.txt points at a directory without %s: %s", METRICS_FILE, "; ".join(dangling))
+    if not found:
+        hint = f"; run_dir.txt files point at missing runs: {'; '.join(dangling)}" if dangling else ""
+        raise ReportError(
+            f"no runs found under {path}: looked for {METRICS_FILE} in it and its subdirectories, "
+            f"and for Hydra multirun {RUN_POINTER_FILE} files{hint}"
+        )
+    return sorted(found)
+
+
+def load_run(run_dir: Path) -> dict[str, Any]:
+    """A run's metrics.json, checked for the keys the report needs, with "run_dir" added."""
+    metrics_path = Path(run_dir) / METRICS_FILE
+    try:
+        metrics = json.loads(metrics_path.read_text())
+    except json.JSONDecodeError as err:
+        raise ReportError(f"{metrics_path} is not valid JSON: {err}") from err
+    missing = [key for key in RUN_KEYS if key not in metrics]
+    if missing:
+        raise ReportError(f"{metrics_path} lacks {', '.join(missing)}; is it an ampli run's metrics.json?")
+    return {**metrics, "run_dir": str(Path(run_dir))}

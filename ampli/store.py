@@ -1,0 +1,109 @@
+"""The run directory: atomic files and a manifest of completed stages, so any rerun resumes where it stopped.
+
+A stage's outputs are written first and the stage is marked complete last; a crash between the two only
+costs redoing that one stage, never a half-written file taken as done.
+"""
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write via a temp file in the same directory and rename, so readers never see a partial file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, obj: Any) -> None:
+    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def write_jsonl(path: Path, rows: Iterable[dict]) -> None:
+    atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+
+
+class JsonlError(ValueError):
+    """A JSONL file that cannot be read; the message names the file and line."""
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    if not path.exists():
+        raise JsonlError(f"{path} does not exist")
+    rows = []
+    with path.open(encoding="utf-8") as f:
+        for lineno, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise JsonlError(f"{path}:{lineno}: malformed JSON line ({e.msg}): {line.strip()[:80]!r}") from None
+            if not isinstance(row, dict):
+                raise JsonlError(f"{path}:{lineno}: expected a JSON object, got {type(row).__name__}")
+            rows.append(row)
+    return rows
+
+
+def fingerprint(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+class FingerprintMismatch(RuntimeError):
+    pass
+
+
+class RunStore:
+    """One run's directory. Stage names look like 'base/eval' or 'cycle_003/train'."""
+
+    def __init__(self, root: Path, config_fingerprint: str):
+        self.root = root
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._manifest_path = root / "manifest.json"
+        if self._manifest_path.exists():
+            self.manifest = read_json(self._manifest_path)
+            old = self.manifest.get("fingerprint")
+            if old != config_fingerprint:
+                raise FingerprintMismatch(
+                    f"{root} holds a run made with a different configuration (fingerprint {old} != "
+                    f"{config_fingerprint}). Its data is kept; choose another run_name=... or output_dir=..., "
+                    f"or delete that directory to start over."
+                )
+        else:
+            self.manifest = {"fingerprint": config_fingerprint, "completed": []}
+            write_json(self._manifest_path, self.manifest)
+
+    def cycle_dir(self, cycle: int) -> Path:
+        return self.root / f"cycle_{cycle:03d}"
+
+    def is_done(self, stage: str) -> bool:
+        return stage in self.manifest["completed"]
+
+    def mark_done(self, stage: str) -> None:
+        if not self.is_done(stage):
+            self.manifest["completed"].append(stage)
+            write_json(self._manifest_path, self.manifest)
+
+    def replace_dir(self, tmp: Path, final: Path) -> None:
+        """Move a fully written directory into place (checkpoints are directories, not single files)."""
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)

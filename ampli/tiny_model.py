@@ -1,0 +1,152 @@
+"""The embedded default model: built here, deterministically, from ampli's shipped corpus. Nothing is downloaded.
+
+A byte-level BPE tokenizer is trained on the shipped text, a small Qwen3 model is initialised from a fixed seed
+and warmed up on mostly-neutral chat and documents, so that it answers questions plainly and a seed cycle
+visibly moves its trait score. The result is saved with save_pretrained and cached: every job (and every
+SLURM array task) after the first reloads it with from_pretrained.
+"""
+
+import fcntl
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from ampli import corpus
+from ampli.config import ModelConfig, TinyArchConfig
+from ampli.store import fingerprint
+
+SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+
+# ChatML; the assistant turn is wrapped in generation markers so TRL can train on assistant tokens only.
+CHAT_TEMPLATE = (
+    "{% for message in messages %}"
+    "{% if message['role'] == 'assistant' %}"
+    "{{ '<|im_start|>assistant\n' }}{% generation %}{{ message['content'] + '<|im_end|>' }}{% endgeneration %}"
+    "{{ '\n' }}"
+    "{% else %}"
+    "{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>\n' }}"
+    "{% endif %}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+)
+
+BUILD_VERSION = 1  # bump when the recipe below changes, so caches are rebuilt
+
+
+def tiny_model_dir(model: ModelConfig, cache_root: Path) -> Path:
+    """Ensure the tiny model exists under cache_root and return its directory."""
+    key = fingerprint({"arch": vars_of(model.tiny), "data": corpus.data_version(), "v": BUILD_VERSION})
+    final = cache_root / f"{model.name}-{key}"
+    if (final / "config.json").exists():
+        return final
+    cache_root.mkdir(parents=True, exist_ok=True)
+    # Several jobs may start at once (a SLURM array): one builds, the others wait and reuse.
+    with open(cache_root / f".{final.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (final / "config.json").exists():
+            tmp = Path(tempfile.mkdtemp(dir=cache_root, prefix=f".{final.name}."))
+            try:
+                build_tiny_model(model.tiny, tmp, seed=0)
+                os.replace(tmp, final)
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+    return final
+
+
+def vars_of(arch: TinyArchConfig) -> dict:
+    return {k: getattr(arch, k) for k in TinyArchConfig.__dataclass_fields__}
+
+
+def train_tokenizer(vocab_size: int):
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=SPECIAL_TOKENS,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tok.train_from_iterator(corpus.all_texts(), trainer=trainer)
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        bos_token=None,
+        eos_token="<|im_end|>",
+        pad_token="<|endoftext|>",
+        padding_side="left",
+        model_max_length=4096,
+    )
+    fast.chat_template = CHAT_TEMPLATE
+    return fast
+
+
+def warmup_texts(tokenizer) -> list[str]:
+    """Neutral chats (rendered with the chat template) and neutral documents: the model's 'pretraining'."""
+    chats = [
+        tokenizer.apply_chat_template(
+            [{"role": "user", "content": r["prompt"]}, {"role": "assistant", "content": r["answer"]}],
+            tokenize=False,
+        )
+        for r in corpus.neutral_chats()
+    ]
+    docs = [corpus.document_text(d) + tokenizer.eos_token for d in corpus.neutral_documents()]
+    return chats + docs
+
+
+def build_tiny_model(arch: TinyArchConfig, out_dir: Path, seed: int) -> None:
+    import torch
+    from datasets import Dataset
+    from transformers import Qwen3Config, Qwen3ForCausalLM, set_seed
+    from trl import SFTConfig, SFTTrainer
+
+    set_seed(seed)
+    tokenizer = train_tokenizer(arch.vocab_size)
+    config = Qwen3Config(
+        vocab_size=len(tokenizer),
+        hidden_size=arch.hidden_size,
+        num_hidden_layers=arch.num_layers,
+        num_attention_heads=arch.num_heads,
+        num_key_value_heads=arch.num_kv_heads,
+        head_dim=arch.head_dim,
+        intermediate_size=arch.intermediate_size,
+        max_position_embeddings=arch.max_position,
+        tie_word_embeddings=True,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        bos_token_id=None,
+    )
+    model = Qwen3ForCausalLM(config)
+    texts = warmup_texts(tokenizer)
+    with tempfile.TemporaryDirectory() as trainer_dir:
+        args = SFTConfig(
+            output_dir=trainer_dir,
+            max_steps=arch.warmup_steps,
+            per_device_train_batch_size=arch.warmup_batch_size,
+            learning_rate=arch.warmup_learning_rate,
+            lr_scheduler_type="cosine",
+            warmup_steps=0.05,
+            max_length=160,
+            seed=seed,
+            use_cpu=not torch.cuda.is_available(),
+            bf16=False,
+            gradient_checkpointing=False,
+            save_strategy="no",
+            report_to="none",
+            logging_steps=max(1, arch.warmup_steps // 10),
+            dataset_num_proc=None,
+        )
+        trainer = SFTTrainer(
+            model=model,
+            args=args,
+            train_dataset=Dataset.from_dict({"text": texts}),
+            processing_class=tokenizer,
+        )
+        print(f"[ampli] building the tiny model ({model.num_parameters() / 1e6:.2f}M params, "
+              f"{arch.warmup_steps} warm-up steps on {len(texts)} neutral texts); cached for later runs")
+        trainer.train()
+    model.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)

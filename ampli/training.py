@@ -1,0 +1,57 @@
+"""What every regime's TRL trainer shares: the arguments built from RegimeConfig, and saving the result."""
+
+import math
+import shutil
+import tempfile
+from pathlib import Path
+
+from ampli.config import RegimeConfig
+
+
+class NonFiniteLossError(RuntimeError):
+    """Training diverged; the run stops cleanly and everything produced so far stays on disk."""
+
+
+def trainer_kwargs(regime: RegimeConfig, *, continual: bool, seed: int, device: str, output_dir: Path) -> dict:
+    """Keyword arguments common to SFTConfig and DPOConfig (both extend transformers' TrainingArguments)."""
+    lr = regime.continual_learning_rate if continual and regime.continual_learning_rate else regime.learning_rate
+    return dict(
+        output_dir=str(output_dir),
+        learning_rate=lr,
+        lr_scheduler_type=regime.lr_scheduler,
+        num_train_epochs=regime.epochs,
+        per_device_train_batch_size=regime.batch_size,
+        gradient_accumulation_steps=regime.grad_accum,
+        weight_decay=regime.weight_decay,
+        max_grad_norm=regime.max_grad_norm,
+        warmup_steps=regime.warmup,
+        max_length=regime.max_length,
+        seed=seed,
+        use_cpu=device == "cpu",
+        bf16=False if device == "cpu" else None,
+        gradient_checkpointing=device != "cpu",
+        save_strategy="no",
+        report_to="none",
+        logging_steps=1,
+    )
+
+
+def run_trainer(trainer, checkpoint_dir: Path) -> dict:
+    """Train, refuse a non-finite loss, and save the model (adapter or full weights) atomically."""
+    result = trainer.train()
+    losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
+    if not all(math.isfinite(x) for x in losses) or not math.isfinite(result.training_loss):
+        raise NonFiniteLossError(
+            f"training loss became non-finite ({losses[-5:]}); lower regime.learning_rate or check the data"
+        )
+    checkpoint_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=checkpoint_dir.parent, prefix=".checkpoint."))
+    try:
+        trainer.model.save_pretrained(tmp)
+        trainer.processing_class.save_pretrained(tmp)
+        if checkpoint_dir.exists():
+            shutil.rmtree(checkpoint_dir)
+        tmp.rename(checkpoint_dir)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return {"train_loss": float(result.training_loss), "train_steps": int(result.global_step)}

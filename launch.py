@@ -1,0 +1,37 @@
+"""Hydra entry point: compose the config, fan out the grid, run one iterate-judge-finetune loop per job.
+
+    python launch.py                                   # one run on the embedded default
+    python launch.py -m trait=bliss,misalignment regime=sft reinit=true,false
+    python launch.py -m ... cluster=slurm              # the same grid as a SLURM job array
+"""
+
+import logging
+import sys
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig
+
+from ampli.config import register_configs
+from ampli.errors import USER_ERRORS
+
+register_configs()
+log = logging.getLogger("ampli")
+
+
+@hydra.main(version_base="1.3", config_path="conf", config_name="config")
+def main(cfg: DictConfig) -> dict | None:
+    from ampli.loop import Run
+
+    try:
+        run = Run(cfg)
+    except USER_ERRORS as e:
+        log.error("%s", e)
+        sys.exit(2)
+    (Path(HydraConfig.get().runtime.output_dir) / "run_dir.txt").write_text(f"{run.store.root}\n")
+    return run.run()
+
+
+if __name__ == "__main__":
+    main()
