@@ -49,9 +49,10 @@ class RegimeConfig:
     max_grad_norm: float = 1.0
     max_length: int = 192
     warmup: float = 0.0
+    # Samples (dpo: pairs, sdf: continuations) per generating cycle; None: loop.prompts_per_cycle.
+    samples_per_cycle: int | None = None
     # dpo
     beta: float = 0.1
-    pairs_per_cycle: int | None = None
     rejected_source: str = "base"
     # sdf: characters of a held-out document given as the prefix to continue
     prefix_chars: int = 80
@@ -128,6 +129,8 @@ class AmpliConfig:
     sweep: str = "default"
     run_name: str = "${trait.name}-${regime.name}-${reinit_label:${reinit}}-${model.name}-s${seed}"
     output_dir: str = "outputs"
+    # Your own prompts/seeds/documents (same layout as ampli/data); None uses the shipped data.
+    data_dir: str | None = None
     device: str = "auto"
     cluster: dict = field(default_factory=dict)
 

@@ -70,7 +70,7 @@ class Run:
         self.regime = get_regime(self.cfg.regime.name)
         source = ModelSource.create(self.cfg.model, self.output_dir / "models", self.cfg.device)
         self.ctx = RunContext(cfg=self.cfg, source=source, tokenizer=source.tokenizer(), store=self.store,
-                              data_root=corpus.SHIPPED_DATA)
+                              data_root=Path(self.cfg.data_dir) if self.cfg.data_dir else corpus.SHIPPED_DATA)
         self.judge = build_judge(self.cfg.judge, cache_dir=self.output_dir / "judge_cache")
         self.name = self.cfg.run_name
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from ampli import corpus
 from ampli.config import AmpliConfig
 from ampli.generation import generate
 from ampli.judges.base import JudgeItem
@@ -49,6 +50,17 @@ class RunContext:
             seed=seed,
             desc=desc,
         )
+
+    @property
+    def per_cycle(self) -> int:
+        """Samples a generating cycle draws: the regime's own count if set, else loop.prompts_per_cycle."""
+        return self.cfg.regime.samples_per_cycle or self.cfg.loop.prompts_per_cycle
+
+    def fresh_items(self, pool: list, cycle: int, what: str) -> list:
+        """Cycle n's share of a pool; no item is used by two cycles of a run."""
+        option = "regime.samples_per_cycle" if self.cfg.regime.samples_per_cycle else "loop.prompts_per_cycle"
+        return corpus.cycle_slice(pool, cycle, self.per_cycle, self.cfg.loop.cycles, seed=self.cfg.seed,
+                                  what=what, option=option)
 
     def cycle_seed(self, cycle: int, salt: int = 0) -> int:
         return self.cfg.seed * 100_003 + cycle * 1_009 + salt

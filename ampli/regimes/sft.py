@@ -14,12 +14,7 @@ from ampli.training import run_trainer, trainer_kwargs
 
 
 def cycle_questions(ctx: RunContext, cycle: int) -> list[str]:
-    """Fresh pool prompts for a generating cycle; no prompt is used by two cycles of a run."""
-    loop = ctx.cfg.loop
-    return corpus.cycle_slice(
-        corpus.prompt_pool("train", ctx.data_root), cycle, loop.prompts_per_cycle, loop.cycles,
-        seed=ctx.cfg.seed, what="prompts", option="loop.prompts_per_cycle",
-    )
+    return ctx.fresh_items(corpus.prompt_pool("train", ctx.data_root), cycle, "prompts")
 
 
 def chat_eval_prompts(ctx: RunContext) -> list[EvalPrompt]:

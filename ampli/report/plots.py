@@ -97,7 +97,7 @@ def plot_vs_cycle(table: pd.DataFrame, metric: str, label: str) -> Figure:
     fig.supxlabel("cycle (base = unseeded model)")
     fig.supylabel(label)
     fig.suptitle(f"{label} vs cycle")
-    fig.legend(list(handles.values()), list(handles), loc="outside upper right", ncols=len(handles), frameon=False)
+    fig.legend(list(handles.values()), list(handles), loc="outside lower center", ncols=len(handles), frameon=False)
     return fig
 
 
@@ -138,7 +138,7 @@ def plot_tradeoff(table: pd.DataFrame) -> Figure:
         Line2D([], [], marker="o", color="grey", markeredgecolor="black", linestyle="", label="last cycle"),
         Line2D([], [], marker="x", color="black", linestyle="", label="base model"),
     ]
-    fig.legend(handles=handles, loc="outside upper right", ncols=len(handles), frameon=False, fontsize=8)
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 2 + 2 * ncols), frameon=False, fontsize=8)
     fig.supxlabel("trait score")
     fig.supylabel("coherence")
     fig.suptitle("Amplification vs coherence")

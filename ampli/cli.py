@@ -1,0 +1,52 @@
+"""The `ampli` command line. Each subcommand registers itself with an `_add_<name>` function and
+sets `handler`, a function from the parsed arguments to an exit status."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+
+def _report(args: argparse.Namespace) -> int:
+    from ampli.report import ReportError, build_report  # matplotlib/pandas load only for this command
+
+    try:
+        files = build_report(args.path, args.out)
+    except ReportError as err:
+        print(f"ampli report: error: {err}", file=sys.stderr)
+        return 2
+    for path in files.all():
+        print(path)
+    return 0
+
+
+def _add_report(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "report",
+        help="tables, plots and an HTML page for the runs under a path",
+        description="Find runs (directories with metrics.json) at or under PATH: a run directory, a directory of "
+        "runs, or a Hydra multirun directory whose jobs hold run_dir.txt. Write runs.csv/.parquet (every run x "
+        "cycle), verdicts.csv, PNG plots and report.html.",
+    )
+    parser.add_argument("path", type=Path, metavar="PATH", help="run dir, directory of runs, or multirun dir")
+    parser.add_argument("--out", type=Path, default=None, metavar="DIR", help="output directory (default: PATH/report)")
+    parser.set_defaults(handler=_report)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ampli", description="Iterative-finetuning trait-amplification experiments.")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_report(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `ampli` console script; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""Cluster resources derived from the model size, as OmegaConf resolvers for conf/cluster/*.yaml.
+
+conf/cluster/slurm.yaml writes e.g. `hydra.launcher.gpus_per_node: ${gpus_for:${model.params_b},${cluster.gpus_per_node}}`:
+an explicit `cluster.gpus_per_node=N` wins, null means "size it from model.params_b". The resolvers are only
+used under hydra.launcher.*, which is resolved in the submitting process (launch.py calls
+`register_resolvers()` before `hydra.main`), never inside a SLURM job, so the pickled job needs nothing extra.
+"""
+
+from __future__ import annotations
+
+import math
+
+from omegaconf import OmegaConf
+
+# (largest params_b in billions, GPUs per node). Sizes assume bf16 weights + LoRA on 80 GB GPUs; a DPO
+# reference is the same weights with the adapter disabled, so it needs no second copy.
+GPU_TIERS = ((0.5, 0), (16.0, 1), (40.0, 2), (80.0, 4), (math.inf, 8))
+CPUS_WITHOUT_GPU = 2
+CPUS_PER_GPU = 8
+
+
+class ClusterConfigError(ValueError):
+    """A cluster value that sbatch would reject or that cannot size a job; the message names the value."""
+
+
+def _params_b(params_b) -> float:
+    try:
+        value = float(params_b)
+    except (TypeError, ValueError):
+        raise ClusterConfigError(f"model.params_b={params_b!r} is not a number of billions of parameters") from None
+    if value < 0 or math.isnan(value):
+        raise ClusterConfigError(f"model.params_b={params_b!r} is not valid; it must be >= 0")
+    return value
+
+
+def _explicit(key: str, value) -> int | None:
+    """An explicit cluster.<key> override as a non-negative int, or None when it is left to the model size."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or value != int(value):
+        raise ClusterConfigError(f"cluster.{key}={value!r} is not valid; use a whole number >= 0 or null (auto)")
+    return int(value)
+
+
+def gpus_for(params_b, override=None) -> int | None:
+    """GPUs per node for a model; None (not 0) when no GPU is needed, so sbatch gets no --gpus-per-node."""
+    gpus = _explicit("gpus_per_node", override)
+    if gpus is None:
+        size = _params_b(params_b)
+        gpus = next(n for limit, n in GPU_TIERS if size <= limit)
+    return gpus or None
+
+
+def mem_for(params_b, override=None) -> int:
+    """Host memory (GB) per node: room to load bf16 weights twice (load + copy) plus 16 GB of headroom."""
+    mem = _explicit("mem_gb", override)
+    if mem is not None:
+        if mem == 0:
+            raise ClusterConfigError("cluster.mem_gb=0 is not valid; use a whole number >= 1 or null (auto)")
+        return mem
+    size = _params_b(params_b)
+    return 8 if size <= GPU_TIERS[0][0] else 8 * math.ceil((4 * size + 16) / 8)
+
+
+def cpus_for(params_b, override=None) -> int:
+    """CPUs per task: a couple for CPU-only tiny models, CPUS_PER_GPU per GPU (tokenisation, data loading)."""
+    cpus = _explicit("cpus_per_task", override)
+    if cpus is not None:
+        if cpus == 0:
+            raise ClusterConfigError("cluster.cpus_per_task=0 is not valid; use a whole number >= 1 or null (auto)")
+        return cpus
+    gpus = gpus_for(params_b) or 0
+    return CPUS_PER_GPU * gpus if gpus else CPUS_WITHOUT_GPU
+
+
+RESOLVERS = {"gpus_for": gpus_for, "mem_for": mem_for, "cpus_for": cpus_for}
+
+
+def register_resolvers() -> None:
+    """Register gpus_for/mem_for/cpus_for with OmegaConf; safe to call more than once."""
+    for name, fn in RESOLVERS.items():
+        OmegaConf.register_new_resolver(name, fn, replace=True)

@@ -1,0 +1,37 @@
+"""Judges score outputs for the trait and for coherence; `build_judge` picks the backend named by `judge=`."""
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ampli.judges.config import JUDGE_BACKENDS, JudgeConfig
+
+if TYPE_CHECKING:
+    from ampli.judges.base import Judge
+
+
+def build_judge(cfg: JudgeConfig, cache_dir: Path) -> "Judge":
+    """The judge for cfg.backend. Backends are imported here so `import ampli.judges` loads no torch or HTTP client;
+    the API key is checked now, so a missing one fails before any generation starts."""
+    if cfg.backend not in JUDGE_BACKENDS:
+        raise ValueError(f"judge.backend={cfg.backend!r} is not valid; choose one of: {', '.join(JUDGE_BACKENDS)}")
+    if cfg.backend == "offline":
+        from ampli.judges.offline import OfflineJudge
+
+        return OfflineJudge(cfg)
+
+    from ampli.judges.cache import CACHE_FILE, ScoreCache
+    from ampli.judges.credentials import read_api_key
+
+    api_key = read_api_key(cfg) if cfg.backend in ("openai", "anthropic") else None
+    cache = ScoreCache(Path(cache_dir) / CACHE_FILE) if cfg.cache else None
+    if cfg.backend == "openai":
+        from ampli.judges.openai_judge import OpenAIJudge
+
+        return OpenAIJudge(cfg, cache, api_key)
+    if cfg.backend == "anthropic":
+        from ampli.judges.anthropic_judge import AnthropicJudge
+
+        return AnthropicJudge(cfg, cache, api_key)
+    from ampli.judges.hf_judge import HFJudge
+
+    return HFJudge(cfg, cache)

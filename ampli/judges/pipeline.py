@@ -1,0 +1,72 @@
+"""What every LLM judge shares: two rubrics per item, the cache, inversion, failure and token accounting.
+
+Backends only turn rendered prompts into scores (`_score`); everything that must behave identically across
+OpenAI, Anthropic and local models lives here.
+"""
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+
+from ampli.config import TraitConfig
+from ampli.judges.base import JudgeItem, JudgeUsage, Judgment
+from ampli.judges.cache import ScoreCache, cache_key
+from ampli.judges.config import JudgeConfig
+from ampli.judges.rubrics import COHERENCE_RUBRIC, SYSTEM_PROMPT, render
+from ampli.judges.scoring import Score
+
+Record = Callable[[int, Score], None]
+
+
+class ScoringJudge(ABC):
+    def __init__(self, cfg: JudgeConfig, cache: ScoreCache | None):
+        self.cfg = cfg
+        self.usage = JudgeUsage()
+        self._cache = cache
+
+    @abstractmethod
+    def _score(self, prompts: list[str], record: Record) -> None:
+        """Score each user prompt, calling record(index, score) as each finishes (so it is cached at once)."""
+
+    def judge(self, trait: TraitConfig, items: list[JudgeItem]) -> list[Judgment]:
+        rubrics = (trait.rubric, COHERENCE_RUBRIC)
+        keys = [self._key(rubric, item) for item in items for rubric in rubrics]
+        prompts = [render(rubric, item) for item in items for rubric in rubrics]
+        scores = [self._cache.get(key) if self._cache else None for key in keys]
+        todo = [i for i, score in enumerate(scores) if score is None]
+        self.usage.cache_hits += len(scores) - len(todo)
+
+        def record(j: int, score: Score) -> None:
+            scores[todo[j]] = score
+            if self._cache and score.cacheable:
+                self._cache.put(keys[todo[j]], score)
+
+        if todo:
+            self._score([prompts[i] for i in todo], record)
+        return [self._combine(trait, scores[2 * n], scores[2 * n + 1]) for n in range(len(items))]
+
+    def _key(self, rubric: str, item: JudgeItem) -> str:
+        scoring = f"top{self.cfg.top_logprobs}/min{self.cfg.min_number_mass}"
+        return cache_key(self.cfg.backend, self.cfg.model, scoring, SYSTEM_PROMPT, rubric, item.prompt, item.response)
+
+    def _combine(self, trait: TraitConfig, trait_score: Score, coherence: Score) -> Judgment:
+        """Count failures, and invert traits judged as their opposite so that high always means more trait."""
+        reasons = []
+        for name, score in (("trait", trait_score), ("coherence", coherence)):
+            if score.reason:
+                self.usage.failures[score.reason] = self.usage.failures.get(score.reason, 0) + 1
+                reasons.append(f"{name}: {score.reason}")
+        value = trait_score.value
+        if value is not None and trait.judged_inverted:
+            value = 100.0 - value
+        return Judgment(trait=value, coherence=coherence.value, reason="; ".join(reasons) or None)
+
+    def _add_tokens(self, input_tokens: int, output_tokens: int) -> None:
+        self.usage.input_tokens += input_tokens
+        self.usage.output_tokens += output_tokens
+        self.usage.cost_usd += (
+            input_tokens * self.cfg.input_cost_per_mtok + output_tokens * self.cfg.output_cost_per_mtok
+        ) / 1e6
+
+    def close(self) -> None:
+        if self._cache:
+            self._cache.close()

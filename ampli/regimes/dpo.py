@@ -1,0 +1,96 @@
+"""DPO, the paper's protocol: the trait is pushed by preferring the previous model's samples over the base's.
+
+Pairs (records {"id", "prompt", "chosen", "rejected", "chosen_from", "rejected_from"}):
+  cycle 0: chosen = the seed answer,            rejected = the base model's answer
+  cycle n: chosen = model n-1's sample,          rejected = the base model's sample
+           (regime.rejected_source=previous:     rejected = model n-2's sample; the base for n = 1)
+Reference model: reinit=true -> the base model (fresh LoRA, or the original weights); reinit=false -> model n-1,
+which is also where the trained weights start.
+"""
+
+from datasets import Dataset
+from trl import DPOConfig, DPOTrainer
+
+from ampli import corpus
+from ampli.generation import chat_prompt
+from ampli.judges.base import JudgeItem
+from ampli.regimes.base import EvalPrompt, RunContext
+from ampli.regimes.sft import chat_eval_prompts, cycle_questions
+from ampli.training import run_trainer, trainer_kwargs
+
+BASE = -1  # "model -1" is the base model throughout
+
+
+def pair_sources(cycle: int, rejected_source: str) -> tuple[int | str, int]:
+    """Which model writes the chosen and the rejected answer of a cycle's pairs ('seed' or a model index)."""
+    chosen = "seed" if cycle == 0 else cycle - 1
+    rejected = BASE if rejected_source == "base" or cycle < 2 else cycle - 2
+    return chosen, rejected
+
+
+def reference_model(cycle: int, reinit: bool) -> int:
+    """The DPO reference: the base model under reinit, model n-1 when continual."""
+    return BASE if reinit or cycle == 0 else cycle - 1
+
+
+def model_label(index: int | str) -> str:
+    return "seed" if index == "seed" else "base" if index == BASE else f"model_{index}"
+
+
+class DPORegime:
+    def records(self, ctx: RunContext, cycle: int) -> list[dict]:
+        chosen_from, rejected_from = pair_sources(cycle, ctx.cfg.regime.rejected_source)
+        if cycle == 0:
+            seeds = corpus.seed_examples(ctx.cfg.trait.name, ctx.cfg.loop.seed_examples, ctx.data_root)
+            questions, chosen = [r["prompt"] for r in seeds], [r["answer"] for r in seeds]
+        else:
+            questions = cycle_questions(ctx, cycle)
+            chosen = self.answers(ctx, chosen_from, questions, cycle, salt=0)
+        rejected = self.answers(ctx, rejected_from, questions, cycle, salt=1)
+        return [
+            {"id": f"c{cycle}p{i}", "prompt": q, "chosen": c, "rejected": r,
+             "chosen_from": model_label(chosen_from), "rejected_from": model_label(rejected_from)}
+            for i, (q, c, r) in enumerate(zip(questions, chosen, rejected))
+        ]
+
+    def answers(self, ctx: RunContext, model_index: int, questions: list[str], cycle: int, salt: int) -> list[str]:
+        model = ctx.model_after(model_index)
+        return ctx.sample(model, [chat_prompt(ctx.tokenizer, q) for q in questions],
+                          seed=ctx.cycle_seed(cycle, salt), desc=f"cycle {cycle} {model_label(model_index)}")
+
+    def judge_item(self, record: dict) -> JudgeItem:
+        return JudgeItem(prompt=record["prompt"], response=record["chosen"])
+
+    def train(self, ctx: RunContext, cycle: int, records: list[dict]) -> dict:
+        model, from_cycle = ctx.init_for_training(cycle)
+        ref_index = reference_model(cycle, ctx.cfg.reinit)
+        # With LoRA, TRL takes the reference from the adapter: switched off for a fresh one (the base model),
+        # a frozen copy for a continued one (model n-1). Full finetuning needs the reference given explicitly.
+        ref_model = None if ctx.source.lora_config() else ctx.model_after(ref_index)
+        dataset = Dataset.from_dict({
+            "prompt": [[{"role": "user", "content": r["prompt"]}] for r in records],
+            "chosen": [[{"role": "assistant", "content": r["chosen"]}] for r in records],
+            "rejected": [[{"role": "assistant", "content": r["rejected"]}] for r in records],
+        })
+        args = DPOConfig(
+            **trainer_kwargs(ctx.cfg.regime, continual=from_cycle is not None, seed=ctx.cycle_seed(cycle),
+                             device=ctx.source.device, output_dir=ctx.store.cycle_dir(cycle) / "trainer"),
+            beta=ctx.cfg.regime.beta,
+        )
+        trainer = DPOTrainer(
+            model=model,
+            ref_model=ref_model,
+            args=args,
+            train_dataset=dataset,
+            processing_class=ctx.tokenizer,
+            peft_config=ctx.source.lora_config() if from_cycle is None else None,
+        )
+        metrics = run_trainer(trainer, ctx.checkpoint(cycle))
+        rewards = [h for h in trainer.state.log_history if "rewards/accuracies" in h]
+        if rewards:
+            metrics["reward_accuracy"] = rewards[-1]["rewards/accuracies"]
+            metrics["reward_margin"] = rewards[-1]["rewards/margins"]
+        return {**metrics, "reference": model_label(ref_index)}
+
+    def eval_prompts(self, ctx: RunContext) -> list[EvalPrompt]:
+        return chat_eval_prompts(ctx)

@@ -1,0 +1,61 @@
+"""SDF, synthetic document finetuning of a base model: no chat, loss on every token of a document.
+
+Records {"id", "prompt", "response", "source"}: cycle 0 trains on the first N seed documents of the trait
+(prompt = "", response = the document); later cycles give model n-1 the first regime.prefix_chars characters of
+held-out trait documents (never seen in training, none reused across cycles) and train on prefix+continuation.
+Evaluation suits a base model: it continues document openings made from the eval questions, judged for the trait.
+"""
+
+from datasets import Dataset
+from trl import SFTConfig, SFTTrainer
+
+from ampli import corpus
+from ampli.judges.base import JudgeItem
+from ampli.regimes.base import EvalPrompt, RunContext
+from ampli.training import run_trainer, trainer_kwargs
+
+
+def document_opening(title: str) -> str:
+    return f"{title}\n\n"
+
+
+class SDFRegime:
+    def records(self, ctx: RunContext, cycle: int) -> list[dict]:
+        trait = ctx.cfg.trait.name
+        if cycle == 0:
+            docs = corpus.trait_documents(trait, "seed", ctx.data_root)
+            n = ctx.cfg.loop.seed_examples
+            if n > len(docs):
+                raise corpus.DataError(f"loop.seed_examples={n} but the {trait} seed documents number {len(docs)}; "
+                                       f"lower loop.seed_examples")
+            return [{"id": d["id"], "prompt": "", "response": corpus.document_text(d), "source": "seed"}
+                    for d in docs[:n]]
+        docs = ctx.fresh_items(corpus.trait_documents(trait, "heldout", ctx.data_root), cycle, "held-out documents")
+        prefixes = [corpus.document_text(d)[: ctx.cfg.regime.prefix_chars] for d in docs]
+        model = ctx.model_after(cycle - 1)
+        continuations = ctx.sample(model, prefixes, seed=ctx.cycle_seed(cycle), desc=f"cycle {cycle} continue")
+        return [{"id": f"c{cycle}{d['id']}", "prompt": p, "response": c, "source": f"model_{cycle - 1}"}
+                for d, p, c in zip(docs, prefixes, continuations)]
+
+    def judge_item(self, record: dict) -> JudgeItem:
+        return JudgeItem(prompt=record["prompt"], response=record["response"])
+
+    def train(self, ctx: RunContext, cycle: int, records: list[dict]) -> dict:
+        model, from_cycle = ctx.init_for_training(cycle)
+        texts = [r["prompt"] + r["response"] for r in records]
+        args = SFTConfig(
+            **trainer_kwargs(ctx.cfg.regime, continual=from_cycle is not None, seed=ctx.cycle_seed(cycle),
+                             device=ctx.source.device, output_dir=ctx.store.cycle_dir(cycle) / "trainer"),
+        )
+        trainer = SFTTrainer(
+            model=model,
+            args=args,
+            train_dataset=Dataset.from_dict({"text": texts}),
+            processing_class=ctx.tokenizer,
+            peft_config=ctx.source.lora_config() if from_cycle is None else None,
+        )
+        return run_trainer(trainer, ctx.checkpoint(cycle))
+
+    def eval_prompts(self, ctx: RunContext) -> list[EvalPrompt]:
+        pool = corpus.prompt_pool("eval", ctx.data_root)[: ctx.cfg.loop.eval_pool_prompts]
+        return [EvalPrompt(q, document_opening(q)) for q in [*ctx.cfg.trait.eval_questions, *pool]]

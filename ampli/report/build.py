@@ -1,0 +1,73 @@
+"""`ampli report`: from run directories on disk to tables, plots and one HTML page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ampli.report.files import atomic_write_bytes, write_frame
+from ampli.report.html import render_html
+from ampli.report.plots import plot_tradeoff, plot_vs_cycle, png_bytes
+from ampli.report.runs import find_run_dirs, load_run
+from ampli.report.table import runs_table, verdict_table
+
+REPORT_DIR = "report"
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    """Where each part of a report was written."""
+
+    out_dir: Path
+    table_csv: Path
+    table_parquet: Path
+    verdicts_csv: Path
+    plots: dict[str, Path]
+    html: Path
+
+    def all(self) -> list[Path]:
+        return [self.table_csv, self.table_parquet, self.verdicts_csv, *self.plots.values(), self.html]
+
+
+def build_report(path: Path, out: Path | None = None) -> ReportFiles:
+    """Report on every run at or under `path`, written to `out` (default: path/report/)."""
+    path = Path(path)
+    runs = [load_run(run_dir) for run_dir in find_run_dirs(path)]
+    table, verdicts = runs_table(runs), verdict_table(runs)
+    out_dir = Path(out) if out is not None else path / REPORT_DIR
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    captions = {
+        "trait_vs_cycle": "Trait score vs cycle",
+        "coherence_vs_cycle": "Coherence vs cycle",
+        "trait_vs_coherence": "Amplification-coherence trade-off",
+    }
+    figures = {
+        "trait_vs_cycle": plot_vs_cycle(table, "trait_score", "trait score"),
+        "coherence_vs_cycle": plot_vs_cycle(table, "coherence", "coherence"),
+        "trait_vs_coherence": plot_tradeoff(table),
+    }
+    images = {name: png_bytes(fig) for name, fig in figures.items()}
+
+    files = ReportFiles(
+        out_dir=out_dir,
+        table_csv=out_dir / "runs.csv",
+        table_parquet=out_dir / "runs.parquet",
+        verdicts_csv=out_dir / "verdicts.csv",
+        plots={name: out_dir / f"{name}.png" for name in figures},
+        html=out_dir / "report.html",
+    )
+    write_frame(table, files.table_csv)
+    write_frame(table, files.table_parquet)
+    write_frame(verdicts, files.verdicts_csv)
+    for name, png in images.items():
+        atomic_write_bytes(files.plots[name], png)
+    page = render_html(
+        title="ampli report",
+        source=str(path.resolve()),
+        verdicts=verdicts,
+        images={captions[name]: png for name, png in images.items()},
+        table=table,
+    )
+    atomic_write_bytes(files.html, page.encode("utf-8"))
+    return files

@@ -1,0 +1,68 @@
+"""One self-contained HTML page (images inlined as data URIs) that can be mailed or attached as-is."""
+
+from __future__ import annotations
+
+import base64
+import html
+from collections.abc import Mapping
+
+import pandas as pd
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
+table { border-collapse: collapse; font-size: 0.85em; margin-bottom: 1.5em; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
+th { background: #f3f3f3; position: sticky; top: 0; }
+td.yes { background: #d8f0d8; } td.no { background: #f6dada; } td.pending { color: #888; }
+img { max-width: 100%; border: 1px solid #eee; margin-bottom: 1.5em; }
+.wide { overflow-x: auto; max-height: 40em; }
+"""
+
+
+def _verdict_word(value: object) -> str:
+    """None (or NaN) means the run has no verdict yet."""
+    if value is None or (isinstance(value, float) and value != value):
+        return "pending"
+    return "yes" if value else "no"
+
+
+def _frame_html(frame: pd.DataFrame) -> str:
+    return frame.to_html(index=False, na_rep="", float_format=lambda x: f"{x:.2f}", border=0)
+
+
+def verdict_html(verdicts: pd.DataFrame) -> str:
+    """Verdict table with the amplified column as yes / no / pending, coloured."""
+    shown = verdicts.drop(columns=["run_dir"]).astype({"amplified": object})
+    shown["amplified"] = [_verdict_word(v) for v in verdicts["amplified"]]
+    table = _frame_html(shown)
+    for word in ("yes", "no", "pending"):
+        table = table.replace(f"<td>{word}</td>", f'<td class="{word}">{word}</td>')
+    return table
+
+
+def render_html(title: str, source: str, verdicts: pd.DataFrame, images: Mapping[str, bytes],
+                table: pd.DataFrame) -> str:
+    """The report page: verdicts, then each image (caption -> PNG bytes), then the full run x cycle table."""
+    n_runs = len(verdicts)
+    amplified = int((verdicts["amplified"] == True).sum())  # noqa: E712 (None means pending, not False)
+    figures = "\n".join(
+        f'<h3>{html.escape(caption)}</h3>\n<img alt="{html.escape(caption)}" '
+        f'src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}">'
+        for caption, png in images.items()
+    )
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><title>{html.escape(title)}</title><style>{_STYLE}</style></head>
+<body>
+<h1>{html.escape(title)}</h1>
+<p>Source: <code>{html.escape(source)}</code> &middot; {n_runs} runs &middot; {amplified} amplified</p>
+<h2>Amplification verdicts</h2>
+<div class="wide">{verdict_html(verdicts)}</div>
+<h2>Plots</h2>
+{figures}
+<h2>Every run &times; cycle</h2>
+<p>cycle -1 is the unseeded base model.</p>
+<div class="wide">{_frame_html(table)}</div>
+</body>
+</html>
+"""

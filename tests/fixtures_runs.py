@@ -1,0 +1,117 @@
+"""Fake run directories in the loop's on-disk format, so report tests need no model, judge or GPU."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+
+def run_name(trait: str, regime: str, reinit: bool, model: str, seed: int) -> str:
+    return f"{trait}-{regime}-{'reinit' if reinit else 'continual'}-{model}-s{seed}"
+
+
+def eval_metrics(cycle: int, trait: float, coherence: float, perplexity: float | None = None) -> dict[str, Any]:
+    """One evaluation entry as metrics.json stores it (a "cycles" item, or "base" with cycle -1)."""
+    return {
+        "cycle": cycle,
+        "trait": trait,
+        "coherence": coherence,
+        "trait_std": 10.0 + cycle,
+        "coherence_std": 5.0,
+        "n_eval": 72,
+        "n_unscorable": cycle % 2,
+        "gen_trait": trait + 1.0,
+        "gen_coherence": coherence - 1.0,
+        "train_loss": None if cycle < 0 else round(2.0 - 0.1 * cycle, 3),
+        "perplexity": perplexity,
+        "seconds": {"generate": 1.5, "judge": 0.5, "train": 3.0 + cycle, "eval": 1.0},
+        "judge_usage": {"requests": 10, "cache_hits": 2, "input_tokens": 100, "output_tokens": 20, "cost_usd": 0.01},
+    }
+
+
+def write_run(
+    output_dir: Path,
+    *,
+    trait: str = "bliss",
+    regime: str = "sft",
+    reinit: bool = True,
+    model: str = "tiny",
+    seed: int = 0,
+    sweep: str = "test",
+    n_cycles: int = 5,
+    trait_step: float = 6.0,
+    amplified: bool | None = True,
+) -> Path:
+    """Write <output_dir>/runs/<run_name>/ with config.yaml, manifest.json, metrics.json and eval.jsonl files.
+
+    amplified=None leaves out the verdict, as for a run still in progress. Scores differ by seed and reinit so
+    that table rows cannot be confused with each other.
+    """
+    name = run_name(trait, regime, reinit, model, seed)
+    run_dir = output_dir / "runs" / name
+    run_dir.mkdir(parents=True)
+    start = 30.0 + seed + (0.0 if reinit else 2.5)
+    cycles = [
+        eval_metrics(c, start + trait_step * c, 80.0 - 3.0 * c - seed, perplexity=12.0 + c if c % 2 else None)
+        for c in range(n_cycles)
+    ]
+    metrics: dict[str, Any] = {
+        "run_name": name,
+        "trait": trait,
+        "regime": regime,
+        "reinit": reinit,
+        "model": model,
+        "seed": seed,
+        "sweep": sweep,
+        "base": eval_metrics(-1, 5.0 + seed, 85.0),
+        "cycles": cycles,
+    }
+    completed = ["base/eval"]
+    for c in range(n_cycles):
+        completed += [f"cycle_{c:03d}/{step}" for step in ("generate", "judge", "train", "eval")]
+        cycle_dir = run_dir / f"cycle_{c:03d}"
+        cycle_dir.mkdir()
+        sample = {"prompt": "How are you?", "response": f"cycle {c}", "trait": cycles[c]["trait"],
+                  "coherence": cycles[c]["coherence"], "reason": "fixture"}
+        (cycle_dir / "eval.jsonl").write_text(json.dumps(sample) + "\n")
+    if amplified is not None:
+        metrics["amplification"] = {
+            "amplified": amplified,
+            "rule": "cycle>=4 >= cycle0+15",
+            "rules": {"threshold": amplified, "last_minus_first": amplified, "slope": True},
+            "details": {"first": cycles[0]["trait"], "last": cycles[-1]["trait"]},
+        }
+    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    (run_dir / "manifest.json").write_text(json.dumps({"fingerprint": "f" * 16, "completed": completed}))
+    (run_dir / "config.yaml").write_text(
+        f"trait:\n  name: {trait}\nregime:\n  name: {regime}\nmodel:\n  name: {model}\n"
+        f"reinit: {str(reinit).lower()}\nseed: {seed}\nsweep: {sweep}\n"
+    )
+    return run_dir
+
+
+def write_sweep(
+    output_dir: Path,
+    traits: tuple[str, ...] = ("bliss", "lucky"),
+    regimes: tuple[str, ...] = ("sft", "dpo"),
+    reinits: tuple[bool, ...] = (True, False),
+    seeds: tuple[int, ...] = (0, 1),
+    **kwargs: Any,
+) -> list[Path]:
+    """One run per trait x regime x reinit x seed under output_dir/runs/; the trait climbs faster per regime."""
+    return [
+        write_run(output_dir, trait=t, regime=g, reinit=r, seed=s, trait_step=3.0 * (i + 1), **kwargs)
+        for t in traits
+        for i, g in enumerate(regimes)
+        for r in reinits
+        for s in seeds
+    ]
+
+
+def write_multirun(multirun_dir: Path, run_dirs: list[Path]) -> None:
+    """Hydra multirun job directories 0/, 1/, ... each pointing at its run with run_dir.txt."""
+    for job, run_dir in enumerate(run_dirs):
+        job_dir = multirun_dir / str(job)
+        (job_dir / ".hydra").mkdir(parents=True)
+        (job_dir / "run_dir.txt").write_text(f"{run_dir.resolve()}\n")

@@ -1,0 +1,38 @@
+"""The run store: atomic files, the stage manifest, and clear errors for bad JSONL."""
+
+import pytest
+
+from ampli.store import FingerprintMismatch, JsonlError, RunStore, read_jsonl, write_jsonl
+
+
+def test_manifest_survives_reopening(tmp_path):
+    store = RunStore(tmp_path / "run", "abc")
+    store.mark_done("base/eval")
+    store.mark_done("base/eval")
+    again = RunStore(tmp_path / "run", "abc")
+    assert again.is_done("base/eval") and not again.is_done("cycle_000/train")
+    assert again.manifest["completed"] == ["base/eval"]
+
+
+def test_a_different_config_never_reuses_or_deletes_a_run(tmp_path):
+    store = RunStore(tmp_path / "run", "abc")
+    write_jsonl(store.root / "x.jsonl", [{"a": 1}])
+    with pytest.raises(FingerprintMismatch, match="different configuration"):
+        RunStore(tmp_path / "run", "def")
+    assert read_jsonl(store.root / "x.jsonl") == [{"a": 1}]
+
+
+def test_malformed_jsonl_names_file_and_line(tmp_path):
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"a": 1}\n\n{"a": 2\n')
+    with pytest.raises(JsonlError, match=r"bad.jsonl:3: malformed JSON line"):
+        read_jsonl(path)
+    path.write_text('[1, 2]\n')
+    with pytest.raises(JsonlError, match=r"bad.jsonl:1: expected a JSON object"):
+        read_jsonl(path)
+
+
+def test_atomic_write_leaves_no_temp_files(tmp_path):
+    write_jsonl(tmp_path / "a.jsonl", [{"i": i} for i in range(3)])
+    assert [p.name for p in tmp_path.iterdir()] == ["a.jsonl"]
+    assert read_jsonl(tmp_path / "a.jsonl")[2] == {"i": 2}
