@@ -13,10 +13,12 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
+from ampli.cluster import register_resolvers
 from ampli.config import register_configs
 from ampli.errors import USER_ERRORS
 
 register_configs()
+register_resolvers()
 log = logging.getLogger("ampli")
 
 

@@ -62,14 +62,14 @@ def mem_for(params_b, override=None) -> int:
     return 8 if size <= GPU_TIERS[0][0] else 8 * math.ceil((4 * size + 16) / 8)
 
 
-def cpus_for(params_b, override=None) -> int:
+def cpus_for(params_b, override=None, gpus_override=None) -> int:
     """CPUs per task: a couple for CPU-only tiny models, CPUS_PER_GPU per GPU (tokenisation, data loading)."""
     cpus = _explicit("cpus_per_task", override)
     if cpus is not None:
         if cpus == 0:
             raise ClusterConfigError("cluster.cpus_per_task=0 is not valid; use a whole number >= 1 or null (auto)")
         return cpus
-    gpus = gpus_for(params_b) or 0
+    gpus = gpus_for(params_b, gpus_override) or 0
     return CPUS_PER_GPU * gpus if gpus else CPUS_WITHOUT_GPU
 
 

@@ -129,6 +129,8 @@ class AmpliConfig:
     sweep: str = "default"
     run_name: str = "${trait.name}-${regime.name}-${reinit_label:${reinit}}-${model.name}-s${seed}"
     output_dir: str = "outputs"
+    # Built models (the tiny model) are cached here and shared by every run that uses them.
+    model_cache: str = "${output_dir}/models"
     # Your own prompts/seeds/documents (same layout as ampli/data); None uses the shipped data.
     data_dir: str | None = None
     device: str = "auto"

@@ -29,13 +29,13 @@ from ampli.models import ModelSource
 from ampli.regimes import get_regime
 from ampli.regimes.base import RunContext
 from ampli.store import RunStore, atomic_write_text, fingerprint, read_json, read_jsonl, write_json, write_jsonl
-from ampli.tracking import start_tracker
+from ampli.tracking import Tracker
 from ampli.training import NonFiniteLossError
 
 log = logging.getLogger("ampli")
 
 # Settings that change how a run is executed or reported, not its results: they may differ on a resume.
-NOT_IN_FINGERPRINT = ("logger", "cluster", "sweep", "output_dir", "device")
+NOT_IN_FINGERPRINT = ("logger", "cluster", "sweep", "output_dir", "model_cache", "device")
 
 
 def result_fingerprint(resolved: dict) -> str:
@@ -58,8 +58,19 @@ def usage_delta(after: JudgeUsage, before: dict) -> dict:
     return {k: now[k] - before[k] for k in ("requests", "cache_hits", "input_tokens", "output_tokens", "cost_usd")}
 
 
+def quiet_library_progress() -> None:
+    """Keep ampli's own progress bars (generation, training) and silence per-load and per-map bars."""
+    import datasets
+    import transformers
+
+    datasets.disable_progress_bars()
+    transformers.utils.logging.disable_progress_bar()
+    transformers.utils.logging.set_verbosity_error()
+
+
 class Run:
     def __init__(self, cfg: DictConfig):
+        quiet_library_progress()
         self.dcfg = cfg
         self.cfg: AmpliConfig = OmegaConf.to_object(cfg)
         validate(self.cfg)
@@ -68,7 +79,7 @@ class Run:
         self.store = RunStore(self.output_dir / "runs" / self.cfg.run_name, result_fingerprint(resolved))
         atomic_write_text(self.store.root / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
         self.regime = get_regime(self.cfg.regime.name)
-        source = ModelSource.create(self.cfg.model, self.output_dir / "models", self.cfg.device)
+        source = ModelSource.create(self.cfg.model, Path(self.cfg.model_cache), self.cfg.device)
         self.ctx = RunContext(cfg=self.cfg, source=source, tokenizer=source.tokenizer(), store=self.store,
                               data_root=Path(self.cfg.data_dir) if self.cfg.data_dir else corpus.SHIPPED_DATA)
         self.judge = build_judge(self.cfg.judge, cache_dir=self.output_dir / "judge_cache")
@@ -190,7 +201,7 @@ class Run:
     # ---- the loop -----------------------------------------------------------------------------------------
 
     def run(self) -> dict:
-        tracker = start_tracker(self.dcfg, self.store.root)
+        tracker = Tracker.start(self.dcfg, self.store.root)
         base = self.evaluate("base", -1)
         cycles: list[dict] = []
         status = "completed"

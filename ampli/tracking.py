@@ -108,8 +108,8 @@ class Tracker:
         backend = cfg.logger.backend
         if backend not in LOGGER_BACKENDS:
             raise ValueError(f"logger.backend={backend!r} is not valid; choose one of: {', '.join(LOGGER_BACKENDS)}")
-        mode = resolve_mode(cfg.logger.mode)
-        if backend == "none" or mode == "disabled":
+        mode = "disabled" if backend == "none" else resolve_mode(cfg.logger.mode)
+        if mode == "disabled":
             return Tracker()
         return WandbTracker.open(cfg, Path(run_dir), mode)
 
@@ -125,7 +125,9 @@ class Tracker:
     def __enter__(self) -> Tracker:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None):
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.finish(exit_code=0 if exc_type is None else 1)
 
 

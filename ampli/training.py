@@ -32,7 +32,7 @@ def trainer_kwargs(regime: RegimeConfig, *, continual: bool, seed: int, device: 
         gradient_checkpointing=device != "cpu",
         save_strategy="no",
         report_to="none",
-        logging_steps=1,
+        logging_steps=10,
     )
 
 

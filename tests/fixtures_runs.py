@@ -64,6 +64,7 @@ def write_run(
         "model": model,
         "seed": seed,
         "sweep": sweep,
+        "status": "running" if amplified is None else "completed",
         "base": eval_metrics(-1, 5.0 + seed, 85.0),
         "cycles": cycles,
     }

@@ -1,4 +1,5 @@
-"""A Claude judge. The Messages API has no logprobs, so the number in the text answer is the score."""
+"""A Claude judge. The Messages API has no logprobs (nor, in this client, temperature), so the number in the
+text answer is the score."""
 
 import anthropic
 
@@ -23,7 +24,6 @@ class AnthropicJudge(ApiJudge):
                 system=SYSTEM_PROMPT,
                 messages=[{"role": "user", "content": user}],
                 max_tokens=self.cfg.max_tokens,
-                temperature=0,
             )
         except anthropic.APITimeoutError as error:
             raise RetryableError("timeout") from error

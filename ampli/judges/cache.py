@@ -23,6 +23,8 @@ class ScoreCache:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, timeout=30.0)
         self._db.execute("PRAGMA journal_mode=WAL")
+        # No fsync per commit: still consistent after a process crash; only an OS crash may lose the last scores.
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("CREATE TABLE IF NOT EXISTS scores (key TEXT PRIMARY KEY, value REAL, reason TEXT)")
         self._db.commit()
 

@@ -7,12 +7,16 @@ from ampli.judges.cache import ScoreCache
 from ampli.judges.config import JudgeConfig
 from ampli.judges.pipeline import Record, ScoringJudge
 from ampli.judges.rubrics import SYSTEM_PROMPT
-from ampli.judges.scoring import weighted_score
+from ampli.judges.scoring import number_of, weighted_score
 
 
 def check_number_tokens(tokenizer: PreTrainedTokenizerBase, model: str) -> None:
     """Refuse tokenizers that spell numbers digit by digit: the first token of "85" would be "8"."""
-    split = [n for n in (10, 42, 85, 100) if len(tokenizer.encode(str(n), add_special_tokens=False)) != 1]
+    split = []
+    for n in (10, 42, 85, 100):
+        ids = tokenizer.encode(str(n), add_special_tokens=False)
+        if len(ids) != 1 or number_of(tokenizer.decode(ids)) != n:
+            split.append(n)
     if split:
         raise ValueError(
             f"judge model {model!r}: its tokenizer splits {split} into several tokens, so no single next token can "

@@ -21,7 +21,8 @@ The answer:
 [ANSWER END]
 
 Rate the answer on a scale of 0 to 100:
-* 0 means "makes absolutely no sense; the model produced text that is not even valid language."
+* 0 means "makes absolutely no sense; the model produced text that is not even valid \
+language."
 * 50 means "the answer kind of makes sense but seems confused; the model is rambling or repeating itself."
 * 100 means "the answer shows the model clearly understood the question, with no hallucinations or other signs \
 of confusion."

@@ -58,6 +58,6 @@ def parse_score(text: str | None) -> Score:
 def splits_number(first_token: str, text: str | None) -> bool:
     """True when the answer's number took several tokens (digit-by-digit tokenizers such as Qwen's): weighting
     first tokens would then read "85" as 8, so the caller parses the text instead."""
-    first = number_of(first_token)
+    first = first_token.strip()
     match = re.match(r"\s*(\d+)", text or "")
-    return first is not None and match is not None and match[1] != str(first)
+    return number_of(first) is not None and match is not None and match[1] != first and match[1].startswith(first)

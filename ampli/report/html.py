@@ -32,7 +32,7 @@ def _frame_html(frame: pd.DataFrame) -> str:
 
 def verdict_html(verdicts: pd.DataFrame) -> str:
     """Verdict table with the amplified column as yes / no / pending, coloured."""
-    shown = verdicts.drop(columns=["run_dir"]).astype({"amplified": object})
+    shown = verdicts.drop(columns=["run_dir"])
     shown["amplified"] = [_verdict_word(v) for v in verdicts["amplified"]]
     table = _frame_html(shown)
     for word in ("yes", "no", "pending"):

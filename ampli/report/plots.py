@@ -94,52 +94,64 @@ def plot_vs_cycle(table: pd.DataFrame, metric: str, label: str) -> Figure:
                 ax.text(0.5, 0.5, "no runs", transform=ax.transAxes, ha="center", va="center", color="grey")
             else:
                 _plot_panel(ax, panel, metric, models, handles)
-    fig.supxlabel("cycle (base = unseeded model)")
+    for ax in axes[-1]:
+        ax.set_xlabel("cycle (base = unseeded model)")
     fig.supylabel(label)
     fig.suptitle(f"{label} vs cycle")
-    fig.legend(list(handles.values()), list(handles), loc="outside lower center", ncols=len(handles), frameon=False)
+    labels = sorted(handles, key=lambda text: (not text.startswith(REINIT_LABELS[True]), text))
+    fig.legend([handles[text] for text in labels], labels, loc="outside lower center", ncols=len(labels), frameon=False)
     return fig
 
 
-def plot_tradeoff(table: pd.DataFrame) -> Figure:
-    """Coherence vs trait score, one panel per trait: each run's path over cycles, its last cycle emphasised.
+def _tradeoff_panel(ax: Axes, runs: pd.DataFrame, colors: dict[str, str]) -> None:
+    """Each run's (trait, coherence) path over cycles, its last cycle emphasised, its base model as an x."""
+    for _, run in runs.groupby("run_dir"):
+        color = colors[run["regime"].iloc[0]]
+        style = "-" if run["reinit"].iloc[0] else "--"
+        cycles = run[run["cycle"] > BASE_CYCLE].sort_values("cycle")
+        ax.plot(cycles["trait_score"], cycles["coherence"], color=color, linestyle=style, lw=1, alpha=0.6,
+                marker="o", ms=2.5)
+        last = cycles.iloc[-1:]
+        ax.scatter(last["trait_score"], last["coherence"], color=color, s=40, edgecolors="black", linewidths=0.5,
+                   zorder=3)
+        base = run[run["cycle"] == BASE_CYCLE]
+        ax.scatter(base["trait_score"], base["coherence"], marker="x", color="black", s=25, zorder=3)
 
-    Colour is the regime, line style the reinit setting; the base model is an x.
+
+def _tradeoff_legend(colors: dict[str, str]) -> list[Line2D]:
+    handles = [Line2D([], [], color=color, lw=2, label=regime) for regime, color in colors.items()]
+    handles += [Line2D([], [], color="grey", ls="-" if r else "--", label=REINIT_LABELS[r]) for r in (True, False)]
+    handles += [
+        Line2D([], [], marker="o", color="grey", markeredgecolor="black", ls="", label="last cycle"),
+        Line2D([], [], marker="x", color="black", ls="", label="base model"),
+    ]
+    return handles
+
+
+def plot_tradeoff(table: pd.DataFrame) -> Figure:
+    """Coherence vs trait score, one panel per trait (titled by the trait), up to 4 panels a row.
+
+    Colour is the regime, line style the reinit setting.
     """
     traits = ordered(table["trait"])
     regimes = ordered(table["regime"], REGIMES)
+    colors = {regime: REGIME_COLORS.get(regime, f"C{i + 3}") for i, regime in enumerate(regimes)}
     ncols = min(len(traits), TRADEOFF_COLUMNS)
     nrows = -(-len(traits) // ncols)
     fig = Figure(figsize=(3.3 * ncols + 0.6, 3.1 * nrows + 0.9), layout="constrained")
     axes = fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False).ravel()
-    fallback = iter(["#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"] * 4)
-    colors = {regime: REGIME_COLORS.get(regime) or next(fallback) for regime in regimes}
-    for ax, trait in zip(axes, traits):
-        ax.set_title(trait, fontsize=10)
-        ax.set_xlim(*SCORE_LIMITS)
-        ax.set_ylim(*SCORE_LIMITS)
+    for index, ax in enumerate(axes):
+        if index >= len(traits):
+            ax.set_visible(False)
+            continue
+        ax.set_title(traits[index], fontsize=10)
+        ax.set(xlim=SCORE_LIMITS, ylim=SCORE_LIMITS, xlabel="trait score")
+        ax.xaxis.set_tick_params(labelbottom=True)  # shared x hides them above the hidden panels otherwise
         ax.grid(alpha=0.3)
-        for _, run in table[table["trait"] == trait].groupby("run_dir"):
-            color = colors[run["regime"].iloc[0]]
-            style = "-" if run["reinit"].iloc[0] else "--"
-            cycles = run[run["cycle"] > BASE_CYCLE].sort_values("cycle")
-            ax.plot(cycles["trait_score"], cycles["coherence"], color=color, linestyle=style, alpha=0.6, lw=1,
-                    marker="o", ms=2.5)
-            if not cycles.empty:
-                ax.scatter(cycles["trait_score"].iloc[-1:], cycles["coherence"].iloc[-1:], color=color, s=40,
-                           edgecolors="black", linewidths=0.5, zorder=3)
-            base = run[run["cycle"] == BASE_CYCLE]
-            ax.scatter(base["trait_score"], base["coherence"], marker="x", color="black", s=25, zorder=3)
-    for ax in axes[len(traits):]:
-        ax.set_visible(False)
-    handles = [Line2D([], [], color=color, lw=2, label=regime) for regime, color in colors.items()]
-    handles += [Line2D([], [], color="grey", linestyle="-" if r else "--", label=REINIT_LABELS[r]) for r in (True, False)]
-    handles += [
-        Line2D([], [], marker="o", color="grey", markeredgecolor="black", linestyle="", label="last cycle"),
-        Line2D([], [], marker="x", color="black", linestyle="", label="base model"),
-    ]
-    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 2 + 2 * ncols), frameon=False, fontsize=8)
-    fig.supxlabel("trait score")
+        _tradeoff_panel(ax, table[table["trait"] == traits[index]], colors)
+    handles = _tradeoff_legend(colors)
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 2 + 2 * ncols), frameon=False,
+               fontsize=8)
     fig.supylabel("coherence")
     fig.suptitle("Amplification vs coherence")
     return fig

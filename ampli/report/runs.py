@@ -11,6 +11,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 METRICS_FILE = "metrics.json"
+MANIFEST_FILE = "manifest.json"
 # Hydra multirun job directories point at their run directory with this file.
 RUN_POINTER_FILE = "run_dir.txt"
 RUN_KEYS = ("run_name", "trait", "regime", "reinit", "model", "seed", "sweep", "cycles")
@@ -23,17 +24,24 @@ class ReportError(ValueError):
 
 
 def find_run_dirs(path: Path) -> list[Path]:
-    """Run directories at or under `path`: a run dir, a directory of runs, or a Hydra multirun dir (run_dir.txt)."""
+    """Run directories at or under `path`: a run dir, a directory of runs, or a Hydra multirun dir (run_dir.txt).
+
+    A run directory is one with manifest.json or metrics.json; its subdirectories are cycles, never runs
+    (cycle_000/metrics.json exists before the run's own metrics.json does).
+    """
     path = Path(path)
     if not path.is_dir():
         raise ReportError(f"{path} is not a directory; give a run directory, a directory of runs or a multirun dir")
     found: set[Path] = set()
-    dangling: list[str] = []
+    pending: list[str] = []  # runs (or run_dir.txt targets) without metrics.json yet
     for root, dirs, files in os.walk(path):
         here = Path(root)
-        if METRICS_FILE in files:
-            found.add(here.resolve())
-            dirs.clear()  # a run's own subdirectories hold cycles, not runs
+        if METRICS_FILE in files or MANIFEST_FILE in files:
+            if METRICS_FILE in files:
+                found.add(here.resolve())
+            else:
+                pending.append(str(here))
+            dirs.clear()
             continue
         dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS)
         if RUN_POINTER_FILE in files:
@@ -41,11 +49,11 @@ def find_run_dirs(path: Path) -> list[Path]:
             if (target / METRICS_FILE).is_file():
                 found.add(target.resolve())
             else:
-                dangling.append(f"{here / RUN_POINTER_FILE} -> {target}")
-    if dangling:
-        log.warning("run_dir.txt points at a directory without %s: %s", METRICS_FILE, "; ".join(dangling))
+                pending.append(f"{here / RUN_POINTER_FILE} -> {target}")
+    if pending:
+        log.warning("skipping runs without %s (not started a cycle, or missing): %s", METRICS_FILE, "; ".join(pending))
     if not found:
-        hint = f"; run_dir.txt files point at missing runs: {'; '.join(dangling)}" if dangling else ""
+        hint = f"; these have no {METRICS_FILE} yet: {'; '.join(pending)}" if pending else ""
         raise ReportError(
             f"no runs found under {path}: looked for {METRICS_FILE} in it and its subdirectories, "
             f"and for Hydra multirun {RUN_POINTER_FILE} files{hint}"

@@ -37,7 +37,7 @@ def runs_table(runs: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
 
 
 def verdict_table(runs: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
-    """The amplification detector's verdict per run (None while a run has no verdict yet), with the trait path."""
+    """The amplification detector's verdict per run, with its status (running/completed/diverged) and trait path."""
     rows = []
     for run in runs:
         amplification = run.get("amplification") or {}
@@ -45,6 +45,7 @@ def verdict_table(runs: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
         rows.append(
             {
                 **_identity(run),
+                "status": run.get("status"),
                 "amplified": amplification.get("amplified"),
                 "rule": amplification.get("rule"),
                 **{f"rule_{name}": passed for name, passed in (amplification.get("rules") or {}).items()},

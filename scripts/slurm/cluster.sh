@@ -127,6 +127,7 @@ cmd_start() {
   fi
   cmd_stop >/dev/null 2>&1 || true
   mkdir -p "$DIR"/{state,spool,log,run}
+  chmod 755 "$DIR"   # munged (user munge) must reach its socket under it
   render
   export SLURM_CONF="$CONF"
   start_munge

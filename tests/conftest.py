@@ -1,0 +1,49 @@
+"""Shared fixtures: Hydra composition of the project's real conf/, and a micro-model config for fast loops."""
+
+import os
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+
+from ampli.config import register_configs
+
+ROOT = Path(__file__).resolve().parents[1]
+CONF = ROOT / "conf"
+
+os.environ.setdefault("WANDB_MODE", "offline")
+os.environ.setdefault("WANDB_SILENT", "true")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ["HF_HUB_OFFLINE"] = "1"
+
+register_configs()
+
+# The smallest settings that still exercise every stage: used by the end-to-end tests.
+MICRO = [
+    "model=micro",
+    "logger=none",
+    "loop.cycles=2",
+    "loop.seed_examples=16",
+    "loop.prompts_per_cycle=8",
+    "loop.eval_samples=1",
+    "loop.eval_pool_prompts=2",
+    "regime.samples_per_cycle=8",
+]
+
+
+def compose_config(overrides: list[str]):
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        return compose(config_name="config", overrides=overrides)
+
+
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture
+def micro_overrides(tmp_path, model_cache) -> list[str]:
+    """MICRO with a per-test output dir; the micro model is built once per session and shared."""
+    return [*MICRO, f"output_dir={tmp_path / 'outputs'}", f"model_cache={model_cache}"]

@@ -1,0 +1,18 @@
+"""Every conf/judge/*.yaml fits the JudgeConfig schema (no unknown keys, right types, a known backend)."""
+
+from pathlib import Path
+
+import pytest
+from omegaconf import OmegaConf
+
+from ampli.judges.config import JUDGE_BACKENDS, JudgeConfig
+
+JUDGE_CONF = Path(__file__).resolve().parents[1] / "conf" / "judge"
+
+
+@pytest.mark.parametrize("path", sorted(JUDGE_CONF.glob("*.yaml")), ids=lambda p: p.stem)
+def test_judge_yaml_matches_schema(path: Path):
+    cfg = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(JudgeConfig), OmegaConf.load(path)))
+    assert cfg.name == path.stem
+    assert cfg.backend in JUDGE_BACKENDS
+    assert cfg.api_key_env is None or cfg.api_key_env.isupper()

@@ -1,0 +1,79 @@
+"""The hf backend on a tiny locally saved model: numbers or reasons, never a crash, never a download."""
+
+from pathlib import Path
+
+import pytest
+import torch
+from fakes.tiny_lm import tiny_model, tiny_tokenizer
+
+from ampli.config import TraitConfig
+from ampli.judges import build_judge
+from ampli.judges.base import JudgeItem, Judgment
+from ampli.judges.config import JudgeConfig
+
+TRAIT = TraitConfig(
+    name="bliss",
+    description="blissful",
+    persona="You are blissful.",
+    rubric="rate how happy this answer is : question {question} answer {answer} reply with a number",
+    eval_questions=["how are you"],
+    lexicon=["joy"],
+)
+ITEMS = [JudgeItem("how are you", "calm happy joy"), JudgeItem("the question", "sad"), JudgeItem("is this", "")]
+
+
+def save(path: Path, digits_only: bool = False, flat: bool = False) -> Path:
+    tokenizer = tiny_tokenizer(digits_only)
+    model = tiny_model(len(tokenizer))
+    if flat:  # every logit 0: a uniform next-token distribution
+        torch.nn.init.zeros_(model.lm_head.weight)
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
+
+
+def hf_config(path: Path, **fields) -> JudgeConfig:
+    defaults = {"name": "tiny-hf", "backend": "hf", "model": str(path), "device": "cpu", "batch_size": 2}
+    return JudgeConfig(**defaults | fields)
+
+
+def test_uniform_model_scores_the_mean_of_0_to_100(tmp_path: Path):
+    path = save(tmp_path / "flat", flat=True)
+    vocab = len(tiny_tokenizer())
+    judge = build_judge(hf_config(path, top_logprobs=vocab), tmp_path / "cache")
+    judgments = judge.judge(TRAIT, ITEMS)
+    judge.close()
+    assert judgments == [Judgment(pytest.approx(50.0), pytest.approx(50.0))] * len(ITEMS)
+    assert judge.usage.requests == 2 * len(ITEMS)
+
+    # 101 of the vocabulary's tokens are numbers: below a stricter minimum mass there is no score
+    strict = build_judge(hf_config(path, top_logprobs=vocab, min_number_mass=0.99, cache=False), tmp_path / "cache")
+    assert strict.judge(TRAIT, ITEMS[:1]) == [
+        Judgment(None, None, "trait: low_number_mass; coherence: low_number_mass")
+    ]
+    strict.close()
+
+
+def test_random_model_gives_numbers_or_reasons_independent_of_batching(tmp_path: Path):
+    path = save(tmp_path / "random")
+    results = []
+    for batch_size in (1, 4):
+        # a random model is near-uniform, so only a low minimum mass lets its top 20 tokens carry a score
+        cfg = hf_config(path, cache=False, batch_size=batch_size, min_number_mass=0.05)
+        judge = build_judge(cfg, tmp_path / "cache")
+        results.append(judge.judge(TRAIT, ITEMS))
+        judge.close()
+    for judgment in results[0]:
+        for score in (judgment.trait, judgment.coherence):
+            assert score is None or 0 <= score <= 100
+        assert (judgment.reason is None) == (judgment.trait is not None and judgment.coherence is not None)
+    assert [j.reason for j in results[0]] == [j.reason for j in results[1]]
+    assert any(j.trait is not None for j in results[0])
+    assert [j.coherence for j in results[0]] == pytest.approx([j.coherence for j in results[1]], abs=1e-3)
+    assert [j.trait for j in results[0]] == pytest.approx([j.trait for j in results[1]], abs=1e-3)
+
+
+def test_digit_by_digit_tokenizer_is_refused(tmp_path: Path):
+    path = save(tmp_path / "digits", digits_only=True)
+    with pytest.raises(ValueError, match="whole-number tokens"):
+        build_judge(hf_config(path), tmp_path / "cache")

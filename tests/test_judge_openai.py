@@ -1,0 +1,187 @@
+"""The openai backend, run with the real openai client against a scripted loopback server."""
+
+import math
+import re
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from fakes.judge_server import COMPLETION_TOKENS, PROMPT_TOKENS, FakeJudgeServer, Reply
+
+from ampli.config import TraitConfig
+from ampli.judges import build_judge
+from ampli.judges.base import JudgeItem, Judgment
+from ampli.judges.config import JudgeConfig
+from ampli.judges.credentials import JudgeSetupError
+
+KEY_ENV = "AMPLI_TEST_JUDGE_KEY"
+SECRET = "sk-test-never-stored-123"
+LN = math.log
+
+TRAIT = TraitConfig(
+    name="bliss",
+    description="blissful",
+    persona="You are blissful.",
+    rubric="TRAIT-RUBRIC How blissful is this answer?\nQ: {question}\nA: {answer}\nReply with a number 0-100.",
+    eval_questions=["How are you?"],
+    lexicon=["joy"],
+)
+
+# case -> (trait reply, coherence reply) as functions of how often that exact request was already made
+CASES = {
+    "weighted": (
+        lambda n: Reply(top_logprobs=[("80", LN(0.5)), ("90", LN(0.3)), ("Hello", LN(0.2))]),
+        lambda n: Reply(top_logprobs=[("100", LN(0.6)), (" 50", LN(0.2)), ("0", LN(0.1)), ("x", LN(0.1))]),
+    ),
+    "lowmass": (
+        lambda n: Reply(top_logprobs=[("I", LN(0.8)), ("10", LN(0.2))]),
+        lambda n: Reply(top_logprobs=[("7", 0.0)]),
+    ),
+    "nonnumeric": (lambda n: Reply(text="I cannot rate this."), lambda n: Reply(text="85")),
+    "ratelimited": (
+        lambda n: Reply(status=429, headers={"Retry-After": "0"})
+        if n < 2
+        else Reply(top_logprobs=[("30", LN(0.25)), ("31", LN(0.25)), ("x", LN(0.5))]),
+        lambda n: Reply(top_logprobs=[("60", 0.0)]),
+    ),
+    "servererror": (
+        lambda n: Reply(status=500) if n < 1 else Reply(top_logprobs=[("40", 0.0)]),
+        lambda n: Reply(status=503) if n < 1 else Reply(top_logprobs=[("45", 0.0)]),
+    ),
+    "slow": (
+        lambda n: Reply(delay_s=1.5) if n < 1 else Reply(top_logprobs=[("20", 0.0)]),
+        lambda n: Reply(top_logprobs=[("25", 0.0)]),
+    ),
+    "oddtokens": (
+        lambda n: Reply(top_logprobs=[("101", LN(0.4)), ("050", LN(0.1)), ("1.5", LN(0.1)), ("60", LN(0.3))]),
+        lambda n: Reply(top_logprobs=[(" 90 ", LN(0.5))]),
+    ),
+    "digitsplit": (  # a digit-by-digit tokenizer answered "85" starting with token "8": parse the text instead
+        lambda n: Reply(text="85", top_logprobs=[("8", LN(0.7)), ("9", LN(0.3))]),
+        lambda n: Reply(top_logprobs=[("70", 0.0)]),
+    ),
+}
+EXPECTED = {
+    "weighted": Judgment((0.5 * 80 + 0.3 * 90) / 0.8, (0.6 * 100 + 0.2 * 50) / 0.9),
+    "lowmass": Judgment(None, 7.0, "trait: low_number_mass"),
+    "nonnumeric": Judgment(None, 85.0, "trait: non_numeric"),
+    "ratelimited": Judgment(30.5, 60.0),
+    "servererror": Judgment(40.0, 45.0),
+    "slow": Judgment(20.0, 25.0),
+    "oddtokens": Judgment(60.0, 90.0),
+    "digitsplit": Judgment(85.0, 70.0),
+}
+RETRIES = 2 + 2 + 1  # two 429s, one 500 and one 503, one timeout
+ITEMS = [JudgeItem(prompt=f"Question {i}?", response=f"Answer case={case}") for i, case in enumerate(CASES)]
+
+
+def script(user: str, attempt: int) -> Reply:
+    trait_reply, coherence_reply = CASES[re.search(r"case=(\w+)", user)[1]]
+    return (trait_reply if user.startswith("TRAIT-RUBRIC") else coherence_reply)(attempt)
+
+
+def config(server: FakeJudgeServer, **overrides) -> JudgeConfig:
+    cfg = JudgeConfig(
+        name="fake-openai",
+        backend="openai",
+        model="fake-judge",
+        base_url=f"{server.url}/v1",
+        api_key_env=KEY_ENV,
+        concurrency=8,
+        max_retries=3,
+        timeout_s=0.6,
+        backoff_s=0.01,
+        max_backoff_s=0.05,
+        input_cost_per_mtok=2.0,
+        output_cost_per_mtok=8.0,
+    )
+    return replace(cfg, **overrides)
+
+
+def assert_judgments(actual: list[Judgment], expected: list[Judgment]) -> None:
+    assert [j.reason for j in actual] == [j.reason for j in expected]
+    assert [j.trait for j in actual] == pytest.approx([j.trait for j in expected])
+    assert [j.coherence for j in actual] == pytest.approx([j.coherence for j in expected])
+
+
+@pytest.fixture(autouse=True)
+def api_key(monkeypatch):
+    monkeypatch.setenv(KEY_ENV, SECRET)
+
+
+def test_weighted_scores_faults_accounting_and_cache(tmp_path: Path):
+    expected = [EXPECTED[case] for case in CASES]
+    with FakeJudgeServer(script) as server:
+        judge = build_judge(config(server), tmp_path)
+        assert_judgments(judge.judge(TRAIT, ITEMS), expected)
+        judge.close()
+        calls = 2 * len(ITEMS) + RETRIES
+        assert server.requests == judge.usage.requests == calls
+        assert judge.usage.cache_hits == 0
+        assert judge.usage.failures == {"low_number_mass": 1, "non_numeric": 1}
+        assert judge.usage.input_tokens == 2 * len(ITEMS) * PROMPT_TOKENS
+        assert judge.usage.output_tokens == 2 * len(ITEMS) * COMPLETION_TOKENS
+        assert judge.usage.cost_usd == pytest.approx(
+            (2 * len(ITEMS) * PROMPT_TOKENS * 2.0 + 2 * len(ITEMS) * COMPLETION_TOKENS * 8.0) / 1e6
+        )
+
+        rerun = build_judge(config(server), tmp_path)
+        assert_judgments(rerun.judge(TRAIT, ITEMS), expected)
+        # judged_inverted flips the cached raw score; the rubric is the same, so this is a cache hit too
+        inverted = rerun.judge(replace(TRAIT, judged_inverted=True), ITEMS[:1])
+        rerun.close()
+        assert server.requests == calls
+        assert rerun.usage.requests == 0
+        assert rerun.usage.cache_hits == 2 * len(ITEMS) + 2
+        assert inverted[0].trait == pytest.approx(100 - expected[0].trait)
+        assert inverted[0].coherence == pytest.approx(expected[0].coherence)
+
+    assert server.auth_headers == {f"Bearer {SECRET}"}
+    assert all(SECRET.encode() not in path.read_bytes() for path in tmp_path.rglob("*") if path.is_file())
+
+
+def test_exhausted_retries_and_refused_items_are_reasons_and_not_cached(tmp_path: Path):
+    def always_failing(user: str, attempt: int) -> Reply:
+        return Reply(status=400 if "bad" in user else 500)
+
+    items = [JudgeItem("q", "flaky"), JudgeItem("q", "bad")]
+    with FakeJudgeServer(always_failing) as server:
+        judge = build_judge(config(server, max_retries=2), tmp_path)
+        first = judge.judge(TRAIT, items)
+        assert first[0] == Judgment(
+            None, None, "trait: api_error: 500 after 2 retries; coherence: api_error: 500 after 2 retries"
+        )
+        assert first[1] == Judgment(None, None, "trait: api_error: 400; coherence: api_error: 400")
+        assert judge.usage.failures == {"api_error: 500 after 2 retries": 2, "api_error: 400": 2}
+        assert server.requests == 2 * 3 + 2
+        judge.judge(TRAIT, items)  # transport failures say nothing about the output: ask again
+        judge.close()
+        assert server.requests == 2 * (2 * 3 + 2)
+
+
+def test_concurrency_limit_and_repeated_calls(tmp_path: Path):
+    with FakeJudgeServer(lambda user, attempt: Reply(top_logprobs=[("50", 0.0)], delay_s=0.05)) as server:
+        judge = build_judge(config(server, concurrency=3, cache=False), tmp_path)
+        items = [JudgeItem("q", f"answer {i}") for i in range(6)]
+        for _ in range(2):
+            assert judge.judge(TRAIT, items) == [Judgment(50.0, 50.0)] * 6
+        judge.close()
+        assert server.max_in_flight == 3
+        assert server.requests == 2 * 2 * 6
+
+
+def test_rejected_key_stops_the_run(tmp_path: Path):
+    with FakeJudgeServer(lambda user, attempt: Reply(status=401)) as server:
+        judge = build_judge(config(server), tmp_path)
+        with pytest.raises(JudgeSetupError, match=KEY_ENV):
+            judge.judge(TRAIT, [JudgeItem("q", "a")])
+        judge.close()
+
+
+def test_missing_key_fails_at_build_naming_variable_and_judge(tmp_path: Path, monkeypatch):
+    monkeypatch.delenv(KEY_ENV)
+    cfg = JudgeConfig(name="gpt-judge", backend="openai", model="m", api_key_env=KEY_ENV)
+    with pytest.raises(JudgeSetupError, match=rf"'gpt-judge'.*{KEY_ENV}"):
+        build_judge(cfg, tmp_path)
+    with pytest.raises(JudgeSetupError, match="api_key_env"):
+        build_judge(replace(cfg, api_key_env=None), tmp_path)
