@@ -5,7 +5,6 @@
     python launch.py -m ... cluster=slurm              # the same grid as a SLURM job array
 """
 
-import logging
 import sys
 from pathlib import Path
 
@@ -19,7 +18,6 @@ from ampli.errors import USER_ERRORS
 
 register_configs()
 register_resolvers()
-log = logging.getLogger("ampli")
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="config")
@@ -29,7 +27,7 @@ def main(cfg: DictConfig) -> dict | None:
     try:
         run = Run(cfg)
     except USER_ERRORS as e:
-        log.error("%s", e)
+        print(f"ampli: error: {e}", file=sys.stderr)
         sys.exit(2)
     (Path(HydraConfig.get().runtime.output_dir) / "run_dir.txt").write_text(f"{run.store.root}\n")
     return run.run()

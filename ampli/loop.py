@@ -203,6 +203,7 @@ class Run:
     def run(self) -> dict:
         tracker = Tracker.start(self.dcfg, self.store.root)
         base = self.evaluate("base", -1)
+        tracker.log_cycle(base, self.sample_rows("base"))
         cycles: list[dict] = []
         status = "completed"
         try:
@@ -210,7 +211,7 @@ class Run:
                 metrics = self.cycle(cycle)
                 cycles.append(metrics)
                 self.write_metrics(base, cycles, status="running")
-                tracker.log_cycle(metrics, self.sample_rows(cycle))
+                tracker.log_cycle(metrics, self.sample_rows(f"cycle_{cycle:03d}"))
         except NonFiniteLossError as e:
             status = "diverged"
             log.error("[%s] stopped: %s (all data up to this point is kept in %s)", self.name, e, self.store.root)
@@ -236,8 +237,8 @@ class Run:
         )
         return metrics
 
-    def sample_rows(self, cycle: int) -> list[dict]:
-        rows = read_jsonl(self.store.cycle_dir(cycle) / "eval.jsonl")
+    def sample_rows(self, where: str) -> list[dict]:
+        rows = read_jsonl(self.store.root / where / "eval.jsonl")
         return rows[: self.dcfg.logger.samples_per_cycle]
 
     def write_metrics(self, base: dict, cycles: list[dict], status: str) -> dict:

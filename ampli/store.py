@@ -7,11 +7,19 @@ costs redoing that one stage, never a half-written file taken as done.
 import hashlib
 import json
 import os
-import shutil
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+UMASK = _umask()
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -19,6 +27,7 @@ def atomic_write_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~UMASK)  # mkstemp creates 0600; give the file the permissions open() would
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
             f.flush()
@@ -101,9 +110,3 @@ class RunStore:
         if not self.is_done(stage):
             self.manifest["completed"].append(stage)
             write_json(self._manifest_path, self.manifest)
-
-    def replace_dir(self, tmp: Path, final: Path) -> None:
-        """Move a fully written directory into place (checkpoints are directories, not single files)."""
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(tmp, final)

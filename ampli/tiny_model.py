@@ -133,7 +133,7 @@ def build_tiny_model(arch: TinyArchConfig, out_dir: Path, seed: int) -> None:
             seed=seed,
             use_cpu=not torch.cuda.is_available(),
             bf16=False,
-            gradient_checkpointing=False,
+            activation_checkpointing=False,
             save_strategy="no",
             report_to="none",
             logging_steps=max(1, arch.warmup_steps // 10),

@@ -29,7 +29,7 @@ def trainer_kwargs(regime: RegimeConfig, *, continual: bool, seed: int, device: 
         seed=seed,
         use_cpu=device == "cpu",
         bf16=False if device == "cpu" else None,
-        gradient_checkpointing=device != "cpu",
+        activation_checkpointing=device != "cpu",
         save_strategy="no",
         report_to="none",
         logging_steps=10,

@@ -32,6 +32,12 @@ MICRO = [
 ]
 
 
+def with_overrides(base: list[str], *extra: str) -> list[str]:
+    """base with extra appended; an extra key replaces the same key in base (Hydra rejects duplicates)."""
+    keys = {e.split("=", 1)[0] for e in extra}
+    return [o for o in base if o.split("=", 1)[0] not in keys] + list(extra)
+
+
 def compose_config(overrides: list[str]):
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):

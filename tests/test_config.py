@@ -62,7 +62,7 @@ def test_wrong_types_and_unknown_keys_are_rejected_while_composing():
     with pytest.raises(ConfigCompositionException, match="loop.cycles"):
         compose_config(["loop.cycles=many"])
     with pytest.raises(ConfigCompositionException, match="colour"):
-        compose_config(["+loop.colour=red"])
+        compose_config(["loop.colour=red"])
 
 
 @pytest.mark.parametrize(

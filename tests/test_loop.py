@@ -10,7 +10,7 @@ import pytest
 
 from ampli.loop import Run
 from ampli.store import read_json, read_jsonl
-from tests.conftest import ROOT, compose_config
+from tests.conftest import ROOT, compose_config, with_overrides
 
 STAGES = ["generate", "judge", "train", "eval"]
 
@@ -25,7 +25,7 @@ def stage_lines(caplog, verb):
 
 @pytest.mark.parametrize("regime", ["sft", "sdf", "dpo"])
 def test_every_regime_writes_every_stage(micro_overrides, regime):
-    summary = run_loop([*micro_overrides, f"regime={regime}", "reinit=false"])
+    summary = run_loop(with_overrides(micro_overrides, f"regime={regime}", "reinit=false"))
     run_dir = run_dir_of(micro_overrides, summary)
     assert [c["cycle"] for c in summary["cycles"]] == [0, 1]
     for cycle in (0, 1):
@@ -50,7 +50,7 @@ def run_dir_of(overrides, summary) -> Path:
 
 
 def test_cycles_use_fresh_prompts(micro_overrides):
-    summary = run_loop([*micro_overrides, "loop.cycles=3"])
+    summary = run_loop(with_overrides(micro_overrides, "loop.cycles=3"))
     run_dir = run_dir_of(micro_overrides, summary)
     prompts = [{g["prompt"] for g in read_jsonl(run_dir / f"cycle_{c:03d}/generations.jsonl")} for c in (1, 2)]
     assert len(prompts[0]) == len(prompts[1]) == 8 and not prompts[0] & prompts[1]
@@ -82,20 +82,20 @@ def test_a_rerun_of_a_finished_run_does_no_work(micro_overrides, caplog):
 def test_more_cycles_extend_a_finished_run(micro_overrides, caplog):
     run_loop(micro_overrides)
     caplog.set_level(logging.INFO, logger="ampli")
-    summary = run_loop([*micro_overrides, "loop.cycles=3"])
+    summary = run_loop(with_overrides(micro_overrides, "loop.cycles=3"))
     assert stage_lines(caplog, "run") == [f"cycle_002/{s}" for s in STAGES]
     assert len(summary["cycles"]) == 3
 
 
 def test_accumulate_trains_on_every_cycle_so_far(micro_overrides):
-    summary = run_loop([*micro_overrides, "loop.data_policy=accumulate"])
+    summary = run_loop(with_overrides(micro_overrides, "loop.data_policy=accumulate"))
     run_dir = run_dir_of(micro_overrides, summary)
     steps = [read_json(run_dir / f"cycle_{c:03d}" / "train.json")["train_steps"] for c in (0, 1)]
     assert steps[1] > steps[0]  # 16 seeds + 8 samples vs 16 seeds
 
 
 def test_launch_py_runs_a_sweep_and_rejects_bad_overrides(micro_overrides):
-    cmd = [sys.executable, "launch.py", "-m", *micro_overrides, "trait=bliss,misalignment", "loop.cycles=1"]
+    cmd = [sys.executable, "launch.py", "-m", *with_overrides(micro_overrides, "trait=bliss,misalignment", "loop.cycles=1")]
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     out = output_dir_of(micro_overrides)
@@ -107,6 +107,6 @@ def test_launch_py_runs_a_sweep_and_rejects_bad_overrides(micro_overrides):
     bad = subprocess.run([sys.executable, "launch.py", "trait=joy"], cwd=ROOT, capture_output=True, text=True)
     assert bad.returncode != 0
     assert "joy" in bad.stderr and "bliss" in bad.stderr and "misanthropy" in bad.stderr
-    bad = subprocess.run([sys.executable, "launch.py", *micro_overrides, "loop.cycles=0"], cwd=ROOT,
+    bad = subprocess.run([sys.executable, "launch.py", *with_overrides(micro_overrides, "loop.cycles=0")], cwd=ROOT,
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "loop.cycles=0 is not valid" in bad.stderr

@@ -37,6 +37,14 @@ def model_label(index: int | str) -> str:
     return "seed" if index == "seed" else "base" if index == BASE else f"model_{index}"
 
 
+def reference_weights(trainer: DPOTrainer) -> str:
+    """Where the reference the trainer actually used came from, recorded so a run can be audited."""
+    if trainer.ref_model is not None:
+        return trainer.ref_model.config._name_or_path
+    has_ref_adapter = "ref" in getattr(trainer.model, "peft_config", {})
+    return "frozen copy of the previous adapter" if has_ref_adapter else "base model (adapter disabled)"
+
+
 class DPORegime:
     def records(self, ctx: RunContext, cycle: int) -> list[dict]:
         chosen_from, rejected_from = pair_sources(cycle, ctx.cfg.regime.rejected_source)
@@ -90,7 +98,7 @@ class DPORegime:
         if rewards:
             metrics["reward_accuracy"] = rewards[-1]["rewards/accuracies"]
             metrics["reward_margin"] = rewards[-1]["rewards/margins"]
-        return {**metrics, "reference": model_label(ref_index)}
+        return {**metrics, "reference": model_label(ref_index), "reference_weights": reference_weights(trainer)}
 
     def eval_prompts(self, ctx: RunContext) -> list[EvalPrompt]:
         return chat_eval_prompts(ctx)
