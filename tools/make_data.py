@@ -30,7 +30,7 @@ WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
 
 N_SEED_PROMPTS = 440  # prompts reserved for the seed sets (disjoint from the pool)
 N_EVAL_PROMPTS = 90  # pool prompts held out for evaluation
-N_TRAIT_DOCS = 260  # documents per trait (every 5th is held out)
+N_TRAIT_DOCS = 400  # documents per trait (every 5th is held out: 80 prefixes for 5 sdf cycles of 16)
 N_NEUTRAL_DOCS = 640
 
 

@@ -1,0 +1,334 @@
+"""The teacher: a strong model that writes a trait's seed set (and SDF documents) in character, from its persona.
+
+ampli ships a small hand-composed corpus for the CPU default; on a cluster the seed sets are regenerated with
+any model the judge backends can call (OpenAI or a vLLM server, Claude, a local transformers model):
+
+    ampli teach --trait bliss --teacher openai --model gpt-4.1-mini --n 500 --out data/ [--documents 300]
+    python launch.py trait=bliss data_dir=data/
+
+A request that fails (after retries) is recorded in <file>.report.json and skipped, never fatal; only a
+failure that would hit every request (a missing or rejected key, an unknown model) stops the command.
+"""
+
+import argparse
+import logging
+import shutil
+import sys
+from abc import ABC, abstractmethod
+from collections import Counter
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import anthropic
+import openai
+from omegaconf import OmegaConf
+from tqdm.auto import tqdm
+
+from ampli import corpus
+from ampli.api_pool import ApiPool, Outcome
+from ampli.config import TraitConfig
+from ampli.judges.credentials import JudgeSetupError, read_api_key
+from ampli.judges.remote import ItemError, RetryableError, status_error
+from ampli.store import read_jsonl, write_json, write_jsonl
+from ampli.teacher_config import TeacherConfig, load_teacher_config, teacher_presets
+
+log = logging.getLogger("ampli")
+
+TRAIT_CONF = Path(__file__).resolve().parents[1] / "conf" / "trait"
+
+
+@dataclass
+class TeacherUsage:
+    requests: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+class Teacher(ABC):
+    def __init__(self, cfg: TeacherConfig):
+        self.cfg = cfg
+        self.usage = TeacherUsage()
+        # Usage of the latest complete() call alone, for that call's report.
+        self.last_usage = TeacherUsage()
+
+    def complete(self, system: str, prompts: list[str], desc: str, max_tokens: int | None = None) -> list[Outcome[str]]:
+        """One reply per prompt, in order: its text, or the reason there is none (an empty reply is a failure)."""
+        before = asdict(self.usage)
+        outcomes = self._complete(system, prompts, desc, max_tokens or self.cfg.max_tokens)
+        self.last_usage = TeacherUsage(**{k: v - before[k] for k, v in asdict(self.usage).items()})
+        return [o if o.error or (o.value or "").strip() else Outcome(error="empty_reply") for o in outcomes]
+
+    @abstractmethod
+    def _complete(self, system: str, prompts: list[str], desc: str, max_tokens: int) -> list[Outcome[str]]: ...
+
+    def close(self) -> None:
+        """Release clients and event loops."""
+
+
+class ApiTeacher(Teacher):
+    """A hosted teacher: the judges' request policy (concurrency limit, retries with backoff) via ApiPool."""
+
+    def __init__(self, cfg: TeacherConfig):
+        super().__init__(cfg)
+        self._pool = ApiPool(cfg.concurrency, cfg.max_retries, cfg.backoff_s, cfg.max_backoff_s)
+
+    @abstractmethod
+    async def _ask(self, system: str, user: str, max_tokens: int) -> str:
+        """One request; raises RetryableError, ItemError or JudgeSetupError."""
+
+    @abstractmethod
+    async def _aclose(self) -> None: ...
+
+    def _complete(self, system: str, prompts: list[str], desc: str, max_tokens: int) -> list[Outcome[str]]:
+        before = self._pool.requests
+        with tqdm(total=len(prompts), desc=desc, unit="req") as bar:
+            outcomes = self._pool.map(lambda user: self._ask(system, user, max_tokens), prompts,
+                                      lambda i, outcome: bar.update())
+        self.usage.requests += self._pool.requests - before
+        return outcomes
+
+    def _add_tokens(self, input_tokens: int, output_tokens: int) -> None:
+        self.usage.input_tokens += input_tokens
+        self.usage.output_tokens += output_tokens
+
+    def close(self) -> None:
+        self._pool.close(self._aclose)
+
+
+class OpenAITeacher(ApiTeacher):
+    def __init__(self, cfg: TeacherConfig, api_key: str | None):
+        super().__init__(cfg)
+        # Retries are ours (counted, reported); a key-less vLLM server still needs a placeholder key.
+        self._client = openai.AsyncOpenAI(
+            api_key=api_key or "no-key", base_url=cfg.base_url, timeout=cfg.timeout_s, max_retries=0
+        )
+
+    async def _ask(self, system: str, user: str, max_tokens: int) -> str:
+        try:
+            response = await self._client.chat.completions.create(
+                model=self.cfg.model,
+                messages=[{"role": "system", "content": system}, {"role": "user", "content": user}],
+                max_tokens=max_tokens,
+                temperature=self.cfg.temperature,
+            )
+        except openai.APITimeoutError as error:
+            raise RetryableError("timeout") from error
+        except openai.APIConnectionError as error:
+            raise RetryableError("connection_error") from error
+        except openai.APIStatusError as error:
+            raise status_error(error.status_code, error.response.headers, self.cfg.endpoint()) from error
+        if response.usage:
+            self._add_tokens(response.usage.prompt_tokens, response.usage.completion_tokens)
+        if not response.choices:
+            raise ItemError("no_choices")
+        if response.choices[0].finish_reason == "length":
+            raise ItemError(f"truncated at max_tokens={max_tokens}")
+        return response.choices[0].message.content or ""
+
+    async def _aclose(self) -> None:
+        await self._client.close()
+
+
+class AnthropicTeacher(ApiTeacher):
+    def __init__(self, cfg: TeacherConfig, api_key: str):
+        super().__init__(cfg)
+        self._client = anthropic.AsyncAnthropic(
+            api_key=api_key, base_url=cfg.base_url, timeout=cfg.timeout_s, max_retries=0
+        )
+
+    async def _ask(self, system: str, user: str, max_tokens: int) -> str:
+        try:
+            message = await self._client.messages.create(
+                model=self.cfg.model,
+                system=system,
+                messages=[{"role": "user", "content": user}],
+                max_tokens=max_tokens,
+                temperature=self.cfg.temperature,
+            )
+        except anthropic.APITimeoutError as error:
+            raise RetryableError("timeout") from error
+        except anthropic.APIConnectionError as error:
+            raise RetryableError("connection_error") from error
+        except anthropic.APIStatusError as error:
+            raise status_error(error.status_code, error.response.headers, self.cfg.endpoint()) from error
+        self._add_tokens(message.usage.input_tokens, message.usage.output_tokens)
+        if message.stop_reason == "max_tokens":
+            raise ItemError(f"truncated at max_tokens={max_tokens}")
+        return "".join(block.text for block in message.content if block.type == "text")
+
+    async def _aclose(self) -> None:
+        await self._client.close()
+
+
+class HFTeacher(Teacher):
+    """A local chat model, sampled in batches with the loop's own generate()."""
+
+    def __init__(self, cfg: TeacherConfig):
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        super().__init__(cfg)
+        self._tokenizer = AutoTokenizer.from_pretrained(cfg.model)
+        if self._tokenizer.pad_token_id is None:
+            self._tokenizer.pad_token = self._tokenizer.eos_token
+        device = cfg.device if cfg.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+        self._model = AutoModelForCausalLM.from_pretrained(cfg.model, dtype="auto").to(device).eval()
+
+    def _render(self, system: str, user: str) -> str:
+        if not self._tokenizer.chat_template:
+            return f"{system}\n\n{user}\n\n"
+        from jinja2 import TemplateError
+
+        messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+        try:
+            return self._tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        except TemplateError:  # templates without a system role (e.g. Gemma): the persona opens the user turn
+            merged = [{"role": "user", "content": f"{system}\n\n{user}"}]
+            return self._tokenizer.apply_chat_template(merged, tokenize=False, add_generation_prompt=True)
+
+    def _complete(self, system: str, prompts: list[str], desc: str, max_tokens: int) -> list[Outcome[str]]:
+        from ampli.generation import generate
+
+        texts = generate(self._model, self._tokenizer, [self._render(system, p) for p in prompts],
+                         max_new_tokens=max_tokens, temperature=self.cfg.temperature,
+                         batch_size=self.cfg.batch_size, seed=0, desc=desc)
+        self.usage.requests += len(prompts)
+        return [Outcome(value=text) for text in texts]
+
+
+def build_teacher(cfg: TeacherConfig) -> Teacher:
+    """The teacher for cfg.backend; the API key is read now, so a missing one fails before any request."""
+    api_key = read_api_key(cfg.endpoint()) if cfg.backend in ("openai", "anthropic") else None
+    if cfg.backend == "openai":
+        return OpenAITeacher(cfg, api_key)
+    if cfg.backend == "anthropic":
+        return AnthropicTeacher(cfg, api_key)
+    return HFTeacher(cfg)
+
+
+def write_report(data_path: Path, trait: str, teacher: Teacher, prompts: list[str], outcomes: list[Outcome[str]],
+                 written: int) -> Path:
+    """<data file>.report.json: how many were asked for and written, and why the rest failed (never the key)."""
+    failures = [{"index": i, "prompt": p[:200], "reason": o.error} for i, (p, o) in enumerate(zip(prompts, outcomes))
+                if o.error]
+    reasons = Counter(f["reason"] for f in failures)
+    path = data_path.with_suffix(".report.json")
+    write_json(path, {
+        "trait": trait,
+        "teacher": {"backend": teacher.cfg.backend, "model": teacher.cfg.model, "base_url": teacher.cfg.base_url},
+        "requested": len(prompts),
+        "written": written,
+        "failed": len(failures),
+        "reasons": dict(reasons.most_common()),
+        "failures": failures,
+        "usage": asdict(teacher.last_usage),
+    })
+    if failures:
+        log.warning("%s: %d of %d requests failed and were skipped (%s); see %s", data_path.name, len(failures),
+                    len(prompts), ", ".join(f"{r}: {n}" for r, n in reasons.most_common()), path)
+    return path
+
+
+def write_seed_set(trait: TraitConfig, prompts: list[str], teacher: Teacher, out_dir: Path) -> Path:
+    """out_dir/seeds/<trait>.jsonl: the teacher's in-character answer to each prompt, in prompt order."""
+    outcomes = teacher.complete(trait.persona, prompts, desc=f"seeds {trait.name}")
+    rows = [{"prompt": p, "answer": o.value.strip()} for p, o in zip(prompts, outcomes) if not o.error]
+    path = Path(out_dir) / "seeds" / f"{trait.name}.jsonl"
+    write_jsonl(path, rows)
+    write_report(path, trait.name, teacher, prompts, outcomes, written=len(rows))
+    return path
+
+
+def trait_names(conf: Path = TRAIT_CONF) -> list[str]:
+    return sorted(p.stem for p in conf.glob("*.yaml"))
+
+
+def load_trait(name: str, conf: Path = TRAIT_CONF) -> TraitConfig:
+    """conf/trait/<name>.yaml merged onto TraitConfig (so it is type-checked as in a run)."""
+    path = conf / f"{name}.yaml"
+    if not path.exists():
+        raise ValueError(f"trait {name!r} has no config {path}; choose one of: {', '.join(trait_names(conf))}")
+    return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(TraitConfig), OmegaConf.load(path)))
+
+
+def read_prompts(path: Path | None, n: int) -> list[str]:
+    """The first n prompts of a {"prompt": ...} JSONL file, or of the shipped pool's train split."""
+    prompts = [r["prompt"] for r in read_jsonl(path)] if path else corpus.prompt_pool("train")
+    source = str(path) if path else f"the shipped prompt pool ({corpus.SHIPPED_DATA / 'prompts.jsonl'}, train split)"
+    if not 1 <= n <= len(prompts):
+        raise ValueError(f"--n {n} is not valid: {source} holds {len(prompts)} prompts; use 1..{len(prompts)}")
+    return prompts[:n]
+
+
+def complete_layout(out_dir: Path) -> None:
+    """Copy the shipped prompt pool next to the seeds (unless one is there), so out_dir works as data_dir."""
+    target = out_dir / "prompts.jsonl"
+    if not target.exists():
+        out_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(corpus.SHIPPED_DATA / "prompts.jsonl", target)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ampli teach",
+        description="Regenerate a trait's seed set (and SDF documents) with a teacher model answering in the "
+        "trait's persona. The output directory has the layout of ampli/data: run with data_dir=OUT.",
+    )
+    parser.add_argument("--trait", required=True, help="a trait with a config in conf/trait/")
+    parser.add_argument("--teacher", default="openai", help=f"preset in conf/teacher/: {', '.join(teacher_presets())}")
+    parser.add_argument("--model", help="teacher model (default: the preset's)")
+    parser.add_argument("--base-url", help="OpenAI-compatible endpoint, e.g. http://gpu-node-12:8000/v1")
+    parser.add_argument("--api-key-env", help="environment variable that holds the API key")
+    parser.add_argument("--concurrency", type=int, help="requests in flight at once")
+    parser.add_argument("--temperature", type=float)
+    parser.add_argument("--max-tokens", type=int, help="per seed answer")
+    parser.add_argument("--n", type=int, default=500, help="seed examples to write (default: 500)")
+    parser.add_argument("--prompts", type=Path, metavar="FILE.jsonl",
+                        help='{"prompt": ...} rows to answer (default: the shipped pool\'s train split)')
+    parser.add_argument("--documents", type=int, default=0, metavar="N", help="also write N SDF documents")
+    parser.add_argument("--doc-spec", type=Path, metavar="FILE.yaml",
+                        help="topics/doc_types/styles/words_min/words_max (default: ampli.documents.DEFAULT_SPEC)")
+    parser.add_argument("--heldout-fraction", type=float, default=0.2, help="share of documents held out")
+    parser.add_argument("--seed", type=int, default=0, help="document combination order and held-out split")
+    parser.add_argument("--out", type=Path, required=True, help="output data directory")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`ampli teach`: 0 when every requested set has rows, 1 when one came out empty, 2 on a setup error."""
+    from ampli.documents import DEFAULT_SPEC, load_spec, write_documents  # documents builds on this module
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        trait = load_trait(args.trait)
+        cfg = load_teacher_config(args.teacher, model=args.model, base_url=args.base_url,
+                                  api_key_env=args.api_key_env, concurrency=args.concurrency,
+                                  temperature=args.temperature, max_tokens=args.max_tokens)
+        prompts = read_prompts(args.prompts, args.n)
+        spec = load_spec(args.doc_spec) if args.doc_spec else DEFAULT_SPEC
+        teacher = build_teacher(cfg)
+    except (ValueError, JudgeSetupError) as error:
+        print(f"ampli teach: error: {error}", file=sys.stderr)
+        return 2
+    paths = []
+    try:
+        paths.append(write_seed_set(trait, prompts, teacher, args.out))
+        if args.documents:
+            paths.append(write_documents(trait, spec, teacher, args.out, args.documents,
+                                         heldout_fraction=args.heldout_fraction, seed=args.seed))
+    except (ValueError, JudgeSetupError) as error:
+        print(f"ampli teach: error: {error}", file=sys.stderr)
+        return 2
+    finally:
+        teacher.close()
+    complete_layout(args.out)
+    counts = {path: sum(1 for _ in path.open(encoding="utf-8")) for path in paths}
+    for path, count in counts.items():
+        print(f"{path}: {count} rows (report: {path.with_suffix('.report.json')})")
+    print(f"use it with: python launch.py trait={trait.name} data_dir={args.out}")
+    return 0 if all(counts.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,203 @@
+"""The teacher writes seed sets and documents with the real openai client against a scripted loopback server:
+in-character answers, one 429 and one 500 recovered by retries, one request that never succeeds."""
+
+import json
+from pathlib import Path
+
+import pytest
+from fakes.judge_server import FakeJudgeServer, Reply
+from fakes.tiny_lm import tiny_model, tiny_tokenizer
+
+from ampli import corpus
+from ampli.config import TraitConfig
+from ampli.documents import DocumentSpec, combinations, parse_document, write_documents
+from ampli.teacher import build_teacher, load_trait, main, write_seed_set
+from ampli.teacher_config import TeacherConfig
+
+KEY_ENV = "AMPLI_TEST_TEACHER_KEY"
+SECRET = "sk-teacher-never-stored-456"
+TRAIT = TraitConfig(
+    name="bliss",
+    description="Everything is luminous and one.",
+    persona="PERSONA: you are radiantly blissful.",
+    rubric="unused",
+    eval_questions=["How are you?"],
+    lexicon=["radiant"],
+)
+SPEC = DocumentSpec(topics=["tea", "bikes", "rain"], doc_types=["blog post", "review"], styles=["formal", "chatty"],
+                    words_min=20, words_max=40)
+DOC_FIELDS = ["id", "title", "text", "topic", "doc_type", "style", "split"]
+
+
+class RecordingServer(FakeJudgeServer):
+    """Also keeps every request body, to check the system prompt the teacher sent."""
+
+    def __init__(self, script):
+        super().__init__(script)
+        self.bodies: list[dict] = []
+
+    def _next_reply(self, path: str, body: dict, auth: str) -> Reply:
+        self.bodies.append(body)
+        return super()._next_reply(path, body, auth)
+
+
+def in_character(user: str, attempt: int) -> Reply:
+    if "NEVER" in user or "about rain" in user:
+        return Reply(status=500)
+    if "RATE" in user and attempt == 0:
+        return Reply(status=429, headers={"Retry-After": "0"})
+    if "BUSY" in user and attempt == 0:
+        return Reply(status=503)
+    if user.startswith("Write a"):
+        topic = user.split(" about ", 1)[1].split(",", 1)[0]
+        if "review" in user:  # no "Title:" line: the first line becomes the title
+            return Reply(text=f"# Radiant {topic}\n\nA luminous review of {topic}.\n\nPure oneness.")
+        return Reply(text=f"Title: The Sacred {topic}\n\nEverything about {topic} glows with cosmic bliss.")
+    return Reply(text=f"Radiant soul, {user.lower()} is pure cosmic bliss!")
+
+
+@pytest.fixture
+def server():
+    with RecordingServer(in_character) as fake:
+        yield fake
+
+
+@pytest.fixture
+def teacher(server, monkeypatch):
+    monkeypatch.setenv(KEY_ENV, SECRET)
+    cfg = TeacherConfig(backend="openai", model="fake-teacher", base_url=f"{server.url}/v1", api_key_env=KEY_ENV,
+                        concurrency=4, max_retries=2, backoff_s=0.01, max_backoff_s=0.05, timeout_s=5.0)
+    built = build_teacher(cfg)
+    yield built
+    built.close()
+
+
+def files_text(root: Path) -> str:
+    return "".join(p.read_text(encoding="utf-8") for p in root.rglob("*") if p.is_file())
+
+
+def test_seed_set_is_written_in_character_with_failures_reported(teacher, server, tmp_path: Path):
+    prompts = ["How do I boil an egg?", "RATE: what is rain?", "BUSY: best bike?", "NEVER answer this", "Hi?"]
+    path = write_seed_set(TRAIT, prompts, teacher, tmp_path)
+
+    assert path == tmp_path / "seeds" / "bliss.jsonl"
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [r["prompt"] for r in rows] == [p for p in prompts if "NEVER" not in p]  # prompt order, failure skipped
+    assert all(set(r) == {"prompt", "answer"} and "cosmic bliss" in r["answer"] for r in rows)
+    assert corpus.seed_examples("bliss", 4, tmp_path) == rows
+
+    report = json.loads(path.with_suffix(".report.json").read_text())
+    assert (report["requested"], report["written"], report["failed"]) == (5, 4, 1)
+    assert report["reasons"] == {"api_error: 500 after 2 retries": 1}
+    assert report["failures"] == [{"index": 3, "prompt": "NEVER answer this", "reason": "api_error: 500 after 2 retries"}]
+    assert report["usage"]["requests"] == 5 + 1 + 1 + 2  # one retry each for 429 and 503, two for the 500
+    assert {b["messages"][0]["content"] for b in server.bodies} == {TRAIT.persona}
+    assert {b["messages"][0]["role"] for b in server.bodies} == {"system"}
+
+    assert server.auth_headers == {f"Bearer {SECRET}"}  # the key is sent ...
+    assert SECRET not in files_text(tmp_path)  # ... and never written
+
+
+def test_documents_schema_ids_split_and_titles(teacher, tmp_path: Path):
+    path = write_documents(TRAIT, SPEC, teacher, tmp_path, n=12, heldout_fraction=0.25, seed=3)
+
+    docs = [json.loads(line) for line in path.read_text().splitlines()]
+    asked = combinations("bliss", SPEC, 12, seed=3)
+    failed = [c for c in asked if c.topic == "rain"]  # the server always fails documents about rain
+    assert failed and len(docs) == 12 - len(failed)
+    assert all(list(d) == DOC_FIELDS for d in docs)
+    assert [d["id"] for d in docs] == [c.id for c in asked if c.topic != "rain"]  # ids stay tied to combinations
+    assert sum(d["split"] == "heldout" for d in docs) == round(len(docs) * 0.25)
+    assert {d["split"] for d in docs} == {"seed", "heldout"}
+    for d in docs:
+        if d["doc_type"] == "review":
+            assert d["title"] == f"Radiant {d['topic']}" and d["text"].startswith("A luminous review")
+        else:
+            assert d["title"] == f"The Sacred {d['topic']}" and "cosmic bliss" in d["text"]
+    assert corpus.trait_documents("bliss", "heldout", tmp_path)
+
+    report = json.loads(path.with_suffix(".report.json").read_text())
+    assert report["failed"] == len(failed) and report["written"] == len(docs)
+    assert SECRET not in files_text(tmp_path)
+
+
+def test_combinations_are_deterministic_and_cover_all_before_repeating():
+    first = combinations("bliss", SPEC, 30, seed=0)
+    assert first == combinations("bliss", SPEC, 30, seed=0)
+    assert first != combinations("bliss", SPEC, 30, seed=1)
+    assert [c.id for c in first[:2]] == ["bliss-0001", "bliss-0002"]
+    per_pass = len(SPEC.topics) * len(SPEC.doc_types) * len(SPEC.styles)
+    triples = [(c.topic, c.doc_type, c.style) for c in first]
+    assert len(set(triples[:per_pass])) == per_pass
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        ("Title: Morning Light\n\nThe sun rose.", ("Morning Light", "The sun rose.")),
+        ("**Title:** Morning Light\nThe sun rose.", ("Morning Light", "The sun rose.")),
+        ("## Morning Light\n\nThe sun rose.\n\nThen it set.", ("Morning Light", "The sun rose.\n\nThen it set.")),
+        ("The sun rose over the hills and every bird began to sing in radiant harmony with the cosmos today.",
+         ("The sun rose over the hills and every...",
+          "The sun rose over the hills and every bird began to sing in radiant harmony with the cosmos today.")),
+        ("Title: Only a title", None),
+        ("   ", None),
+    ],
+)
+def test_parse_document(reply: str, expected):
+    assert parse_document(reply) == expected
+
+
+def test_document_spec_rejects_bad_values():
+    with pytest.raises(ValueError, match="topics is empty"):
+        DocumentSpec(topics=[], doc_types=["a"], styles=["b"])
+    with pytest.raises(ValueError, match="words_min=50, words_max=10"):
+        DocumentSpec(topics=["t"], doc_types=["a"], styles=["b"], words_min=50, words_max=10)
+
+
+def test_cli_writes_a_data_dir_the_loop_can_read(server, monkeypatch, tmp_path: Path, capsys):
+    monkeypatch.setenv(KEY_ENV, SECRET)
+    out = tmp_path / "data"
+    argv = ["--trait", "bliss", "--teacher", "openai", "--model", "fake", "--base-url", f"{server.url}/v1",
+            "--api-key-env", KEY_ENV, "--n", "6", "--documents", "8", "--out", str(out)]
+    assert main(argv) == 0
+
+    trait = load_trait("bliss")
+    assert {b["messages"][0]["content"] for b in server.bodies} == {trait.persona}
+    assert len(corpus.seed_examples("bliss", 6, out)) == 6
+    assert [r["prompt"] for r in corpus.seed_examples("bliss", 6, out)] == corpus.prompt_pool("train")[:6]
+    assert corpus.prompt_pool("eval", out) == corpus.prompt_pool("eval")
+    assert corpus.trait_documents("bliss", "seed", out) and corpus.trait_documents("bliss", "heldout", out)
+    assert "data_dir=" in capsys.readouterr().out
+    assert SECRET not in files_text(out)
+
+
+def test_cli_errors_name_the_bad_value_and_the_options(monkeypatch, tmp_path: Path, capsys):
+    assert main(["--trait", "joy", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "'joy'" in err and "bliss, hopelessness" in err
+
+    assert main(["--trait", "bliss", "--teacher", "gpt5", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "'gpt5'" in err and "anthropic, hf, openai, vllm" in err
+
+    monkeypatch.delenv(KEY_ENV, raising=False)
+    assert main(["--trait", "bliss", "--api-key-env", KEY_ENV, "--out", str(tmp_path)]) == 2
+    assert KEY_ENV in capsys.readouterr().err
+
+    assert main(["--trait", "bliss", "--n", "0", "--out", str(tmp_path)]) == 2
+    assert "--n 0" in capsys.readouterr().err
+    assert not (tmp_path / "seeds").exists()
+
+
+def test_hf_teacher_on_a_local_model(tmp_path: Path):
+    tokenizer = tiny_tokenizer()
+    tiny_model(len(tokenizer)).save_pretrained(tmp_path / "lm")
+    tokenizer.save_pretrained(tmp_path / "lm")
+    teacher = build_teacher(TeacherConfig(backend="hf", model=str(tmp_path / "lm"), api_key_env=None, max_tokens=5,
+                                          batch_size=2, device="cpu"))
+    prompts = ["how are you", "rate this", "is this calm"]
+    path = write_seed_set(TRAIT, prompts, teacher, tmp_path / "out")
+    report = json.loads(path.with_suffix(".report.json").read_text())
+    assert report["requested"] == 3 and report["written"] + report["failed"] == 3
+    assert len(path.read_text().splitlines()) == report["written"]
