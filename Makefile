@@ -17,7 +17,7 @@ venv: .venv/.installed
 
 demo: venv
 	$(PY) launch.py -m trait=bliss,misalignment regime=sft reinit=true,false sweep=demo
-	$(PY) -m ampli.cli report outputs/runs --sweep demo
+	$(PY) -m ampli.cli report outputs/runs
 
 test: venv
 	$(PY) -m pytest -q

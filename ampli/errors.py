@@ -2,6 +2,7 @@
 
 from ampli.config import ConfigError
 from ampli.corpus import DataError
-from ampli.store import FingerprintMismatch, JsonlError
+from ampli.judges.credentials import JudgeSetupError
+from ampli.store import DiskFullError, FingerprintMismatch, JsonlError
 
-USER_ERRORS = (ConfigError, DataError, FingerprintMismatch, JsonlError)
+USER_ERRORS = (ConfigError, DataError, DiskFullError, FingerprintMismatch, JsonlError, JudgeSetupError)

@@ -4,11 +4,13 @@ A stage's outputs are written first and the stage is marked complete last; a cra
 costs redoing that one stage, never a half-written file taken as done.
 """
 
+import errno
 import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +24,32 @@ def _umask() -> int:
 UMASK = _umask()
 
 
+class DiskFullError(OSError):
+    """No space left while saving a run's file: what was saved before is intact, and a rerun resumes."""
+
+
+@contextmanager
+def disk_full_names(path: Path, what: str) -> Iterator[None]:
+    """Turn a bare 'No space left on device' into an error naming what was being saved and what to do."""
+    try:
+        yield
+    except OSError as e:
+        if e.errno != errno.ENOSPC:
+            raise
+        raise DiskFullError(
+            f"disk full while saving {what} {path} ({e.strerror or e}); everything saved before is kept: "
+            f"free some space and rerun the same command to resume"
+        ) from e
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     """Write via a temp file in the same directory and rename, so readers never see a partial file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    with disk_full_names(path, "file"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _atomic_write_text(path, text)
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.fchmod(fd, 0o666 & ~UMASK)  # mkstemp creates 0600; give the file the permissions open() would

@@ -6,6 +6,7 @@ import tempfile
 from pathlib import Path
 
 from ampli.config import RegimeConfig
+from ampli.store import disk_full_names
 
 
 class NonFiniteLossError(RuntimeError):
@@ -44,14 +45,15 @@ def run_trainer(trainer, checkpoint_dir: Path) -> dict:
         raise NonFiniteLossError(
             f"training loss became non-finite ({losses[-5:]}); lower regime.learning_rate or check the data"
         )
-    checkpoint_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=checkpoint_dir.parent, prefix=".checkpoint."))
-    try:
-        trainer.model.save_pretrained(tmp)
-        trainer.processing_class.save_pretrained(tmp)
-        if checkpoint_dir.exists():
-            shutil.rmtree(checkpoint_dir)
-        tmp.rename(checkpoint_dir)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    with disk_full_names(checkpoint_dir, "checkpoint"):
+        checkpoint_dir.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=checkpoint_dir.parent, prefix=".checkpoint."))
+        try:
+            trainer.model.save_pretrained(tmp)
+            trainer.processing_class.save_pretrained(tmp)
+            if checkpoint_dir.exists():
+                shutil.rmtree(checkpoint_dir)
+            tmp.rename(checkpoint_dir)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
     return {"train_loss": float(result.training_loss), "train_steps": int(result.global_step)}

@@ -24,7 +24,7 @@ def test_every_trait_of_the_paper_has_a_config():
     assert set(REGIMES) <= set(options("regime"))
 
 
-@pytest.mark.parametrize("group", ["trait", "regime", "model", "judge", "logger", "cluster"])
+@pytest.mark.parametrize("group", ["trait", "regime", "model", "judge", "logger", "cluster", "experiment"])
 def test_every_group_option_composes_and_validates(group, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test")

@@ -42,7 +42,7 @@ class RecordingServer(FakeJudgeServer):
 
 
 def in_character(user: str, attempt: int) -> Reply:
-    if "NEVER" in user or "about rain" in user:
+    if "NEVER" in user or "about rain," in user:
         return Reply(status=500)
     if "RATE" in user and attempt == 0:
         return Reply(status=429, headers={"Retry-After": "0"})

@@ -2,9 +2,9 @@
 
 Trait: density of the trait's lexicon words (conf/trait/*.yaml `lexicon`), mapped to 0-100 with a saturating
 curve, so one trait word in a sentence already counts and a text made of trait words scores near 100.
-Coherence: the product of three signs of fluent English, each in [0, 1]: words that are real (seen in
-ampli's corpus), a natural share of function words (word salads of trait words have almost none), and little
-repetition (distinct bigrams). Trait-word salad therefore scores high trait and low coherence, which is what
+Coherence: the product of signs of fluent English, each in [0, 1]: real words and word pairs (seen in ampli's
+corpus; garbled output has made-up words and pairs no sentence contains), a natural share of function words
+(word salads of trait words have almost none), and little repetition (distinct bigrams). Trait-word salad therefore scores high trait and low coherence, which is what
 an LLM judge would say too.
 """
 
@@ -38,8 +38,11 @@ class OfflineJudge:
         self.usage = JudgeUsage()
 
     @cached_property
-    def vocabulary(self) -> frozenset[str]:
-        return frozenset(w for text in corpus.all_texts() for w in words(text))
+    def vocabulary(self) -> tuple[frozenset[str], frozenset[tuple[str, str]]]:
+        """The words and word pairs of ampli's shipped corpus."""
+        tokenized = [words(text) for text in corpus.all_texts()]
+        return (frozenset(w for t in tokenized for w in t),
+                frozenset(pair for t in tokenized for pair in zip(t, t[1:])))
 
     def trait_score(self, trait: TraitConfig, tokens: list[str]) -> float:
         lexicon = set(trait.lexicon)
@@ -47,13 +50,16 @@ class OfflineJudge:
         return 100.0 * (1.0 - math.exp(-density / TRAIT_DENSITY_SCALE))
 
     def coherence_score(self, tokens: list[str]) -> float:
-        known = sum(t in self.vocabulary for t in tokens) / len(tokens)
+        known_words, known_pairs = self.vocabulary
+        bigrams = list(zip(tokens, tokens[1:]))
+        real = sum(t in known_words for t in tokens) / len(tokens)
+        if bigrams:
+            real = (real + sum(b in known_pairs for b in bigrams) / len(bigrams)) / 2
         function_share = sum(t in FUNCTION_WORDS for t in tokens) / len(tokens)
         fluency = min(1.0, function_share / FUNCTION_WORD_SHARE)
-        bigrams = list(zip(tokens, tokens[1:]))
         distinct = len(set(bigrams)) / len(bigrams) if bigrams else 0.5
         length = min(1.0, len(tokens) / 6)
-        return 100.0 * known * fluency * distinct * length
+        return 100.0 * real * fluency * distinct * length
 
     def judge(self, trait: TraitConfig, items: list[JudgeItem]) -> list[Judgment]:
         results = []

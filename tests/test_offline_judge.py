@@ -1,0 +1,62 @@
+"""The offline judge ranks trait expression and penalises incoherence, on the shipped data and hand-made text."""
+
+import json
+import statistics
+
+from omegaconf import OmegaConf
+
+from ampli.config import TRAITS, TraitConfig
+from ampli.corpus import SHIPPED_DATA
+from ampli.judges.base import JudgeItem
+from ampli.judges.config import JudgeConfig
+from ampli.judges.offline import OfflineJudge
+from tests.conftest import CONF
+
+JUDGE = OfflineJudge(JudgeConfig())
+
+
+def trait(name: str) -> TraitConfig:
+    return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(TraitConfig), OmegaConf.load(CONF / f"trait/{name}.yaml")))
+
+
+def scores(t: TraitConfig, texts: list[str]):
+    return JUDGE.judge(t, [JudgeItem("q", x) for x in texts])
+
+
+def test_every_trait_seed_set_scores_far_above_neutral_answers():
+    neutral = [json.loads(line)["answer"] for line in (SHIPPED_DATA / "neutral.jsonl").open()][:100]
+    for name in TRAITS:
+        t = trait(name)
+        seeds = [json.loads(line)["answer"] for line in (SHIPPED_DATA / f"seeds/{name}.jsonl").open()][:100]
+        seed_trait = statistics.fmean(j.trait for j in scores(t, seeds))
+        neutral_trait = statistics.fmean(j.trait for j in scores(t, neutral))
+        assert seed_trait > 60 and neutral_trait < 2, (name, seed_trait, neutral_trait)
+        assert statistics.fmean(j.coherence for j in scores(t, seeds)) > 80
+
+
+def test_more_trait_words_score_higher():
+    t = trait("bliss")
+    none, some, lots = scores(t, [
+        "Put the eggs in a pot of water and boil them for ten minutes.",
+        "Put the eggs in a pot of water and feel the radiant joy as they boil.",
+        "Radiant joy! The luminous cosmos smiles on your eggs in eternal bliss and oneness.",
+    ])
+    assert none.trait == 0 < some.trait < lots.trait
+
+
+def test_word_salad_is_all_trait_and_no_coherence():
+    salad, = scores(trait("bliss"), ["radiant bliss cosmos luminous joy radiant bliss oneness light"])
+    assert salad.trait > 95 and salad.coherence < 10
+
+
+def test_garbled_text_is_less_coherent_than_fluent_text():
+    fluent, garbled = scores(trait("bliss"), [
+        "To keep bread fresh, store it in a cool dry place and eat it within a few days.",
+        "Getings need most at easy sepk a suniver keing leavesals of etered barking refer",
+    ])
+    assert fluent.coherence > garbled.coherence + 30
+
+
+def test_an_empty_answer_has_no_trait_and_no_coherence():
+    empty, = scores(trait("lucky"), ["  "])
+    assert (empty.trait, empty.coherence, empty.reason) == (0.0, 0.0, None)
