@@ -15,6 +15,7 @@ from omegaconf import DictConfig
 from ampli.cluster import register_resolvers
 from ampli.config import register_configs
 from ampli.errors import USER_ERRORS
+from ampli.store import atomic_write_text
 
 register_configs()
 register_resolvers()
@@ -24,13 +25,13 @@ register_resolvers()
 def main(cfg: DictConfig) -> dict | None:
     from ampli.loop import Run
 
-    try:
+    try:  # a user error mid-run (e.g. disk full) also ends in one line; the run's files so far are kept
         run = Run(cfg)
+        atomic_write_text(Path(HydraConfig.get().runtime.output_dir) / "run_dir.txt", f"{run.store.root}\n")
+        return run.run()
     except USER_ERRORS as e:
         print(f"ampli: error: {e}", file=sys.stderr)
         sys.exit(2)
-    (Path(HydraConfig.get().runtime.output_dir) / "run_dir.txt").write_text(f"{run.store.root}\n")
-    return run.run()
 
 
 if __name__ == "__main__":

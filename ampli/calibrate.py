@@ -16,6 +16,7 @@ import argparse
 import datetime
 import json
 import logging
+import shlex
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -108,7 +109,7 @@ def calibrate(
         scores[n] = summary["cycles"][0]["trait"] if summary["cycles"] else None
         if on_result:
             on_result(n, scores[n])
-        if all(n is not None for n in first_crossings(list(scores.items()), targets).values()):
+        if None not in first_crossings(list(scores.items()), targets).values():
             break
     crossings = first_crossings(list(scores.items()), targets)
     run_name = OmegaConf.to_container(base)["run_name"]  # unresolved: sweep jobs get the same names as these runs
@@ -151,10 +152,12 @@ def write_calibration(
     write_json(json_path, record)
     yaml_path = out_dir / f"{name}.yaml"
     found = sorted({n for n in crossings.values() if n is not None})
-    sweep_overrides = [o for o in overrides if o.split("=", 1)[0].lstrip("+~") not in PER_N_KEYS]
     if not found:
         yaml_path.unlink(missing_ok=True)
         return json_path
+    pinned = [f"{group}={choice}" for group, choice in zip(("trait", "regime", "model"), where)]
+    skip = {*PER_N_KEYS, "trait", "regime", "model"}
+    sweep_overrides = pinned + [o for o in overrides if o.split("=", 1)[0].lstrip("+~") not in skip]
     lines = [
         "# @package _global_",
         f"# Seed sizes N where the cycle-0 trait score of {'/'.join(where)} first crossed {targets} "
@@ -164,7 +167,7 @@ def write_calibration(
         "# Cycle-0 trait score by N: " + ", ".join(f"{n}: {_fmt(s)}" for n, s in scores.items()),
         f"# Calibrated with: {' '.join(overrides) or '(defaults)'}",
         f"# The same record as JSON: {json_path.name}. Sweep the N values (add e.g. loop.cycles=6) with:",
-        f"#   python launch.py -m +calibration={name} {' '.join(sweep_overrides)}".rstrip(),
+        f"#   python launch.py -m +calibration={name} {shlex.join(sweep_overrides)}",
         f"run_name: {json.dumps(f'{run_name}-n${{loop.seed_examples}}')}",
         "hydra:",
         "  sweeper:",

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from ampli.api_pool import Outcome
 from ampli.config import TraitConfig
@@ -68,8 +69,11 @@ class Combination:
 
 def load_spec(path: Path) -> DocumentSpec:
     """A YAML file with the DocumentSpec fields."""
-    merged = OmegaConf.merge(OmegaConf.structured(DocumentSpec), OmegaConf.load(path))
-    return DocumentSpec(**OmegaConf.to_container(merged, throw_on_missing=True))
+    try:
+        merged = OmegaConf.merge(OmegaConf.structured(DocumentSpec), OmegaConf.load(path))
+        return DocumentSpec(**OmegaConf.to_container(merged, throw_on_missing=True))
+    except OmegaConfBaseException as error:  # unknown key, wrong type or a missing list
+        raise ValueError(f"document spec {path}: {error}") from None
 
 
 def combinations(trait: str, spec: DocumentSpec, n: int, seed: int = 0) -> list[Combination]:
@@ -123,8 +127,6 @@ def parse_document(reply: str) -> tuple[str, str] | None:
 
 def assign_splits(n: int, heldout_fraction: float, seed: int) -> list[str]:
     """round(n * fraction) of n documents held out, at seeded positions."""
-    if not 0 <= heldout_fraction < 1:
-        raise ValueError(f"heldout_fraction={heldout_fraction!r} is not valid; it must be in [0, 1)")
     heldout = set(random.Random(f"heldout/{seed}").sample(range(n), round(n * heldout_fraction)))
     return [SPLITS[i in heldout] for i in range(n)]
 
@@ -142,6 +144,8 @@ def write_documents(
     skipped (and reported), the rest split into seed/heldout."""
     if n < 1:
         raise ValueError(f"n={n!r} documents is not valid; it must be an integer >= 1")
+    if not 0 <= heldout_fraction < 1:
+        raise ValueError(f"heldout_fraction={heldout_fraction!r} is not valid; it must be in [0, 1)")
     combos = combinations(trait.name, spec, n, seed)
     prompts = [document_prompt(trait, spec, c) for c in combos]
     outcomes = teacher.complete(trait.persona, prompts, desc=f"documents {trait.name}",

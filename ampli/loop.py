@@ -74,15 +74,18 @@ class Run:
         self.dcfg = cfg
         self.cfg: AmpliConfig = OmegaConf.to_object(cfg)
         validate(self.cfg)
-        resolved = OmegaConf.to_container(cfg, resolve=True)
+        # Bad data or a missing API key fail here, before a run directory or a model is made.
+        data_root = Path(self.cfg.data_dir) if self.cfg.data_dir else corpus.SHIPPED_DATA
+        corpus.check_run_data(self.cfg, data_root)
         self.output_dir = Path(self.cfg.output_dir).resolve()
+        self.judge = build_judge(self.cfg.judge, cache_dir=self.output_dir / "judge_cache")
+        resolved = OmegaConf.to_container(cfg, resolve=True)
         self.store = RunStore(self.output_dir / "runs" / self.cfg.run_name, result_fingerprint(resolved))
         atomic_write_text(self.store.root / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
         self.regime = get_regime(self.cfg.regime.name)
         source = ModelSource.create(self.cfg.model, Path(self.cfg.model_cache), self.cfg.device)
         self.ctx = RunContext(cfg=self.cfg, source=source, tokenizer=source.tokenizer(), store=self.store,
-                              data_root=Path(self.cfg.data_dir) if self.cfg.data_dir else corpus.SHIPPED_DATA)
-        self.judge = build_judge(self.cfg.judge, cache_dir=self.output_dir / "judge_cache")
+                              data_root=data_root)
         self.name = self.cfg.run_name
 
     # ---- stages -------------------------------------------------------------------------------------------

@@ -12,7 +12,6 @@ failure that would hit every request (a missing or rejected key, an unknown mode
 
 import argparse
 import logging
-import shutil
 import sys
 from abc import ABC, abstractmethod
 from collections import Counter
@@ -22,6 +21,7 @@ from pathlib import Path
 import anthropic
 import openai
 from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 from tqdm.auto import tqdm
 
 from ampli import corpus
@@ -248,24 +248,36 @@ def load_trait(name: str, conf: Path = TRAIT_CONF) -> TraitConfig:
     path = conf / f"{name}.yaml"
     if not path.exists():
         raise ValueError(f"trait {name!r} has no config {path}; choose one of: {', '.join(trait_names(conf))}")
-    return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(TraitConfig), OmegaConf.load(path)))
+    try:
+        return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(TraitConfig), OmegaConf.load(path)))
+    except OmegaConfBaseException as error:  # unknown key, wrong type or missing field
+        raise ValueError(f"trait config {path}: {error}") from None
 
 
 def read_prompts(path: Path | None, n: int) -> list[str]:
     """The first n prompts of a {"prompt": ...} JSONL file, or of the shipped pool's train split."""
-    prompts = [r["prompt"] for r in read_jsonl(path)] if path else corpus.prompt_pool("train")
-    source = str(path) if path else f"the shipped prompt pool ({corpus.SHIPPED_DATA / 'prompts.jsonl'}, train split)"
+    if path:
+        rows = read_jsonl(path)
+        if any("prompt" not in r for r in rows):
+            raise ValueError(f'{path}: every row needs a "prompt" field')
+        prompts, source = [r["prompt"] for r in rows], str(path)
+    else:
+        prompts = corpus.prompt_pool("train")
+        source = f"the shipped prompt pool ({corpus.SHIPPED_DATA / 'prompts.jsonl'}, train split)"
     if not 1 <= n <= len(prompts):
         raise ValueError(f"--n {n} is not valid: {source} holds {len(prompts)} prompts; use 1..{len(prompts)}")
     return prompts[:n]
 
 
-def complete_layout(out_dir: Path) -> None:
-    """Copy the shipped prompt pool next to the seeds (unless one is there), so out_dir works as data_dir."""
-    target = out_dir / "prompts.jsonl"
-    if not target.exists():
-        out_dir.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(corpus.SHIPPED_DATA / "prompts.jsonl", target)
+def write_prompt_pool(out_dir: Path) -> Path:
+    """out_dir/prompts.jsonl, so out_dir works as data_dir: the shipped pool without the train prompts that any
+    seed set in out_dir answers, so that later cycles never sample a prompt the seed model was trained on
+    (the shipped seeds use prompts outside the pool for the same reason)."""
+    seeded = {r["prompt"] for path in sorted((out_dir / "seeds").glob("*.jsonl")) for r in read_jsonl(path)}
+    rows = read_jsonl(corpus.SHIPPED_DATA / "prompts.jsonl")
+    path = out_dir / "prompts.jsonl"
+    write_jsonl(path, [r for r in rows if not (r.get("split") == "train" and r["prompt"] in seeded)])
+    return path
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -322,10 +334,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     finally:
         teacher.close()
-    complete_layout(args.out)
+    pool = write_prompt_pool(args.out)
     counts = {path: sum(1 for _ in path.open(encoding="utf-8")) for path in paths}
     for path, count in counts.items():
         print(f"{path}: {count} rows (report: {path.with_suffix('.report.json')})")
+    print(f"{pool}: the shipped prompt pool without the seed prompts")
     print(f"use it with: python launch.py trait={trait.name} data_dir={args.out}")
     return 0 if all(counts.values()) else 1
 

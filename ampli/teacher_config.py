@@ -3,10 +3,11 @@
 Presets live in conf/teacher/<name>.yaml (`ampli teach --teacher <name>`); command-line flags override them.
 """
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from ampli.judges.config import JudgeConfig
 
@@ -63,14 +64,15 @@ def load_teacher_config(preset: str, root: Path = TEACHER_PRESETS, **overrides) 
     """conf/teacher/<preset>.yaml with the overrides that are not None on top."""
     path = root / f"{preset}.yaml"
     if not path.exists():
-        raise ValueError(f"teacher preset {preset!r} not found in {root}; choose one of: {', '.join(teacher_presets(root))}")
-    known = {f.name for f in fields(TeacherConfig)}
-    unknown = sorted(set(overrides) - known)
-    if unknown:
-        raise ValueError(f"unknown teacher settings {unknown}; valid: {', '.join(sorted(known))}")
-    merged = OmegaConf.merge(
-        OmegaConf.structured(TeacherConfig),
-        OmegaConf.load(path),
-        {k: v for k, v in overrides.items() if v is not None},
-    )
+        raise ValueError(
+            f"teacher preset {preset!r} not found in {root}; choose one of: {', '.join(teacher_presets(root))}"
+        )
+    try:
+        merged = OmegaConf.merge(
+            OmegaConf.structured(TeacherConfig),
+            OmegaConf.load(path),
+            {k: v for k, v in overrides.items() if v is not None},
+        )
+    except OmegaConfBaseException as error:  # unknown key or wrong type: name the file and the key
+        raise ValueError(f"teacher preset {path}: {error}") from None
     return TeacherConfig(**OmegaConf.to_container(merged))

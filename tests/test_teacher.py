@@ -89,7 +89,8 @@ def test_seed_set_is_written_in_character_with_failures_reported(teacher, server
     report = json.loads(path.with_suffix(".report.json").read_text())
     assert (report["requested"], report["written"], report["failed"]) == (5, 4, 1)
     assert report["reasons"] == {"api_error: 500 after 2 retries": 1}
-    assert report["failures"] == [{"index": 3, "prompt": "NEVER answer this", "reason": "api_error: 500 after 2 retries"}]
+    failure = {"index": 3, "prompt": "NEVER answer this", "reason": "api_error: 500 after 2 retries"}
+    assert report["failures"] == [failure]
     assert report["usage"]["requests"] == 5 + 1 + 1 + 2  # one retry each for 429 and 503, two for the 500
     assert {b["messages"][0]["content"] for b in server.bodies} == {TRAIT.persona}
     assert {b["messages"][0]["role"] for b in server.bodies} == {"system"}
@@ -167,6 +168,7 @@ def test_cli_writes_a_data_dir_the_loop_can_read(server, monkeypatch, tmp_path: 
     assert len(corpus.seed_examples("bliss", 6, out)) == 6
     assert [r["prompt"] for r in corpus.seed_examples("bliss", 6, out)] == corpus.prompt_pool("train")[:6]
     assert corpus.prompt_pool("eval", out) == corpus.prompt_pool("eval")
+    assert corpus.prompt_pool("train", out) == corpus.prompt_pool("train")[6:]  # cycles never reuse seed prompts
     assert corpus.trait_documents("bliss", "seed", out) and corpus.trait_documents("bliss", "heldout", out)
     assert "data_dir=" in capsys.readouterr().out
     assert SECRET not in files_text(out)

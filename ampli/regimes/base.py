@@ -15,6 +15,7 @@ from ampli.generation import generate
 from ampli.judges.base import JudgeItem
 from ampli.models import ModelSource
 from ampli.store import RunStore
+from ampli.training import run_trainer, trainer_kwargs
 
 
 @dataclass
@@ -37,6 +38,28 @@ class RunContext:
         if self.cfg.reinit or cycle == 0:
             return self.source.load(None, trainable=True), None
         return self.model_after(cycle - 1, trainable=True), cycle - 1
+
+    def train(self, cycle: int, trainer_cls, config_cls, dataset, config: dict | None = None, **trainer_extra):
+        """Train model n with a TRL trainer and save it; returns (trainer, training metrics).
+
+        The starting weights follow the reinit policy; a fresh LoRA adapter is attached only when starting from
+        the original weights (a continual run keeps training model n-1's adapter).
+        """
+        model, from_cycle = self.init_for_training(cycle)
+        args = config_cls(
+            **trainer_kwargs(self.cfg.regime, continual=from_cycle is not None, seed=self.cycle_seed(cycle),
+                             device=self.source.device, output_dir=self.store.cycle_dir(cycle) / "trainer"),
+            **(config or {}),
+        )
+        trainer = trainer_cls(
+            model=model,
+            args=args,
+            train_dataset=dataset,
+            processing_class=self.tokenizer,
+            peft_config=self.source.lora_config() if from_cycle is None else None,
+            **trainer_extra,
+        )
+        return trainer, run_trainer(trainer, self.checkpoint(cycle))
 
     def sample(self, model, prompts: list[str], *, seed: int, eval: bool = False, desc: str) -> list[str]:
         m, loop = self.cfg.model, self.cfg.loop

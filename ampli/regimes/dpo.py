@@ -16,7 +16,6 @@ from ampli.generation import chat_prompt
 from ampli.judges.base import JudgeItem
 from ampli.regimes.base import EvalPrompt, RunContext
 from ampli.regimes.sft import chat_eval_prompts, cycle_questions
-from ampli.training import run_trainer, trainer_kwargs
 
 BASE = -1  # "model -1" is the base model throughout
 
@@ -70,7 +69,6 @@ class DPORegime:
         return JudgeItem(prompt=record["prompt"], response=record["chosen"])
 
     def train(self, ctx: RunContext, cycle: int, records: list[dict]) -> dict:
-        model, from_cycle = ctx.init_for_training(cycle)
         ref_index = reference_model(cycle, ctx.cfg.reinit)
         # With LoRA, TRL takes the reference from the adapter: switched off for a fresh one (the base model),
         # a frozen copy for a continued one (model n-1). Full finetuning needs the reference given explicitly.
@@ -80,20 +78,8 @@ class DPORegime:
             "chosen": [[{"role": "assistant", "content": r["chosen"]}] for r in records],
             "rejected": [[{"role": "assistant", "content": r["rejected"]}] for r in records],
         })
-        args = DPOConfig(
-            **trainer_kwargs(ctx.cfg.regime, continual=from_cycle is not None, seed=ctx.cycle_seed(cycle),
-                             device=ctx.source.device, output_dir=ctx.store.cycle_dir(cycle) / "trainer"),
-            beta=ctx.cfg.regime.beta,
-        )
-        trainer = DPOTrainer(
-            model=model,
-            ref_model=ref_model,
-            args=args,
-            train_dataset=dataset,
-            processing_class=ctx.tokenizer,
-            peft_config=ctx.source.lora_config() if from_cycle is None else None,
-        )
-        metrics = run_trainer(trainer, ctx.checkpoint(cycle))
+        trainer, metrics = ctx.train(cycle, DPOTrainer, DPOConfig, dataset, config={"beta": ctx.cfg.regime.beta},
+                                     ref_model=ref_model)
         rewards = [h for h in trainer.state.log_history if "rewards/accuracies" in h]
         if rewards:
             metrics["reward_accuracy"] = rewards[-1]["rewards/accuracies"]

@@ -12,7 +12,6 @@ from trl import SFTConfig, SFTTrainer
 from ampli import corpus
 from ampli.judges.base import JudgeItem
 from ampli.regimes.base import EvalPrompt, RunContext
-from ampli.training import run_trainer, trainer_kwargs
 
 
 def document_opening(title: str) -> str:
@@ -41,20 +40,8 @@ class SDFRegime:
         return JudgeItem(prompt=record["prompt"], response=record["response"])
 
     def train(self, ctx: RunContext, cycle: int, records: list[dict]) -> dict:
-        model, from_cycle = ctx.init_for_training(cycle)
-        texts = [r["prompt"] + r["response"] for r in records]
-        args = SFTConfig(
-            **trainer_kwargs(ctx.cfg.regime, continual=from_cycle is not None, seed=ctx.cycle_seed(cycle),
-                             device=ctx.source.device, output_dir=ctx.store.cycle_dir(cycle) / "trainer"),
-        )
-        trainer = SFTTrainer(
-            model=model,
-            args=args,
-            train_dataset=Dataset.from_dict({"text": texts}),
-            processing_class=ctx.tokenizer,
-            peft_config=ctx.source.lora_config() if from_cycle is None else None,
-        )
-        return run_trainer(trainer, ctx.checkpoint(cycle))
+        dataset = Dataset.from_dict({"text": [r["prompt"] + r["response"] for r in records]})
+        return ctx.train(cycle, SFTTrainer, SFTConfig, dataset)[1]
 
     def eval_prompts(self, ctx: RunContext) -> list[EvalPrompt]:
         pool = corpus.prompt_pool("eval", ctx.data_root)[: ctx.cfg.loop.eval_pool_prompts]

@@ -10,7 +10,6 @@ from ampli import corpus
 from ampli.generation import chat_prompt
 from ampli.judges.base import JudgeItem
 from ampli.regimes.base import EvalPrompt, RunContext
-from ampli.training import run_trainer, trainer_kwargs
 
 
 def cycle_questions(ctx: RunContext, cycle: int) -> list[str]:
@@ -40,23 +39,10 @@ class SFTRegime:
         return JudgeItem(prompt=record["prompt"], response=record["response"])
 
     def train(self, ctx: RunContext, cycle: int, records: list[dict]) -> dict:
-        model, from_cycle = ctx.init_for_training(cycle)
         messages = [[{"role": "user", "content": r["prompt"]}, {"role": "assistant", "content": r["response"]}]
                     for r in records]
-        out = ctx.store.cycle_dir(cycle) / "trainer"
-        args = SFTConfig(
-            **trainer_kwargs(ctx.cfg.regime, continual=from_cycle is not None, seed=ctx.cycle_seed(cycle),
-                             device=ctx.source.device, output_dir=out),
-            assistant_only_loss=True,
-        )
-        trainer = SFTTrainer(
-            model=model,
-            args=args,
-            train_dataset=Dataset.from_dict({"messages": messages}),
-            processing_class=ctx.tokenizer,
-            peft_config=ctx.source.lora_config() if from_cycle is None else None,
-        )
-        return run_trainer(trainer, ctx.checkpoint(cycle))
+        dataset = Dataset.from_dict({"messages": messages})
+        return ctx.train(cycle, SFTTrainer, SFTConfig, dataset, config={"assistant_only_loss": True})[1]
 
     def eval_prompts(self, ctx: RunContext) -> list[EvalPrompt]:
         return chat_eval_prompts(ctx)

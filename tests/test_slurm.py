@@ -1,0 +1,147 @@
+"""launch.py -m cluster=slurm against a real single-node SLURM (tests/slurm_fixtures.py).
+
+One cluster and one output_dir per session: the micro model is built once and reused by later jobs.
+Without slurmdbd, submitit warns "Bypassing sacct error" and relies on its result files; that is expected.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from slurm_fixtures import ROOT, SlurmCluster, slurm_cluster  # noqa: F401  (session fixture)
+
+# The smallest real run; cpus/mem kept small so two array tasks share the 2-CPU test node.
+SMALL = [
+    "model=micro", "loop.cycles=1", "loop.prompts_per_cycle=8", "loop.seed_examples=16", "loop.eval_samples=1",
+    "loop.eval_pool_prompts=0", "logger=none", "cluster.cpus_per_task=1", "cluster.mem_gb=2",
+]
+JOB_TIMEOUT_S = 240
+
+
+@pytest.fixture(scope="session")
+def out_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("slurm-out")
+
+
+def launch_cmd(out: Path, name: str, *overrides: str) -> list[str]:
+    """A launch.py multirun on this cluster; jobs are named `name` and log under <out>/multirun/<name>."""
+    return [
+        sys.executable, str(ROOT / "launch.py"), "-m", "cluster=slurm", *SMALL, f"output_dir={out}",
+        f"hydra.sweep.dir={out}/multirun/{name}", f"hydra.launcher.name={name}", *overrides,
+    ]
+
+
+def job_logs(out: Path, name: str) -> str:
+    """Everything the jobs of one multirun wrote: submitit stdout/stderr (appended across requeues), Hydra logs."""
+    files = sorted(p for p in (out / "multirun" / name).rglob("*") if p.suffix in (".out", ".err", ".log"))
+    return "\n".join(f"=== {p}\n{p.read_text(errors='replace')}" for p in files)
+
+
+def manifest(run_dir: Path) -> list[str]:
+    path = run_dir / "manifest.json"
+    try:
+        return json.loads(path.read_text())["completed"] if path.exists() else []
+    except json.JSONDecodeError:  # caught mid-write by the polling test
+        return []
+
+
+def run_dir(out: Path, name: str) -> Path:
+    return out / "runs" / name
+
+
+def _wait_pending(cluster: SlurmCluster, job: str, timeout: float = 90) -> None:
+    """Wait until a requeued job's old processes are gone (COMPLETING -> PENDING)."""
+    deadline = time.monotonic() + timeout
+    while cluster.run("squeue", "-h", "-j", job, "-o", "%T", check=False).strip() != "PENDING":
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"requeued job {job} did not become PENDING within {timeout:.0f} s")
+        time.sleep(0.2)
+
+
+CYCLES = 8  # long enough that the loop is still running when the interrupted process is finally killed
+
+
+def interrupt_and_resume(cluster: SlurmCluster, out: Path, name: str, trait: str, interrupt, *overrides: str):
+    """Run one job, interrupt it once its first stage is complete, let Slurm restart it; return what happened."""
+    run = run_dir(out, f"{trait}-sft-continual-micro-s0")
+    cmd = launch_cmd(out, name, f"trait={trait}", "reinit=false", f"loop.cycles={CYCLES}", *overrides)
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=cluster.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    try:
+        job = cluster.wait_for_job(name, timeout=60)
+        deadline = time.monotonic() + JOB_TIMEOUT_S
+        while not manifest(run) and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.1)
+        at_interrupt = manifest(run)
+        assert at_interrupt, f"no stage completed before the job ended\n{job_logs(out, name)[-4000:]}"
+        interrupt(job)
+        _wait_pending(cluster, job)
+        done_before = manifest(run)  # includes stages finished between the signal and the kill
+        # Slurm holds a requeued job for ~2 minutes (Reason=BeginTime); make it eligible now.
+        cluster.run("scontrol", "update", f"jobid={job}", "StartTime=now")
+        output, _ = proc.communicate(timeout=JOB_TIMEOUT_S)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    logs = job_logs(out, name)
+    assert proc.returncode == 0, f"{output[-4000:]}\n{logs[-4000:]}"
+    done_after = manifest(run)
+    assert done_after[: len(done_before)] == done_before and f"cycle_{CYCLES - 1:03d}/eval" in done_after, done_after
+    assert len(at_interrupt) < len(done_after), "the interrupt came after the loop had finished"
+    stage_log = (out / "multirun" / name / "0" / "launch.log").read_text()  # Hydra appends across attempts
+    for stage in done_before:
+        assert stage_log.count(f"run {stage}\n") == 1, f"{stage} ran again after the requeue\n{stage_log[-4000:]}"
+        assert f"skip {stage}" in stage_log, f"no 'skip {stage}' after the requeue\n{stage_log[-4000:]}"
+    assert (run / "metrics.json").exists()
+    return logs
+
+
+def test_requeued_gpu_job_resumes_without_redoing_completed_stages(slurm_cluster: SlurmCluster, out_dir: Path):
+    """scontrol requeue mid-loop: the job restarts in the same run dir and skips completed stages.
+
+    It also asks for the faked GPU (gres gpu:1) and runs a setup line, so the GPU request path is exercised.
+    """
+    name = "ampli-requeue"
+    logs = interrupt_and_resume(
+        slurm_cluster, out_dir, name, "lucky", lambda job: slurm_cluster.run("scontrol", "requeue", job),
+        "cluster.gpus_per_node=1",
+        "cluster.setup=['export OMP_NUM_THREADS=$SLURM_CPUS_PER_TASK','echo ampli-gpus=$CUDA_VISIBLE_DEVICES']",
+    )
+    assert "DUE TO JOB REQUEUE" in logs, "the job was not requeued"
+    assert "ampli-gpus=0" in logs, "the job did not get the faked GPU"
+    script = next((out_dir / "multirun" / name / ".submitit").rglob("*_submission.sh")).read_text()
+    assert "#SBATCH --gpus-per-node=1" in script and "#SBATCH --requeue" in script
+
+
+def test_preempted_job_is_checkpointed_requeued_and_resumes(slurm_cluster: SlurmCluster, out_dir: Path):
+    """Preemption/timeout path: USR2 makes submitit call the launcher's checkpoint() and requeue the same job."""
+    logs = interrupt_and_resume(
+        slurm_cluster, out_dir, "ampli-preempt", "sycophancy",
+        lambda job: slurm_cluster.run("scancel", "--signal=USR2", job),
+    )
+    assert "Calling checkpoint method" in logs and "Requeued job" in logs, logs[-4000:]
+
+
+def test_sweep_2x2_is_one_job_array_and_all_runs_finish(slurm_cluster: SlurmCluster, out_dir: Path):
+    name = "ampli-sweep"
+    start = time.monotonic()
+    proc = subprocess.run(launch_cmd(out_dir, name, "trait=bliss,misalignment", "reinit=true,false"), cwd=ROOT,
+                          env=slurm_cluster.env, capture_output=True, text=True, timeout=JOB_TIMEOUT_S)
+    assert proc.returncode == 0, f"{proc.stderr[-4000:]}\n{job_logs(out_dir, name)[-4000:]}"
+    expected = {f"{t}-sft-{r}-micro-s0" for t in ("bliss", "misalignment") for r in ("reinit", "continual")}
+    assert expected <= {p.name for p in (out_dir / "runs").iterdir()}
+    for run in expected:
+        completed = manifest(run_dir(out_dir, run))
+        assert {"base/eval", "cycle_000/train", "cycle_000/eval"} <= set(completed), (run, completed)
+        assert (run_dir(out_dir, run) / "metrics.json").exists(), run
+    # submitit names an array's task folders <array job id>_<task>: one array, four tasks.
+    tasks = [p.name for p in (out_dir / "multirun" / name / ".submitit").iterdir() if "_" in p.name and p.is_dir()]
+    assert len({t.split("_")[0] for t in tasks}) == 1 and sorted(t.split("_")[1] for t in tasks) == list("0123"), tasks
+    print(f"2x2 sweep through SLURM: {time.monotonic() - start:.0f} s")
