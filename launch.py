@@ -13,7 +13,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 from ampli.cluster import register_resolvers
-from ampli.config import register_configs
+from ampli.config import ConfigError, check_yaml_files, register_configs
 from ampli.errors import USER_ERRORS
 from ampli.store import atomic_write_text
 
@@ -34,5 +34,24 @@ def main(cfg: DictConfig) -> dict | None:
         sys.exit(2)
 
 
+def config_dirs(args: list[str]) -> list[Path]:
+    """The directories Hydra will read YAML from: conf/ (or --config-path) and any --config-dir."""
+    primary, extra = Path(__file__).parent / "conf", []
+    for i, arg in enumerate(args):
+        flag, _, value = arg.partition("=")
+        if flag in ("--config-path", "-cp", "--config-dir", "-cd"):
+            value = value or (args[i + 1] if i + 1 < len(args) else "")
+            if flag in ("--config-path", "-cp"):
+                primary = Path(__file__).parent / value  # Hydra: relative to this file; an absolute path wins
+            else:
+                extra.append(Path(value))
+    return [primary, *extra]
+
+
 if __name__ == "__main__":
+    try:
+        check_yaml_files(*config_dirs(sys.argv[1:]))
+    except ConfigError as e:
+        print(f"ampli: error: {e}", file=sys.stderr)
+        sys.exit(2)
     main()

@@ -4,6 +4,7 @@ sets `handler`, a function from the parsed arguments to an exit status."""
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -35,16 +36,35 @@ def _add_report(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=_report)
 
 
+def _add_delegated(subparsers: argparse._SubParsersAction, name: str, module: str, help: str) -> None:
+    """A subcommand whose module parses its own arguments (`ampli NAME --help` shows them)."""
+
+    def handler(rest: list[str]) -> int:
+        return importlib.import_module(module).main(rest)
+
+    parser = subparsers.add_parser(name, help=help, add_help=False)
+    parser.set_defaults(handler=handler, delegated=True)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ampli", description="Iterative-finetuning trait-amplification experiments.")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_report(subparsers)
+    _add_delegated(subparsers, "teach", "ampli.teacher",
+                   "write a trait's seed answers (and SDF documents) with a teacher model from its persona prompt")
+    _add_delegated(subparsers, "calibrate", "ampli.calibrate",
+                   "find the seed sizes N whose cycle-0 trait score first crosses given targets")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `ampli` console script; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, rest = parser.parse_known_args(argv)
+    if getattr(args, "delegated", False):
+        return args.handler(rest)
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     return args.handler(args)
 
 

@@ -5,7 +5,9 @@ and `validate` checks the values that types alone cannot (choices, ranges) befor
 """
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
+import yaml
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, OmegaConf
 
@@ -147,6 +149,17 @@ def register_configs() -> None:
 
 class ConfigError(ValueError):
     """A configuration value that cannot be run; the message names the value and the valid options."""
+
+
+def check_yaml_files(*dirs: Path) -> None:
+    """Hydra reports a YAML syntax error as a long traceback; name the file and line in one message instead."""
+    for path in sorted(p for d in dirs for p in Path(d).rglob("*.yaml")):
+        try:
+            yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as e:
+            mark = getattr(e, "problem_mark", None)
+            where = f"{path}, line {mark.line + 1}" if mark else str(path)
+            raise ConfigError(f"malformed YAML in {where}: {getattr(e, 'problem', None) or e}") from None
 
 
 def _check_choice(where: str, value, options) -> None:

@@ -12,6 +12,7 @@ job skips completed stages, so a crashed, preempted or requeued job finishes wit
 """
 
 import logging
+import os
 import statistics
 import time
 from dataclasses import asdict
@@ -68,9 +69,19 @@ def quiet_library_progress() -> None:
     transformers.utils.logging.set_verbosity_error()
 
 
+def use_allocated_cpus() -> None:
+    """Under SLURM, use the CPUs the job was given, not every core of the node (oversubscription is slow)."""
+    cpus = os.environ.get("SLURM_CPUS_PER_TASK")
+    if cpus and cpus.isdigit():
+        import torch
+
+        torch.set_num_threads(int(cpus))
+
+
 class Run:
     def __init__(self, cfg: DictConfig):
         quiet_library_progress()
+        use_allocated_cpus()
         self.dcfg = cfg
         self.cfg: AmpliConfig = OmegaConf.to_object(cfg)
         validate(self.cfg)

@@ -71,6 +71,7 @@ def compose_sweep(conf_dir: Path, name: str, overrides: list[str]):
                        overrides=[f"hydra.searchpath=[file://{conf_dir}]", f"+calibration={name}", *overrides])
 
 
+@pytest.mark.slow
 def test_calibration_on_the_micro_model_drives_a_sweep(micro_overrides, tmp_path: Path):
     conf_dir = tmp_path / "conf"
     printed = []
