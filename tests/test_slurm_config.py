@@ -1,5 +1,6 @@
 """cluster=* configs and model-size resources, without a scheduler (fast)."""
 
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -102,6 +103,8 @@ def test_task_config_needs_no_custom_resolver():
 
 def make_dry_run(*args: str) -> str:
     """`make -n` on mk/sweeps.mk alone, with a no-op venv target standing in for the Makefile's."""
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
     out = subprocess.run(["make", "-s", "-n", "--eval=venv:", "-f", "mk/sweeps.mk", "PY=python", *args],
                          cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
