@@ -2,6 +2,7 @@
 PY := .venv/bin/python
 export HYDRA_FULL_ERROR ?= 0
 export TOKENIZERS_PARALLELISM ?= false
+export OMP_WAIT_POLICY ?= PASSIVE
 
 .PHONY: venv demo test test-fast bench report clean
 

@@ -5,6 +5,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import torch
+
 from ampli.config import RegimeConfig
 from ampli.store import disk_full_names
 
@@ -38,12 +40,18 @@ def trainer_kwargs(regime: RegimeConfig, *, continual: bool, seed: int, device: 
 
 
 def run_trainer(trainer, checkpoint_dir: Path) -> dict:
-    """Train, refuse a non-finite loss, and save the model (adapter or full weights) atomically."""
+    """Train, refuse a non-finite loss or weights, and save the model (adapter or full weights) atomically."""
     result = trainer.train()
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
     if not all(math.isfinite(x) for x in losses) or not math.isfinite(result.training_loss):
         raise NonFiniteLossError(
             f"training loss became non-finite ({losses[-5:]}); lower regime.learning_rate or check the data"
+        )
+    # The last update can overflow the weights after the last loss was measured: never save such a model.
+    if not all(torch.isfinite(p).all() for p in trainer.model.parameters()):
+        raise NonFiniteLossError(
+            f"training left non-finite weights (learning_rate={trainer.args.learning_rate:g}); "
+            f"lower regime.learning_rate (regime.continual_learning_rate for continual cycles)"
         )
     with disk_full_names(checkpoint_dir, "checkpoint"):
         checkpoint_dir.parent.mkdir(parents=True, exist_ok=True)
