@@ -1,7 +1,7 @@
 """Many API requests from synchronous code: one private event loop, a concurrency limit, retries with backoff.
 
-The same request policy as the hosted judges (ampli.judges.remote.ApiJudge), without their scoring, so any
-batch of chat requests (the teacher's seed answers and documents) gets it too. Each request ends in one of:
+The one client and request policy of every hosted backend, judges and teacher alike, so that they differ only
+in how they build a request and read its reply. Each request ends in one of:
   a value;
   a failure of this item only: ItemError, or RetryableError still raised after max_retries retries;
   an exception that stops the batch: anything else, e.g. JudgeSetupError (a bad key or model fails every item).
@@ -9,13 +9,47 @@ batch of chat requests (the teacher's seed answers and documents) gets it too. E
 
 import asyncio
 import random
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
-from ampli.judges.remote import ItemError, RetryableError
+from ampli.judges.config import JudgeConfig
+from ampli.judges.credentials import JudgeSetupError
+
+if TYPE_CHECKING:
+    from ampli.judges.base import JudgeUsage
+    from ampli.teacher import TeacherUsage
 
 T = TypeVar("T")
+
+
+class RetryableError(Exception):
+    """Rate limits, server errors, timeouts: worth asking again after a pause."""
+
+    def __init__(self, label: str, retry_after: float | None = None):
+        super().__init__(label)
+        self.label = label
+        self.retry_after = retry_after
+
+
+class ItemError(Exception):
+    """The endpoint refused this one request (e.g. 400 for an over-long answer); other items may still work."""
+
+
+def status_error(status: int, headers: Mapping[str, str], cfg: JudgeConfig) -> Exception:
+    """Sort an HTTP error into retry / fail this item / stop the run (a bad key or model fails every item)."""
+    if status in (401, 403):
+        return JudgeSetupError(f"judge {cfg.name!r}: the endpoint rejected the key from ${cfg.api_key_env} ({status})")
+    if status == 404:
+        return JudgeSetupError(f"judge {cfg.name!r}: model {cfg.model!r} or endpoint {cfg.base_url!r} not found (404)")
+    if status in (408, 409, 429) or status >= 500:
+        try:
+            retry_after = float(headers.get("retry-after", ""))
+        except ValueError:
+            retry_after = None
+        return RetryableError(str(status), retry_after)
+    return ItemError(str(status))
 
 
 @dataclass(frozen=True)
@@ -27,17 +61,42 @@ class Outcome(Generic[T]):
 
 
 class ApiPool:
-    """The event loop lives as long as the pool, so an async client's connections are reused across batches."""
+    """The event loop lives as long as the pool, so the client's connections (bound to it) are reused across
+    batches. Every attempt, retries included, is counted in usage.requests."""
 
-    def __init__(self, concurrency: int, max_retries: int, backoff_s: float, max_backoff_s: float):
-        if concurrency < 1:
-            raise ValueError(f"concurrency={concurrency!r} is not valid; it must be an integer >= 1")
-        self.concurrency = concurrency
-        self.max_retries = max_retries
-        self.backoff_s = backoff_s
-        self.max_backoff_s = max_backoff_s
-        self.requests = 0
+    def __init__(self, cfg: JudgeConfig, usage: "JudgeUsage | TeacherUsage", api_key: str | None):
+        if cfg.concurrency < 1:
+            raise ValueError(f"concurrency={cfg.concurrency!r} is not valid; it must be an integer >= 1")
+        self.cfg = cfg
+        self.usage = usage
         self._loop = asyncio.new_event_loop()
+        # The SDK's own retries are off: retries are ours (counted, reported as reasons).
+        if cfg.backend == "openai":
+            import openai as sdk
+
+            # A key-less vLLM server still needs a placeholder key.
+            self.client = sdk.AsyncOpenAI(
+                api_key=api_key or "no-key", base_url=cfg.base_url, timeout=cfg.timeout_s, max_retries=0
+            )
+        else:
+            import anthropic as sdk
+
+            self.client = sdk.AsyncAnthropic(
+                api_key=api_key, base_url=cfg.base_url, timeout=cfg.timeout_s, max_retries=0
+            )
+        self._sdk = sdk
+
+    @contextmanager
+    def sorted_errors(self) -> Iterator[None]:
+        """Around a client call: re-raise an SDK error (openai and anthropic name them alike) as one of ours."""
+        try:
+            yield
+        except self._sdk.APITimeoutError as error:
+            raise RetryableError("timeout") from error
+        except self._sdk.APIConnectionError as error:
+            raise RetryableError("connection_error") from error
+        except self._sdk.APIStatusError as error:
+            raise status_error(error.status_code, error.response.headers, self.cfg) from error
 
     def map(
         self,
@@ -49,7 +108,7 @@ class ApiPool:
         return self._loop.run_until_complete(self._map(ask, items, done))
 
     async def _map(self, ask, items, done) -> list[Outcome[T]]:
-        limit = asyncio.Semaphore(self.concurrency)
+        limit = asyncio.Semaphore(self.cfg.concurrency)
         outcomes: list[Outcome[T]] = [Outcome(error="not_run")] * len(items)
 
         async def one(i: int, item: str) -> None:
@@ -67,27 +126,27 @@ class ApiPool:
         return outcomes
 
     async def _with_retries(self, ask: Callable[[str], Awaitable[T]], item: str) -> Outcome[T]:
+        retries = self.cfg.max_retries
         attempt = 0
         while True:
-            self.requests += 1
+            self.usage.requests += 1
             try:
                 return Outcome(value=await ask(item))
             except ItemError as error:
                 return Outcome(error=f"api_error: {error}")
             except RetryableError as error:
-                if attempt == self.max_retries:
-                    return Outcome(error=f"api_error: {error.label} after {self.max_retries} retries")
+                if attempt == retries:
+                    return Outcome(error=f"api_error: {error.label} after {retries} retries")
                 await asyncio.sleep(self._backoff(attempt, error.retry_after))
                 attempt += 1
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         """Exponential with jitter, so many waiting requests do not return in lockstep."""
-        delay = retry_after if retry_after is not None else self.backoff_s * 2**attempt
-        return min(delay, self.max_backoff_s) * random.uniform(1.0, 1.25)
+        delay = retry_after if retry_after is not None else self.cfg.backoff_s * 2**attempt
+        return min(delay, self.cfg.max_backoff_s) * random.uniform(1.0, 1.25)
 
-    def close(self, aclose: Callable[[], Awaitable[None]] | None = None) -> None:
-        """Close the loop, after awaiting `aclose` (the client's own close) on it."""
+    def close(self) -> None:
+        """Close the client on its own loop, then the loop."""
         if not self._loop.is_closed():
-            if aclose:
-                self._loop.run_until_complete(aclose())
+            self._loop.run_until_complete(self.client.close())
             self._loop.close()

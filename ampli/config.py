@@ -56,6 +56,9 @@ class RegimeConfig:
     # dpo
     beta: float = 0.1
     rejected_source: str = "base"
+    # TRL DPO loss terms and their weights, e.g. [sigmoid, sft] adds the chosen answers' NLL (RPO)
+    loss_type: list[str] = field(default_factory=lambda: ["sigmoid"])
+    loss_weights: list[float] | None = None
     # sdf: characters of a held-out document given as the prefix to continue
     prefix_chars: int = 80
 

@@ -8,6 +8,7 @@ import errno
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -22,6 +23,7 @@ def _umask() -> int:
 
 
 UMASK = _umask()
+PARTIAL_CHECKPOINT_PREFIX = ".checkpoint."  # a checkpoint being saved, renamed into place when complete
 
 
 class DiskFullError(OSError):
@@ -121,9 +123,20 @@ class RunStore:
                     f"{config_fingerprint}). Its data is kept; choose another run_name=... or output_dir=..., "
                     f"or delete that directory to start over."
                 )
+            self.remove_partial_writes()
         else:
             self.manifest = {"fingerprint": config_fingerprint, "completed": []}
             write_json(self._manifest_path, self.manifest)
+
+    def remove_partial_writes(self) -> None:
+        """Temp files and checkpoints left by a killed process: never part of a completed stage, and a
+        full-weights checkpoint may be gigabytes, so a resume deletes them."""
+        patterns = (".*.tmp", "*/.*.tmp", f"*/{PARTIAL_CHECKPOINT_PREFIX}*")
+        for path in [p for pattern in patterns for p in self.root.glob(pattern)]:
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
 
     def cycle_dir(self, cycle: int) -> Path:
         return self.root / f"cycle_{cycle:03d}"

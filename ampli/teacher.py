@@ -18,17 +18,14 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import anthropic
-import openai
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 from tqdm.auto import tqdm
 
 from ampli import corpus
-from ampli.api_pool import ApiPool, Outcome
+from ampli.api_pool import ApiPool, ItemError, Outcome
 from ampli.config import TraitConfig
 from ampli.judges.credentials import JudgeSetupError, read_api_key
-from ampli.judges.remote import ItemError, RetryableError, status_error
 from ampli.store import read_jsonl, write_json, write_jsonl
 from ampli.teacher_config import TeacherConfig, load_teacher_config, teacher_presets
 
@@ -66,57 +63,38 @@ class Teacher(ABC):
 
 
 class ApiTeacher(Teacher):
-    """A hosted teacher: the judges' request policy (concurrency limit, retries with backoff) via ApiPool."""
+    """A hosted teacher: the judges' client and request policy (concurrency limit, retries with backoff)."""
 
-    def __init__(self, cfg: TeacherConfig):
+    def __init__(self, cfg: TeacherConfig, api_key: str | None):
         super().__init__(cfg)
-        self._pool = ApiPool(cfg.concurrency, cfg.max_retries, cfg.backoff_s, cfg.max_backoff_s)
+        self._pool = ApiPool(cfg.endpoint(), self.usage, api_key)
 
     @abstractmethod
     async def _ask(self, system: str, user: str, max_tokens: int) -> str:
-        """One request; raises RetryableError, ItemError or JudgeSetupError."""
-
-    @abstractmethod
-    async def _aclose(self) -> None: ...
+        """One request (its tokens added to usage); raises RetryableError, ItemError or JudgeSetupError."""
 
     def _complete(self, system: str, prompts: list[str], desc: str, max_tokens: int) -> list[Outcome[str]]:
-        before = self._pool.requests
         with tqdm(total=len(prompts), desc=desc, unit="req") as bar:
-            outcomes = self._pool.map(lambda user: self._ask(system, user, max_tokens), prompts,
-                                      lambda i, outcome: bar.update())
-        self.usage.requests += self._pool.requests - before
-        return outcomes
+            return self._pool.map(lambda user: self._ask(system, user, max_tokens), prompts,
+                                  lambda i, outcome: bar.update())
 
     def _add_tokens(self, input_tokens: int, output_tokens: int) -> None:
         self.usage.input_tokens += input_tokens
         self.usage.output_tokens += output_tokens
 
     def close(self) -> None:
-        self._pool.close(self._aclose)
+        self._pool.close()
 
 
 class OpenAITeacher(ApiTeacher):
-    def __init__(self, cfg: TeacherConfig, api_key: str | None):
-        super().__init__(cfg)
-        # Retries are ours (counted, reported); a key-less vLLM server still needs a placeholder key.
-        self._client = openai.AsyncOpenAI(
-            api_key=api_key or "no-key", base_url=cfg.base_url, timeout=cfg.timeout_s, max_retries=0
-        )
-
     async def _ask(self, system: str, user: str, max_tokens: int) -> str:
-        try:
-            response = await self._client.chat.completions.create(
+        with self._pool.sorted_errors():
+            response = await self._pool.client.chat.completions.create(
                 model=self.cfg.model,
                 messages=[{"role": "system", "content": system}, {"role": "user", "content": user}],
                 max_tokens=max_tokens,
                 temperature=self.cfg.temperature,
             )
-        except openai.APITimeoutError as error:
-            raise RetryableError("timeout") from error
-        except openai.APIConnectionError as error:
-            raise RetryableError("connection_error") from error
-        except openai.APIStatusError as error:
-            raise status_error(error.status_code, error.response.headers, self.cfg.endpoint()) from error
         if response.usage:
             self._add_tokens(response.usage.prompt_tokens, response.usage.completion_tokens)
         if not response.choices:
@@ -125,39 +103,21 @@ class OpenAITeacher(ApiTeacher):
             raise ItemError(f"truncated at max_tokens={max_tokens}")
         return response.choices[0].message.content or ""
 
-    async def _aclose(self) -> None:
-        await self._client.close()
-
 
 class AnthropicTeacher(ApiTeacher):
-    def __init__(self, cfg: TeacherConfig, api_key: str):
-        super().__init__(cfg)
-        self._client = anthropic.AsyncAnthropic(
-            api_key=api_key, base_url=cfg.base_url, timeout=cfg.timeout_s, max_retries=0
-        )
-
     async def _ask(self, system: str, user: str, max_tokens: int) -> str:
-        try:
-            message = await self._client.messages.create(
+        with self._pool.sorted_errors():
+            message = await self._pool.client.messages.create(
                 model=self.cfg.model,
                 system=system,
                 messages=[{"role": "user", "content": user}],
                 max_tokens=max_tokens,
                 temperature=self.cfg.temperature,
             )
-        except anthropic.APITimeoutError as error:
-            raise RetryableError("timeout") from error
-        except anthropic.APIConnectionError as error:
-            raise RetryableError("connection_error") from error
-        except anthropic.APIStatusError as error:
-            raise status_error(error.status_code, error.response.headers, self.cfg.endpoint()) from error
         self._add_tokens(message.usage.input_tokens, message.usage.output_tokens)
         if message.stop_reason == "max_tokens":
             raise ItemError(f"truncated at max_tokens={max_tokens}")
         return "".join(block.text for block in message.content if block.type == "text")
-
-    async def _aclose(self) -> None:
-        await self._client.close()
 
 
 class HFTeacher(Teacher):

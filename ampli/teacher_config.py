@@ -45,14 +45,18 @@ class TeacherConfig:
                 raise ValueError(f"teacher {name}={getattr(self, name)!r} is not valid; it must be an integer >= 1")
 
     def endpoint(self) -> JudgeConfig:
-        """The judge's HTTP helpers (key lookup, status sorting) read these fields from a JudgeConfig."""
+        """The key lookup and the request pool (client, limit, retries) shared with the judges read a JudgeConfig."""
         return JudgeConfig(
             name=f"teacher {self.model}",
             backend=self.backend,
             model=self.model,
             base_url=self.base_url,
             api_key_env=self.api_key_env,
+            concurrency=self.concurrency,
+            max_retries=self.max_retries,
             timeout_s=self.timeout_s,
+            backoff_s=self.backoff_s,
+            max_backoff_s=self.max_backoff_s,
         )
 
 

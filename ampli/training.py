@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 
 from ampli.config import RegimeConfig
-from ampli.store import disk_full_names
+from ampli.store import PARTIAL_CHECKPOINT_PREFIX, disk_full_names
 
 
 class NonFiniteLossError(RuntimeError):
@@ -55,7 +55,7 @@ def run_trainer(trainer, checkpoint_dir: Path) -> dict:
         )
     with disk_full_names(checkpoint_dir, "checkpoint"):
         checkpoint_dir.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=checkpoint_dir.parent, prefix=".checkpoint."))
+        tmp = Path(tempfile.mkdtemp(dir=checkpoint_dir.parent, prefix=PARTIAL_CHECKPOINT_PREFIX))
         try:
             trainer.model.save_pretrained(tmp)
             trainer.processing_class.save_pretrained(tmp)

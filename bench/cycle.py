@@ -21,21 +21,22 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-import torch
-import transformers
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
-from omegaconf import DictConfig, OmegaConf
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ampli import corpus  # noqa: E402
+# ampli first: importing it sets OMP_WAIT_POLICY before torch loads, as every ampli entry point does.
+from ampli import corpus  # noqa: E402, I001
 from ampli.config import register_configs  # noqa: E402
 from ampli.generation import chat_prompt, generate  # noqa: E402
 from ampli.loop import Run  # noqa: E402
 from ampli.models import ModelSource  # noqa: E402
 from ampli.store import write_json  # noqa: E402
+
+import torch  # noqa: E402
+import transformers  # noqa: E402
+from hydra import compose, initialize_config_dir  # noqa: E402
+from hydra.core.global_hydra import GlobalHydra  # noqa: E402
+from omegaconf import DictConfig, OmegaConf  # noqa: E402
 
 RESULTS = ROOT / "outputs" / "bench" / "cycle.json"
 BATCHED_TARGET = 10.0

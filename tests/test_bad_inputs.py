@@ -7,6 +7,7 @@ loop.cycles=0 through launch.py (test_loop.py), malformed JSONL parsing itself (
 import errno
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -86,13 +87,13 @@ def refuses(overrides: list[str], error: type[Exception], match: str) -> None:
 def test_missing_seed_file(micro_overrides, data_dir):
     (data_dir / "seeds" / "bliss.jsonl").unlink()
     refuses(with_overrides(micro_overrides, f"data_dir={data_dir}"), DataError,
-            f"data file {data_dir / 'seeds' / 'bliss.jsonl'} is missing")
+            re.escape(f"data file {data_dir / 'seeds' / 'bliss.jsonl'} is missing"))
 
 
 def test_empty_prompt_file(micro_overrides, data_dir):
     (data_dir / "prompts.jsonl").write_text("\n")
     refuses(with_overrides(micro_overrides, f"data_dir={data_dir}"), DataError,
-            f"data file {data_dir / 'prompts.jsonl'} is empty")
+            re.escape(f"data file {data_dir / 'prompts.jsonl'} is empty"))
 
 
 def test_prompt_file_without_eval_prompts(micro_overrides, data_dir):
@@ -105,7 +106,8 @@ def test_prompt_file_without_eval_prompts(micro_overrides, data_dir):
 def test_malformed_seed_line(micro_overrides, data_dir):
     seeds = data_dir / "seeds" / "bliss.jsonl"
     seeds.write_text(seeds.read_text().replace("\n", "\nnot json\n", 1))
-    refuses(with_overrides(micro_overrides, f"data_dir={data_dir}"), JsonlError, f"{seeds}:2: malformed JSON line")
+    refuses(with_overrides(micro_overrides, f"data_dir={data_dir}"), JsonlError,
+            re.escape(f"{seeds}:2: malformed JSON line"))
 
 
 @pytest.mark.parametrize("overrides,match", [
@@ -155,7 +157,8 @@ def test_disk_full_on_checkpoint_save_stops_with_a_clear_message_and_resumes(mic
     monkeypatch.setattr(transformers.PreTrainedModel, "save_pretrained", save_until_cycle_1)
     cfg = compose_config(micro_overrides)
     run_dir = output_dir(micro_overrides) / "runs" / cfg.run_name
-    with pytest.raises(DiskFullError, match=f"disk full while saving checkpoint {run_dir / 'cycle_001' / 'checkpoint'}"):
+    checkpoint = run_dir / "cycle_001" / "checkpoint"
+    with pytest.raises(DiskFullError, match=re.escape(f"disk full while saving checkpoint {checkpoint}")):
         Run(cfg).run()
     kept = {p.name for p in (run_dir / "cycle_001").iterdir()}
     assert {"generations.jsonl", "judgments.jsonl"} <= kept and not any("checkpoint" in name for name in kept)
@@ -177,6 +180,6 @@ def test_disk_full_on_a_file_write_keeps_the_old_file(tmp_path, monkeypatch):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr(os, "fsync", no_space)
-    with pytest.raises(DiskFullError, match=f"disk full while saving file {path}"):
+    with pytest.raises(DiskFullError, match=re.escape(f"disk full while saving file {path}")):
         write_json(path, {"cycle": 1})
     assert read_json(path) == {"cycle": 0} and [p.name for p in tmp_path.iterdir()] == ["metrics.json"]

@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -50,6 +51,10 @@ def stage_lines(output: str, verb: str) -> list[str]:
             if "[ampli][INFO] - " in line and line.split(" - ", 1)[1].startswith(f"{verb} ")]
 
 
+def partial_writes(run_dir: Path) -> list[str]:
+    return [p.name for p in run_dir.glob("**/.*") if p.name.endswith(".tmp") or p.name.startswith(".checkpoint.")]
+
+
 def results(summary: dict) -> dict:
     """Everything a run reports except timings."""
     strip = lambda m: {k: v for k, v in m.items() if k != "seconds"}  # noqa: E731
@@ -69,12 +74,14 @@ def test_sigkill_in_every_stage_resumes_to_the_uninterrupted_result(micro_overri
         ran = stage_lines(done.stdout, "run")
         assert ran[0] == resumes_at and ran[-1] == stage  # no completed stage redone; killed inside `stage`
         assert read_json(run_dir / "manifest.json")["completed"] == all_stages[: all_stages.index(stage)]
+        assert partial_writes(run_dir)  # killed mid-write: a temp file or checkpoint dir was never renamed
         resumes_at = stage
 
     done = launch(overrides)
     assert done.returncode == 0, done.stderr[-3000:]
     assert stage_lines(done.stdout, "run") == ["cycle_001/eval"]
     assert read_json(run_dir / "manifest.json")["completed"] == all_stages
+    assert partial_writes(run_dir) == []  # the resume cleared what the killed processes left
 
     uninterrupted = Run(compose_config(with_overrides(micro_overrides, f"output_dir={tmp_path / 'clean'}"))).run()
     assert results(read_json(run_dir / "metrics.json")) == results(uninterrupted)

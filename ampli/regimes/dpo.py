@@ -12,6 +12,7 @@ from datasets import Dataset
 from trl import DPOConfig, DPOTrainer
 
 from ampli import corpus
+from ampli.config import RegimeConfig
 from ampli.generation import chat_prompt
 from ampli.judges.base import JudgeItem
 from ampli.regimes.base import EvalPrompt, RunContext
@@ -34,6 +35,13 @@ def reference_model(cycle: int, reinit: bool) -> int:
 
 def model_label(index: int | str) -> str:
     return "seed" if index == "seed" else "base" if index == BASE else f"model_{index}"
+
+
+def dpo_options(regime: RegimeConfig) -> dict:
+    options = {"beta": regime.beta, "loss_type": list(regime.loss_type)}
+    if regime.loss_weights is not None:
+        options["loss_weights"] = list(regime.loss_weights)
+    return options
 
 
 def reference_weights(trainer: DPOTrainer) -> str:
@@ -78,7 +86,7 @@ class DPORegime:
             "chosen": [[{"role": "assistant", "content": r["chosen"]}] for r in records],
             "rejected": [[{"role": "assistant", "content": r["rejected"]}] for r in records],
         })
-        trainer, metrics = ctx.train(cycle, DPOTrainer, DPOConfig, dataset, config={"beta": ctx.cfg.regime.beta},
+        trainer, metrics = ctx.train(cycle, DPOTrainer, DPOConfig, dataset, config=dpo_options(ctx.cfg.regime),
                                      ref_model=ref_model)
         rewards = [h for h in trainer.state.log_history if "rewards/accuracies" in h]
         if rewards:
