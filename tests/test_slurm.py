@@ -64,7 +64,7 @@ def _wait_pending(cluster: SlurmCluster, job: str, timeout: float = 90) -> None:
         time.sleep(0.2)
 
 
-CYCLES = 8  # long enough that the loop is still running when the interrupted process is finally killed
+CYCLES = 30  # long enough (~15 s on micro) that the loop is still running when the interrupted process is killed
 
 
 def interrupt_and_resume(cluster: SlurmCluster, out: Path, name: str, trait: str, interrupt, *overrides: str):
