@@ -98,6 +98,7 @@ class Run:
         self.ctx = RunContext(cfg=self.cfg, source=source, tokenizer=source.tokenizer(), store=self.store,
                               data_root=data_root)
         self.name = self.cfg.run_name
+        self.computed: set[str] = set()  # stages this process ran (not skipped): what the tracker has not seen
 
     # ---- stages -------------------------------------------------------------------------------------------
 
@@ -112,6 +113,7 @@ class Run:
         where, step = name.split("/")
         self.update_stats(where, "seconds", step, time.perf_counter() - start)
         self.store.mark_done(name)
+        self.computed.add(name)
         return result
 
     def stats(self, where: str) -> dict:
@@ -217,7 +219,7 @@ class Run:
     def run(self) -> dict:
         tracker = Tracker.start(self.dcfg, self.store.root)
         base = self.evaluate("base", -1)
-        tracker.log_cycle(base, self.sample_rows("base"))
+        self.track(tracker, "base", base)
         cycles: list[dict] = []
         status = "completed"
         try:
@@ -225,7 +227,7 @@ class Run:
                 metrics = self.cycle(cycle)
                 cycles.append(metrics)
                 self.write_metrics(base, cycles, status="running")
-                tracker.log_cycle(metrics, self.sample_rows(f"cycle_{cycle:03d}"))
+                self.track(tracker, f"cycle_{cycle:03d}", metrics)
         except NonFiniteLossError as e:
             status = "diverged"
             log.error("[%s] stopped: %s (all data up to this point is kept in %s)", self.name, e, self.store.root)
@@ -251,9 +253,11 @@ class Run:
         )
         return metrics
 
-    def sample_rows(self, where: str) -> list[dict]:
-        rows = read_jsonl(self.store.root / where / "eval.jsonl")
-        return rows[: self.dcfg.logger.samples_per_cycle]
+    def track(self, tracker: Tracker, where: str, metrics: dict) -> None:
+        """Log an evaluation once: a resumed run (same W&B run id) appends only the cycles it computed."""
+        if f"{where}/eval" in self.computed:
+            rows = read_jsonl(self.store.root / where / "eval.jsonl")
+            tracker.log_cycle(metrics, rows[: self.cfg.logger.samples_per_cycle])
 
     def write_metrics(self, base: dict, cycles: list[dict], status: str) -> dict:
         c = self.cfg

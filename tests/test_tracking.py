@@ -271,3 +271,20 @@ def test_logger_yaml_fits_the_schema(name: str, tmp_path: Path) -> None:
     assert logger.backend == name and logger.mode in LOGGER_MODES
     if name == "none":
         assert type(Tracker.start(_cfg(**OmegaConf.to_container(logger)), tmp_path / "run")) is Tracker
+
+
+def test_the_loop_logs_each_cycle_once_across_a_resume(offline_wandb: Path, micro_overrides: list[str]) -> None:
+    """A real run logs base + cycles on the cycle axis; resumed with more cycles, it appends only the new one."""
+    from ampli.loop import Run
+    from tests.conftest import compose_config, with_overrides
+
+    overrides = with_overrides(micro_overrides, "logger=wandb", "sweep=loop-test")
+    first = Run(compose_config(overrides)).run()
+    Run(compose_config(with_overrides(overrides, "loop.cycles=3"))).run()
+    run_dir = Path(next(o.split("=", 1)[1] for o in overrides if o.startswith("output_dir="))) / "runs"
+    logs = sorted((run_dir / first["run_name"] / "wandb").glob("offline-run-*/run-*.wandb"))
+    assert len(logs) == 2
+    runs = [_read_run(log) for log in logs]
+    assert [[row["cycle"] for row in run["history"]] for run in runs] == [[-1, 0, 1], [2]]
+    assert runs[0]["run"].run_id == runs[1]["run"].run_id == wandb_run_id(first["run_name"], "loop-test")
+    assert runs[0]["run"].run_group == "loop-test" and "regime:sft" in runs[0]["run"].tags
