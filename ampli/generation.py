@@ -11,7 +11,7 @@ def chat_prompt(tokenizer, question: str) -> str:
     )
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def generate(
     model,
     tokenizer,

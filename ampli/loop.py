@@ -12,7 +12,6 @@ job skips completed stages, so a crashed, preempted or requeued job finishes wit
 """
 
 import logging
-import os
 import statistics
 import time
 from dataclasses import asdict
@@ -26,7 +25,7 @@ from ampli.config import AmpliConfig, validate
 from ampli.detector import detect
 from ampli.judges import build_judge
 from ampli.judges.base import JudgeItem, JudgeUsage
-from ampli.models import ModelSource
+from ampli.models import ModelSource, set_cpu_threads
 from ampli.regimes import get_regime
 from ampli.regimes.base import RunContext
 from ampli.store import RunStore, atomic_write_text, fingerprint, read_json, read_jsonl, write_json, write_jsonl
@@ -69,19 +68,9 @@ def quiet_library_progress() -> None:
     transformers.utils.logging.set_verbosity_error()
 
 
-def use_allocated_cpus() -> None:
-    """Under SLURM, use the CPUs the job was given, not every core of the node (oversubscription is slow)."""
-    cpus = os.environ.get("SLURM_CPUS_PER_TASK")
-    if cpus and cpus.isdigit():
-        import torch
-
-        torch.set_num_threads(int(cpus))
-
-
 class Run:
     def __init__(self, cfg: DictConfig):
         quiet_library_progress()
-        use_allocated_cpus()
         self.dcfg = cfg
         self.cfg: AmpliConfig = OmegaConf.to_object(cfg)
         validate(self.cfg)
@@ -95,6 +84,7 @@ class Run:
         atomic_write_text(self.store.root / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
         self.regime = get_regime(self.cfg.regime.name)
         source = ModelSource.create(self.cfg.model, Path(self.cfg.model_cache), self.cfg.device)
+        set_cpu_threads(self.cfg.model)
         self.ctx = RunContext(cfg=self.cfg, source=source, tokenizer=source.tokenizer(), store=self.store,
                               data_root=data_root)
         self.name = self.cfg.run_name
