@@ -92,22 +92,19 @@ def trait_documents(trait: str, split: str, root: Path = SHIPPED_DATA) -> list[d
     return docs
 
 
-def check_run_data(cfg: AmpliConfig, root: Path) -> None:
-    """Read every file a run will draw from, so missing, empty, malformed or too-small data fails before any
-    model is built or sampled, not cycles into a run."""
-    trait, loop = cfg.trait.name, cfg.loop
-    per_cycle = cfg.regime.samples_per_cycle or loop.prompts_per_cycle
+def seed_documents(trait: str, n: int, root: Path = SHIPPED_DATA) -> list[dict]:
+    """The first n of the trait's seed documents (the sdf regime's N)."""
+    path = root / "documents" / f"{trait}.jsonl"
+    docs = trait_documents(trait, "seed", root)
+    _need(docs, n, "split=seed documents", path, "loop.seed_examples")
+    return docs[:n]
+
+
+def cycle_share(cfg: AmpliConfig, cycle: int, pool: list, what: str) -> list:
+    """Cycle n's share of a pool: regime.samples_per_cycle items if set, else loop.prompts_per_cycle."""
+    per_cycle = cfg.regime.samples_per_cycle or cfg.loop.prompts_per_cycle
     option = "regime.samples_per_cycle" if cfg.regime.samples_per_cycle else "loop.prompts_per_cycle"
-    if cfg.regime.name == "sdf":
-        seeds = trait_documents(trait, "seed", root)
-        _need(seeds, loop.seed_examples, "split=seed documents", root / "documents" / f"{trait}.jsonl",
-              "loop.seed_examples")
-        pool, what = trait_documents(trait, "heldout", root), "held-out documents"
-    else:
-        seed_examples(trait, loop.seed_examples, root)
-        pool, what = prompt_pool("train", root), "prompts"
-    prompt_pool("eval", root)
-    cycle_slice(pool, 1, per_cycle, loop.cycles, cfg.seed, what, option)
+    return cycle_slice(pool, cycle, per_cycle, cfg.loop.cycles, cfg.seed, what, option)
 
 
 def cycle_slice(items: list, cycle: int, per_cycle: int, cycles: int, seed: int, what: str, option: str) -> list:

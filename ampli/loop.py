@@ -27,7 +27,7 @@ from ampli.judges import build_judge
 from ampli.judges.base import JudgeItem, JudgeUsage
 from ampli.models import ModelSource, set_cpu_threads
 from ampli.regimes import get_regime
-from ampli.regimes.base import RunContext
+from ampli.regimes.base import RunContext, check_data
 from ampli.store import RunStore, atomic_write_text, fingerprint, read_json, read_jsonl, write_json, write_jsonl
 from ampli.tracking import Tracker
 from ampli.training import NonFiniteLossError
@@ -76,13 +76,13 @@ class Run:
         validate(self.cfg)
         # Bad data or a missing API key fail here, before a run directory or a model is made.
         data_root = Path(self.cfg.data_dir) if self.cfg.data_dir else corpus.SHIPPED_DATA
-        corpus.check_run_data(self.cfg, data_root)
+        self.regime = get_regime(self.cfg.regime.name)
+        check_data(self.regime, self.cfg, data_root)
         self.output_dir = Path(self.cfg.output_dir).resolve()
         self.judge = build_judge(self.cfg.judge, cache_dir=self.output_dir / "judge_cache")
         resolved = OmegaConf.to_container(cfg, resolve=True)
         self.store = RunStore(self.output_dir / "runs" / self.cfg.run_name, result_fingerprint(resolved))
         atomic_write_text(self.store.root / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
-        self.regime = get_regime(self.cfg.regime.name)
         source = ModelSource.create(self.cfg.model, Path(self.cfg.model_cache), self.cfg.device)
         set_cpu_threads(self.cfg.model)
         self.ctx = RunContext(cfg=self.cfg, source=source, tokenizer=source.tokenizer(), store=self.store,

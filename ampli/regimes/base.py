@@ -74,17 +74,6 @@ class RunContext:
             desc=desc,
         )
 
-    @property
-    def per_cycle(self) -> int:
-        """Samples a generating cycle draws: the regime's own count if set, else loop.prompts_per_cycle."""
-        return self.cfg.regime.samples_per_cycle or self.cfg.loop.prompts_per_cycle
-
-    def fresh_items(self, pool: list, cycle: int, what: str) -> list:
-        """Cycle n's share of a pool; no item is used by two cycles of a run."""
-        option = "regime.samples_per_cycle" if self.cfg.regime.samples_per_cycle else "loop.prompts_per_cycle"
-        return corpus.cycle_slice(pool, cycle, self.per_cycle, self.cfg.loop.cycles, seed=self.cfg.seed,
-                                  what=what, option=option)
-
     def cycle_seed(self, cycle: int, salt: int = 0) -> int:
         return self.cfg.seed * 100_003 + cycle * 1_009 + salt
 
@@ -97,6 +86,14 @@ class EvalPrompt:
 
 class Regime(Protocol):
     """One of sft, sdf, dpo. Records are JSON-able dicts written to generations.jsonl."""
+
+    def seed_rows(self, cfg: AmpliConfig, root: Path) -> list[dict]:
+        """Cycle 0's data: the first loop.seed_examples rows of the trait's seed set."""
+        ...
+
+    def cycle_pool(self, cfg: AmpliConfig, root: Path) -> tuple[list, str]:
+        """The pool later cycles draw fresh items from, and what its items are called in messages."""
+        ...
 
     def records(self, ctx: RunContext, cycle: int) -> list[dict]:
         """The training records of a cycle: from the seed set at cycle 0, else sampled from model n-1."""
@@ -111,3 +108,11 @@ class Regime(Protocol):
         ...
 
     def eval_prompts(self, ctx: RunContext) -> list[EvalPrompt]: ...
+
+
+def check_data(regime: Regime, cfg: AmpliConfig, root: Path) -> None:
+    """Read every file the run will draw from, so missing, empty, malformed or too-small data fails before any
+    model is built or sampled, not cycles into a run."""
+    regime.seed_rows(cfg, root)
+    corpus.prompt_pool("eval", root)
+    corpus.cycle_share(cfg, 1, *regime.cycle_pool(cfg, root))

@@ -11,12 +11,11 @@ which is also where the trained weights start.
 from datasets import Dataset
 from trl import DPOConfig, DPOTrainer
 
-from ampli import corpus
 from ampli.config import RegimeConfig
 from ampli.generation import chat_prompt
 from ampli.judges.base import JudgeItem
-from ampli.regimes.base import EvalPrompt, RunContext
-from ampli.regimes.sft import chat_eval_prompts, cycle_questions
+from ampli.regimes.base import RunContext
+from ampli.regimes.sft import SFTRegime
 
 BASE = -1  # "model -1" is the base model throughout
 
@@ -52,14 +51,16 @@ def reference_weights(trainer: DPOTrainer) -> str:
     return "frozen copy of the previous adapter" if has_ref_adapter else "base model (adapter disabled)"
 
 
-class DPORegime:
+class DPORegime(SFTRegime):
+    """Draws from the same seed set and prompt pool as SFT, and is evaluated the same way."""
+
     def records(self, ctx: RunContext, cycle: int) -> list[dict]:
         chosen_from, rejected_from = pair_sources(cycle, ctx.cfg.regime.rejected_source)
         if cycle == 0:
-            seeds = corpus.seed_examples(ctx.cfg.trait.name, ctx.cfg.loop.seed_examples, ctx.data_root)
+            seeds = self.seed_rows(ctx.cfg, ctx.data_root)
             questions, chosen = [r["prompt"] for r in seeds], [r["answer"] for r in seeds]
         else:
-            questions = cycle_questions(ctx, cycle)
+            questions = self.questions(ctx, cycle)
             chosen = self.answers(ctx, chosen_from, questions, cycle, salt=0)
         rejected = self.answers(ctx, rejected_from, questions, cycle, salt=1)
         return [
@@ -93,6 +94,3 @@ class DPORegime:
             metrics["reward_accuracy"] = rewards[-1]["rewards/accuracies"]
             metrics["reward_margin"] = rewards[-1]["rewards/margins"]
         return {**metrics, "reference": model_label(ref_index), "reference_weights": reference_weights(trainer)}
-
-    def eval_prompts(self, ctx: RunContext) -> list[EvalPrompt]:
-        return chat_eval_prompts(ctx)

@@ -6,10 +6,13 @@ held-out trait documents (never seen in training, none reused across cycles) and
 Evaluation suits a base model: it continues document openings made from the eval questions, judged for the trait.
 """
 
+from pathlib import Path
+
 from datasets import Dataset
 from trl import SFTConfig, SFTTrainer
 
 from ampli import corpus
+from ampli.config import AmpliConfig
 from ampli.judges.base import JudgeItem
 from ampli.regimes.base import EvalPrompt, RunContext
 
@@ -19,17 +22,17 @@ def document_opening(title: str) -> str:
 
 
 class SDFRegime:
+    def seed_rows(self, cfg: AmpliConfig, root: Path) -> list[dict]:
+        return corpus.seed_documents(cfg.trait.name, cfg.loop.seed_examples, root)
+
+    def cycle_pool(self, cfg: AmpliConfig, root: Path) -> tuple[list, str]:
+        return corpus.trait_documents(cfg.trait.name, "heldout", root), "held-out documents"
+
     def records(self, ctx: RunContext, cycle: int) -> list[dict]:
-        trait = ctx.cfg.trait.name
         if cycle == 0:
-            docs = corpus.trait_documents(trait, "seed", ctx.data_root)
-            n = ctx.cfg.loop.seed_examples
-            if n > len(docs):
-                raise corpus.DataError(f"loop.seed_examples={n} but the {trait} seed documents number {len(docs)}; "
-                                       f"lower loop.seed_examples")
             return [{"id": d["id"], "prompt": "", "response": corpus.document_text(d), "source": "seed"}
-                    for d in docs[:n]]
-        docs = ctx.fresh_items(corpus.trait_documents(trait, "heldout", ctx.data_root), cycle, "held-out documents")
+                    for d in self.seed_rows(ctx.cfg, ctx.data_root)]
+        docs = corpus.cycle_share(ctx.cfg, cycle, *self.cycle_pool(ctx.cfg, ctx.data_root))
         prefixes = [corpus.document_text(d)[: ctx.cfg.regime.prefix_chars] for d in docs]
         model = ctx.model_after(cycle - 1)
         continuations = ctx.sample(model, prefixes, seed=ctx.cycle_seed(cycle), desc=f"cycle {cycle} continue")

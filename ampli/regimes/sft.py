@@ -3,17 +3,16 @@
 Records: {"id", "prompt", "response", "source"}. Loss on the assistant turn only (TRL assistant_only_loss).
 """
 
+from pathlib import Path
+
 from datasets import Dataset
 from trl import SFTConfig, SFTTrainer
 
 from ampli import corpus
+from ampli.config import AmpliConfig
 from ampli.generation import chat_prompt
 from ampli.judges.base import JudgeItem
 from ampli.regimes.base import EvalPrompt, RunContext
-
-
-def cycle_questions(ctx: RunContext, cycle: int) -> list[str]:
-    return ctx.fresh_items(corpus.prompt_pool("train", ctx.data_root), cycle, "prompts")
 
 
 def chat_eval_prompts(ctx: RunContext) -> list[EvalPrompt]:
@@ -23,12 +22,22 @@ def chat_eval_prompts(ctx: RunContext) -> list[EvalPrompt]:
 
 
 class SFTRegime:
+    def seed_rows(self, cfg: AmpliConfig, root: Path) -> list[dict]:
+        return corpus.seed_examples(cfg.trait.name, cfg.loop.seed_examples, root)
+
+    def cycle_pool(self, cfg: AmpliConfig, root: Path) -> tuple[list, str]:
+        return corpus.prompt_pool("train", root), "prompts"
+
+    def questions(self, ctx: RunContext, cycle: int) -> list[str]:
+        """Fresh pool prompts for a generating cycle; no prompt is used by two cycles of a run."""
+        return corpus.cycle_share(ctx.cfg, cycle, *self.cycle_pool(ctx.cfg, ctx.data_root))
+
     def records(self, ctx: RunContext, cycle: int) -> list[dict]:
         if cycle == 0:
-            seeds = corpus.seed_examples(ctx.cfg.trait.name, ctx.cfg.loop.seed_examples, ctx.data_root)
+            seeds = self.seed_rows(ctx.cfg, ctx.data_root)
             return [{"id": f"seed{i}", "prompt": r["prompt"], "response": r["answer"], "source": "seed"}
                     for i, r in enumerate(seeds)]
-        questions = cycle_questions(ctx, cycle)
+        questions = self.questions(ctx, cycle)
         model = ctx.model_after(cycle - 1)
         answers = ctx.sample(model, [chat_prompt(ctx.tokenizer, q) for q in questions],
                              seed=ctx.cycle_seed(cycle), desc=f"cycle {cycle} generate")
