@@ -44,6 +44,21 @@ def disk_full_names(path: Path, what: str) -> Iterator[None]:
         ) from e
 
 
+@contextmanager
+def atomic_directory(final: Path, prefix: str) -> Iterator[Path]:
+    """Yield an empty temp directory beside `final`; when the block succeeds it replaces `final` whole, when it
+    fails it is removed, so a model directory is either complete or absent."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=prefix))
+    try:
+        yield tmp
+        if final.exists():
+            shutil.rmtree(final)
+        tmp.rename(final)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     """Write via a temp file in the same directory and rename, so readers never see a partial file."""
     with disk_full_names(path, "file"):

@@ -7,14 +7,13 @@ SLURM array task) after the first reloads it with from_pretrained.
 """
 
 import fcntl
-import os
-import shutil
 import tempfile
+from dataclasses import asdict
 from pathlib import Path
 
 from ampli import corpus
 from ampli.config import ModelConfig, TinyArchConfig
-from ampli.store import fingerprint
+from ampli.store import atomic_directory, fingerprint
 
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 
@@ -36,7 +35,7 @@ BUILD_VERSION = 1  # bump when the recipe below changes, so caches are rebuilt
 
 def tiny_model_dir(model: ModelConfig, cache_root: Path) -> Path:
     """Ensure the tiny model exists under cache_root and return its directory."""
-    key = fingerprint({"arch": vars_of(model.tiny), "data": corpus.data_version(), "v": BUILD_VERSION})
+    key = fingerprint({"arch": asdict(model.tiny), "data": corpus.data_version(), "v": BUILD_VERSION})
     final = cache_root / f"{model.name}-{key}"
     if (final / "config.json").exists():
         return final
@@ -45,17 +44,9 @@ def tiny_model_dir(model: ModelConfig, cache_root: Path) -> Path:
     with open(cache_root / f".{final.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (final / "config.json").exists():
-            tmp = Path(tempfile.mkdtemp(dir=cache_root, prefix=f".{final.name}."))
-            try:
+            with atomic_directory(final, prefix=f".{final.name}.") as tmp:
                 build_tiny_model(model.tiny, tmp, seed=0)
-                os.replace(tmp, final)
-            finally:
-                shutil.rmtree(tmp, ignore_errors=True)
     return final
-
-
-def vars_of(arch: TinyArchConfig) -> dict:
-    return {k: getattr(arch, k) for k in TinyArchConfig.__dataclass_fields__}
 
 
 def train_tokenizer(vocab_size: int):

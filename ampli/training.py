@@ -1,14 +1,12 @@
 """What every regime's TRL trainer shares: the arguments built from RegimeConfig, and saving the result."""
 
 import math
-import shutil
-import tempfile
 from pathlib import Path
 
 import torch
 
 from ampli.config import RegimeConfig
-from ampli.store import PARTIAL_CHECKPOINT_PREFIX, disk_full_names
+from ampli.store import PARTIAL_CHECKPOINT_PREFIX, atomic_directory, disk_full_names
 
 
 class NonFiniteLossError(RuntimeError):
@@ -53,15 +51,7 @@ def run_trainer(trainer, checkpoint_dir: Path) -> dict:
             f"training left non-finite weights (learning_rate={trainer.args.learning_rate:g}); "
             f"lower regime.learning_rate (regime.continual_learning_rate for continual cycles)"
         )
-    with disk_full_names(checkpoint_dir, "checkpoint"):
-        checkpoint_dir.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=checkpoint_dir.parent, prefix=PARTIAL_CHECKPOINT_PREFIX))
-        try:
-            trainer.model.save_pretrained(tmp)
-            trainer.processing_class.save_pretrained(tmp)
-            if checkpoint_dir.exists():
-                shutil.rmtree(checkpoint_dir)
-            tmp.rename(checkpoint_dir)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+    with disk_full_names(checkpoint_dir, "checkpoint"), atomic_directory(checkpoint_dir, PARTIAL_CHECKPOINT_PREFIX) as tmp:
+        trainer.model.save_pretrained(tmp)
+        trainer.processing_class.save_pretrained(tmp)
     return {"train_loss": float(result.training_loss), "train_steps": int(result.global_step)}
