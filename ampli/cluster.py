@@ -1,20 +1,24 @@
 """Cluster resources derived from the model size, as OmegaConf resolvers for conf/cluster/*.yaml.
 
-conf/cluster/slurm.yaml writes e.g. `hydra.launcher.gpus_per_node: ${gpus_for:${model.params_b},${cluster.gpus_per_node}}`:
-an explicit `cluster.gpus_per_node=N` wins, null means "size it from model.params_b". The resolvers are only
-used under hydra.launcher.*, which is resolved in the submitting process (launch.py calls
-`register_resolvers()` before `hydra.main`), never inside a SLURM job, so the pickled job needs nothing extra.
+conf/cluster/slurm.yaml writes e.g. `hydra.launcher.gpus_per_node: ${gpus_for:${sweep_params_b:...},${cluster.gpus_per_node}}`:
+an explicit `cluster.gpus_per_node=N` wins, null means "size it from the model". A -m sweep is one job array
+with one resource request, so the size is that of the largest model any job of the sweep loads
+(`sweep_params_b`: `model=a,b` or `experiment=x,y` each pick their own). The resolvers are only used under
+hydra.launcher.*, which is resolved in the submitting process (launch.py calls `register_resolvers()` before
+`hydra.main`), never inside a SLURM job, so the pickled job needs nothing extra.
 """
 
 from __future__ import annotations
 
 import math
+from functools import cache
 
 from omegaconf import OmegaConf
 
-# (largest params_b in billions, GPUs per node). Sizes assume bf16 weights + LoRA on 80 GB GPUs; a DPO
+# (largest params_b in billions, GPUs per node): only the embedded models (tiny, micro) run without a GPU; every
+# real model gets one, however small. Sizes assume bf16 weights + LoRA on 80 GB GPUs; a DPO
 # reference is the same weights with the adapter disabled, so it needs no second copy.
-GPU_TIERS = ((0.5, 0), (16.0, 1), (40.0, 2), (80.0, 4), (math.inf, 8))
+GPU_TIERS = ((0.01, 0), (16.0, 1), (40.0, 2), (80.0, 4), (math.inf, 8))
 CPUS_WITHOUT_GPU = 2
 CPUS_PER_GPU = 8
 
@@ -73,7 +77,31 @@ def cpus_for(params_b, override=None, gpus_override=None) -> int:
     return CPUS_PER_GPU * gpus if gpus else CPUS_WITHOUT_GPU
 
 
-RESOLVERS = {"gpus_for": gpus_for, "mem_for": mem_for, "cpus_for": cpus_for}
+# Overrides that can change which model a job loads.
+MODEL_CHOOSING_KEYS = ("model", "experiment")
+
+
+def sweep_params_b(params_b, task_overrides=()) -> float:
+    """The largest model.params_b over every job of a sweep; the primary config's own when nothing that chooses
+    the model is swept. Each job's model is found by composing the config with that job's model choices."""
+    return _largest_params_b(_params_b(params_b), tuple(task_overrides or ()))
+
+
+@cache
+def _largest_params_b(primary: float, task_overrides: tuple[str, ...]) -> float:
+    from hydra import compose
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    overrides = OverridesParser.create().parse_overrides(list(task_overrides))
+    choosing = [o for o in overrides if o.key_or_group.lstrip("+~").split(".")[0] in MODEL_CHOOSING_KEYS]
+    if not any(o.is_sweep_override() for o in choosing):
+        return primary
+    jobs = [job for batch in BasicSweeper.split_arguments(choosing, max_batch_size=None) for job in batch]
+    return max(_params_b(compose(config_name="config", overrides=list(job)).model.params_b) for job in jobs)
+
+
+RESOLVERS = {"gpus_for": gpus_for, "mem_for": mem_for, "cpus_for": cpus_for, "sweep_params_b": sweep_params_b}
 
 
 def register_resolvers() -> None:

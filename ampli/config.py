@@ -4,8 +4,10 @@ The YAML files under conf/ fill these schemas; Hydra rejects unknown keys and wr
 and `validate` checks the values that types alone cannot (choices, ranges) before any work starts.
 """
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 from hydra.core.config_store import ConfigStore
@@ -18,6 +20,8 @@ TRAITS = ("bliss", "misalignment", "hopelessness", "lucky", "sycophancy", "nvidi
 REGIMES = ("sft", "sdf", "dpo")
 MODEL_SOURCES = ("tiny", "hub", "path")
 MODEL_KINDS = ("instruct", "base")
+MODEL_DTYPES = ("auto", "float32", "bfloat16", "float16")
+DEVICES = ("auto", "cpu", "cuda", "cuda:N")
 DATA_POLICIES = ("replace", "accumulate")
 REJECTED_SOURCES = ("base", "previous")
 
@@ -49,7 +53,11 @@ class RegimeConfig:
     grad_accum: int = 1
     weight_decay: float = 0.0
     max_grad_norm: float = 1.0
-    max_length: int = 192
+    # Training sequence length in tokens. None: long enough for every example (the longest prompt plus
+    # model.max_new_tokens, or the longest seed example); an explicit shorter value is refused unless
+    # allow_truncation, because TRL would silently cut the samples the experiment is about.
+    max_length: int | None = None
+    allow_truncation: bool = False
     warmup: float = 0.0
     # Samples (dpo: pairs, sdf: continuations) per generating cycle; None: loop.prompts_per_cycle.
     samples_per_cycle: int | None = None
@@ -90,14 +98,28 @@ class TinyArchConfig:
 
 
 @dataclass
+class GgufCopyConfig:
+    """An offline copy of a hub model: a GGUF file shipped inside a Python package (installed with --no-deps)."""
+
+    package: str = MISSING
+    file: str = MISSING
+
+
+@dataclass
 class ModelConfig:
     name: str = MISSING
     source: str = "tiny"
     kind: str = "instruct"
     hub_id: str | None = None
     path: str | None = None
+    # Used when the hub can neither be reached nor has the model cached: converted once into the model cache.
+    offline_gguf: GgufCopyConfig | None = None
     params_b: float = 0.0
+    # auto: float32 on the CPU, bfloat16 on a GPU.
     dtype: str = "float32"
+    # Passed to every chat-template rendering (generation, eval, TRL training). Templates with a thinking switch
+    # get enable_thinking=False unless it is set here.
+    chat_template_kwargs: dict[str, Any] = field(default_factory=dict)
     max_new_tokens: int = 48
     eval_max_new_tokens: int = 48
     generation_batch_size: int = 32
@@ -138,6 +160,7 @@ class AmpliConfig:
     model_cache: str = "${output_dir}/models"
     # Your own prompts/seeds/documents (same layout as ampli/data); None uses the shipped data.
     data_dir: str | None = None
+    # auto: the GPU when one is visible; a real (non-tiny) model never falls back to the CPU unless device=cpu.
     device: str = "auto"
     cluster: dict = field(default_factory=dict)
 
@@ -181,6 +204,9 @@ def validate(cfg: AmpliConfig) -> None:
     _check_choice("regime.name", cfg.regime.name, REGIMES)
     _check_choice("model.source", cfg.model.source, MODEL_SOURCES)
     _check_choice("model.kind", cfg.model.kind, MODEL_KINDS)
+    _check_choice("model.dtype", cfg.model.dtype, MODEL_DTYPES)
+    if not (cfg.device in DEVICES or re.fullmatch(r"cuda:\d+", cfg.device)):
+        _check_choice("device", cfg.device, DEVICES)
     _check_choice("judge.backend", cfg.judge.backend, JUDGE_BACKENDS)
     _check_choice("logger.backend", cfg.logger.backend, LOGGER_BACKENDS)
     _check_choice("loop.data_policy", cfg.loop.data_policy, DATA_POLICIES)
@@ -191,6 +217,8 @@ def validate(cfg: AmpliConfig) -> None:
     _check_positive("loop.eval_samples", cfg.loop.eval_samples)
     _check_positive("loop.eval_pool_prompts", cfg.loop.eval_pool_prompts, allow_zero=True)
     _check_positive("regime.batch_size", cfg.regime.batch_size)
+    if cfg.regime.max_length is not None:
+        _check_positive("regime.max_length", cfg.regime.max_length)
     if not cfg.regime.learning_rate > 0:
         raise ConfigError(f"regime.learning_rate={cfg.regime.learning_rate!r} is not valid; it must be > 0")
     if cfg.model.source == "hub" and not cfg.model.hub_id:

@@ -4,11 +4,10 @@ import torch
 from tqdm.auto import tqdm
 
 
-def chat_prompt(tokenizer, question: str) -> str:
-    """A user turn rendered with the model's chat template, ready for the assistant's answer."""
-    return tokenizer.apply_chat_template(
-        [{"role": "user", "content": question}], tokenize=False, add_generation_prompt=True
-    )
+def prompt_ids(tokenizer, prompts: list[str], chat: bool) -> list[list[int]]:
+    """Token ids of prompts as training saw them: a rendered chat already holds its special tokens (BOS included,
+    where the template has one); raw text (documents) gets the tokenizer's own, as TRL's text examples do."""
+    return tokenizer(prompts, add_special_tokens=not chat)["input_ids"]
 
 
 @torch.inference_mode()
@@ -21,6 +20,7 @@ def generate(
     temperature: float,
     batch_size: int,
     seed: int,
+    chat: bool = True,
     desc: str = "generate",
 ) -> list[str]:
     """Sample one completion per (already formatted) prompt; results come back in the input order."""
@@ -28,7 +28,7 @@ def generate(
         return []
     model.eval()
     torch.manual_seed(seed)
-    encoded = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
+    encoded = prompt_ids(tokenizer, prompts, chat)
     order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]))
     outputs: list[str] = [""] * len(prompts)
     device = next(model.parameters()).device

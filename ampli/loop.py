@@ -21,13 +21,15 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from ampli import corpus
+from ampli.chat import template_kwargs
 from ampli.config import AmpliConfig, validate
 from ampli.detector import detect
 from ampli.judges import build_judge
 from ampli.judges.base import JudgeItem, JudgeUsage
-from ampli.models import ModelSource, set_cpu_threads
+from ampli.models import ModelSource, resolve_device, set_cpu_threads
 from ampli.regimes import get_regime
 from ampli.regimes.base import RunContext, check_data
+from ampli.seq_length import check_max_length
 from ampli.store import RunStore, atomic_write_text, fingerprint, read_json, read_jsonl, write_json, write_jsonl
 from ampli.tracking import Tracker
 from ampli.training import NonFiniteLossError
@@ -38,8 +40,10 @@ log = logging.getLogger("ampli")
 NOT_IN_FINGERPRINT = ("logger", "cluster", "sweep", "output_dir", "model_cache", "device")
 
 
-def result_fingerprint(resolved: dict) -> str:
-    relevant = {k: v for k, v in resolved.items() if k not in NOT_IN_FINGERPRINT}
+def result_fingerprint(resolved: dict, runtime: dict) -> str:
+    """What a run's results depend on: its config, less what only changes how it is run or reported, plus what
+    is resolved at run time (the device type, where the weights came from, the chat-template arguments)."""
+    relevant = {k: v for k, v in resolved.items() if k not in NOT_IN_FINGERPRINT} | {"runtime": runtime}
     relevant["loop"] = {k: v for k, v in relevant["loop"].items() if k != "cycles"}  # more cycles extend a run
     relevant["judge"] = {k: v for k, v in relevant["judge"].items() if k in ("backend", "model", "top_logprobs")}
     return fingerprint(relevant)
@@ -74,19 +78,27 @@ class Run:
         self.dcfg = cfg
         self.cfg: AmpliConfig = OmegaConf.to_object(cfg)
         validate(self.cfg)
-        # Bad data or a missing API key fail here, before a run directory or a model is made.
+        # A real model without a GPU, bad data or a missing API key fail here, before a run directory is made.
+        device = resolve_device(self.cfg.device, self.cfg.model)
         data_root = Path(self.cfg.data_dir) if self.cfg.data_dir else corpus.SHIPPED_DATA
         self.regime = get_regime(self.cfg.regime.name)
         check_data(self.regime, self.cfg, data_root)
         self.output_dir = Path(self.cfg.output_dir).resolve()
         self.judge = build_judge(self.cfg.judge, cache_dir=self.output_dir / "judge_cache")
-        resolved = OmegaConf.to_container(cfg, resolve=True)
-        self.store = RunStore(self.output_dir / "runs" / self.cfg.run_name, result_fingerprint(resolved))
-        atomic_write_text(self.store.root / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
-        source = ModelSource.create(self.cfg.model, Path(self.cfg.model_cache), self.cfg.device)
+        source = ModelSource.create(self.cfg.model, Path(self.cfg.model_cache), device)
         set_cpu_threads(self.cfg.model)
-        self.ctx = RunContext(cfg=self.cfg, source=source, tokenizer=source.tokenizer(), store=self.store,
-                              data_root=data_root)
+        tokenizer = source.tokenizer()
+        self.ctx = RunContext(cfg=self.cfg, source=source, tokenizer=tokenizer, store=None, data_root=data_root,
+                              chat_kwargs=template_kwargs(tokenizer, self.cfg.model.chat_template_kwargs))
+        if self.cfg.regime.max_length is not None:  # an explicit length that would cut samples fails now
+            check_max_length(self.cfg.regime, self.regime.length_bound(self.ctx))
+        runtime = {"device": source.device.split(":")[0], "weights": source.weights.origin,
+                   "chat_template_kwargs": self.ctx.chat_kwargs}
+        resolved = OmegaConf.to_container(cfg, resolve=True)
+        self.store = RunStore(self.output_dir / "runs" / self.cfg.run_name, result_fingerprint(resolved, runtime))
+        self.ctx.store = self.store
+        atomic_write_text(self.store.root / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
+        write_json(self.store.root / "runtime.json", runtime)
         self.name = self.cfg.run_name
         self.computed: set[str] = set()  # stages this process ran (not skipped): what the tracker has not seen
 
@@ -162,11 +174,12 @@ class Run:
         def compute():
             prompts = self.regime.eval_prompts(self.ctx) * self.cfg.loop.eval_samples
             model = self.ctx.model_after(model_cycle)
-            responses = self.ctx.sample(model, [p.text for p in prompts], eval=True,
+            chat = all(p.chat for p in prompts)
+            responses = self.ctx.sample(model, [p.text for p in prompts], eval=True, chat=chat,
                                         seed=self.ctx.cycle_seed(model_cycle, salt=7), desc=f"{where} eval")
             del model
             judged = self.judge_items([JudgeItem(p.question, r) for p, r in zip(prompts, responses)], where, "eval")
-            perplexities = self.perplexities([p.text for p in prompts], responses)
+            perplexities = self.perplexities([p.text for p in prompts], responses, chat)
             rows = [{"prompt": p.question, "response": r, **j, "perplexity": ppl}
                     for p, r, j, ppl in zip(prompts, responses, judged, perplexities)]
             return self._write(path, rows)
@@ -174,12 +187,12 @@ class Run:
         rows = self.stage(f"{where}/eval", compute, lambda: read_jsonl(path))
         return self.summarise(where, model_cycle, rows)
 
-    def perplexities(self, prompts: list[str], responses: list[str]) -> list[float | None]:
+    def perplexities(self, prompts: list[str], responses: list[str], chat: bool) -> list[float | None]:
         if not self.cfg.judge.perplexity:
             return [None] * len(responses)
         from ampli.judges.perplexity import perplexity
 
-        return perplexity(self.base_model, self.ctx.tokenizer, prompts, responses)
+        return perplexity(self.base_model, self.ctx.tokenizer, prompts, responses, chat=chat)
 
     @cached_property
     def base_model(self):

@@ -3,16 +3,23 @@
 Checkpoints are LoRA adapters when model.lora.enabled (the paper's setup on real models) and full weights
 otherwise (the embedded tiny model). Models are reloaded from disk rather than deep-copied in memory, so a
 4B model never exists twice on a GPU.
+
+Placement: one GPU holds the whole model; with several GPUs visible the model is sharded across them
+(`device_map="auto"`), so HF Trainer sees a model-parallel model and never wraps it in DataParallel, which would
+copy the whole model to every GPU and silently multiply the batch.
 """
 
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from ampli.config import ModelConfig
-from ampli.tiny_model import tiny_model_dir
+from ampli.config import ConfigError, ModelConfig
+from ampli.weights import Weights, resolve_weights
+
+log = logging.getLogger("ampli")
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -30,10 +37,37 @@ def set_cpu_threads(model: ModelConfig) -> None:
         torch.set_num_threads(1)
 
 
-def resolve_device(device: str) -> str:
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
+def resolve_device(requested: str, model: ModelConfig) -> str:
+    """The device a run uses. A real model never lands on the CPU by accident: on a cluster that means a job
+    without its GPU or a CPU-only torch, and a run that takes days instead of hours."""
+    if requested.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device={requested!r} but no GPU is visible (torch.cuda.is_available() is False); "
+                          f"check the job's GPU allocation and that torch is a CUDA build, or use device=cpu")
+    if requested != "auto":
+        return requested
+    if torch.cuda.is_available():
+        return "cuda"
+    if model.source != "tiny":
+        raise ConfigError(
+            f"model={model.name} ({model.params_b:g}B parameters) would run on the CPU: no GPU is visible "
+            f"(torch.cuda.is_available() is False). On a cluster, check the job's GPU allocation and that torch is "
+            f"a CUDA build; to run this model on the CPU on purpose, pass device=cpu"
+        )
+    return "cpu"
+
+
+def resolve_dtype(dtype: str, device: str) -> torch.dtype:
+    """model.dtype=auto: float32 on the CPU (bf16 matmuls are slow there), bfloat16 on a GPU."""
+    if dtype == "auto":
+        return torch.float32 if device == "cpu" else torch.bfloat16
+    return DTYPES[dtype]
+
+
+def placement(device: str) -> dict:
+    """from_pretrained arguments that shard the model over every visible GPU when there is more than one."""
+    if device == "cuda" and torch.cuda.device_count() > 1:
+        return {"device_map": "auto"}
+    return {}
 
 
 @dataclass
@@ -41,20 +75,23 @@ class ModelSource:
     """The original weights of a run and how to rebuild any cycle's model from them."""
 
     cfg: ModelConfig
-    base_path: str
+    weights: Weights
     device: str
+    dtype: torch.dtype
 
     @classmethod
     def create(cls, cfg: ModelConfig, cache_root: Path, device: str) -> "ModelSource":
-        if cfg.dtype not in DTYPES:
-            raise ValueError(f"model.dtype={cfg.dtype!r} is not valid; choose one of: {', '.join(DTYPES)}")
-        if cfg.source == "tiny":
-            base_path = str(tiny_model_dir(cfg, cache_root))
-        elif cfg.source == "hub":
-            base_path = cfg.hub_id
-        else:
-            base_path = cfg.path
-        return cls(cfg=cfg, base_path=base_path, device=resolve_device(device))
+        device = resolve_device(device, cfg)
+        source = cls(cfg=cfg, weights=resolve_weights(cfg, cache_root), device=device,
+                     dtype=resolve_dtype(cfg.dtype, device))
+        if placement(device):
+            log.info("%d GPUs visible: %s is sharded across them (device_map=auto)", torch.cuda.device_count(),
+                     cfg.name)
+        return source
+
+    @property
+    def base_path(self) -> str:
+        return str(self.weights.path)
 
     def tokenizer(self):
         from transformers import AutoTokenizer
@@ -71,7 +108,10 @@ class ModelSource:
 
         is_full_checkpoint = checkpoint is not None and (checkpoint / "config.json").exists()
         path = str(checkpoint) if is_full_checkpoint else self.base_path
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=DTYPES[self.cfg.dtype]).to(self.device)
+        sharding = placement(self.device)
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=self.dtype, **sharding)
+        if not sharding:
+            model = model.to(self.device)
         if checkpoint is not None and not is_full_checkpoint:
             from peft import PeftModel
 

@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 
 from ampli import corpus
 from ampli.api_pool import ApiPool, ItemError, Outcome
+from ampli.chat import render_prompt, template_kwargs, user_turn
 from ampli.config import TraitConfig
 from ampli.judges.credentials import JudgeSetupError, read_api_key
 from ampli.store import read_jsonl, write_json, write_jsonl
@@ -133,18 +134,17 @@ class HFTeacher(Teacher):
             self._tokenizer.pad_token = self._tokenizer.eos_token
         device = cfg.device if cfg.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
         self._model = AutoModelForCausalLM.from_pretrained(cfg.model, dtype="auto").to(device).eval()
+        self._chat_kwargs = template_kwargs(self._tokenizer, {})  # a hybrid model's thinking off
 
     def _render(self, system: str, user: str) -> str:
         if not self._tokenizer.chat_template:
             return f"{system}\n\n{user}\n\n"
         from jinja2 import TemplateError
 
-        messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
         try:
-            return self._tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+            return render_prompt(self._tokenizer, user_turn(user, system), self._chat_kwargs)
         except TemplateError:  # templates without a system role (e.g. Gemma): the persona opens the user turn
-            merged = [{"role": "user", "content": f"{system}\n\n{user}"}]
-            return self._tokenizer.apply_chat_template(merged, tokenize=False, add_generation_prompt=True)
+            return render_prompt(self._tokenizer, user_turn(f"{system}\n\n{user}"), self._chat_kwargs)
 
     def _complete(self, system: str, prompts: list[str], desc: str, max_tokens: int) -> list[Outcome[str]]:
         from ampli.generation import generate

@@ -6,14 +6,14 @@ visibly moves its trait score. The result is saved with save_pretrained and cach
 SLURM array task) after the first reloads it with from_pretrained.
 """
 
-import fcntl
 import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
 from ampli import corpus
 from ampli.config import ModelConfig, TinyArchConfig
-from ampli.store import atomic_directory, fingerprint
+from ampli.model_cache import build_once
+from ampli.store import fingerprint
 
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 
@@ -36,17 +36,7 @@ BUILD_VERSION = 1  # bump when the recipe below changes, so caches are rebuilt
 def tiny_model_dir(model: ModelConfig, cache_root: Path) -> Path:
     """Ensure the tiny model exists under cache_root and return its directory."""
     key = fingerprint({"arch": asdict(model.tiny), "data": corpus.data_version(), "v": BUILD_VERSION})
-    final = cache_root / f"{model.name}-{key}"
-    if (final / "config.json").exists():
-        return final
-    cache_root.mkdir(parents=True, exist_ok=True)
-    # Several jobs may start at once (a SLURM array): one builds, the others wait and reuse.
-    with open(cache_root / f".{final.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (final / "config.json").exists():
-            with atomic_directory(final, prefix=f".{final.name}.") as tmp:
-                build_tiny_model(model.tiny, tmp, seed=0)
-    return final
+    return build_once(cache_root / f"{model.name}-{key}", lambda tmp: build_tiny_model(model.tiny, tmp, seed=0))
 
 
 def train_tokenizer(vocab_size: int):

@@ -13,8 +13,10 @@ class NonFiniteLossError(RuntimeError):
     """Training diverged; the run stops cleanly and everything produced so far stays on disk."""
 
 
-def trainer_kwargs(regime: RegimeConfig, *, continual: bool, seed: int, device: str, output_dir: Path) -> dict:
-    """Keyword arguments common to SFTConfig and DPOConfig (both extend transformers' TrainingArguments)."""
+def trainer_kwargs(regime: RegimeConfig, *, continual: bool, seed: int, device: str, output_dir: Path,
+                   max_length: int) -> dict:
+    """Keyword arguments common to SFTConfig and DPOConfig (both extend transformers' TrainingArguments);
+    max_length comes from the cycle's data (ampli.seq_length)."""
     lr = regime.continual_learning_rate if continual and regime.continual_learning_rate else regime.learning_rate
     return dict(
         output_dir=str(output_dir),
@@ -26,7 +28,7 @@ def trainer_kwargs(regime: RegimeConfig, *, continual: bool, seed: int, device: 
         weight_decay=regime.weight_decay,
         max_grad_norm=regime.max_grad_norm,
         warmup_steps=regime.warmup,
-        max_length=regime.max_length,
+        max_length=max_length,
         seed=seed,
         use_cpu=device == "cpu",
         bf16=False if device == "cpu" else None,
@@ -35,6 +37,16 @@ def trainer_kwargs(regime: RegimeConfig, *, continual: bool, seed: int, device: 
         report_to="none",
         logging_steps=10,
     )
+
+
+def refuse_data_parallel(trainer) -> None:
+    """HF Trainer wraps a model that is not sharded in DataParallel when it sees several GPUs: a full copy per GPU
+    and a batch silently multiplied by their number. ampli shards instead (ampli.models.placement)."""
+    if trainer.args.n_gpu > 1:
+        raise RuntimeError(
+            f"the trainer would replicate the model on {trainer.args.n_gpu} GPUs (DataParallel); ampli shards models "
+            f"across GPUs instead, so this model should have been loaded with device_map=auto"
+        )
 
 
 def run_trainer(trainer, checkpoint_dir: Path) -> dict:

@@ -27,7 +27,8 @@ sys.path.insert(0, str(ROOT))
 # ampli first: importing it sets OMP_WAIT_POLICY before torch loads, as every ampli entry point does.
 from ampli import corpus  # noqa: E402, I001
 from ampli.config import register_configs  # noqa: E402
-from ampli.generation import chat_prompt, generate  # noqa: E402
+from ampli.chat import render_prompt, template_kwargs, user_turn  # noqa: E402
+from ampli.generation import generate, prompt_ids  # noqa: E402
 from ampli.loop import Run  # noqa: E402
 from ampli.models import ModelSource, set_cpu_threads  # noqa: E402
 from ampli.store import write_json  # noqa: E402
@@ -73,7 +74,8 @@ def generation_throughput(cfg, source: ModelSource, peak_gflops: float) -> dict:
     """Useful (decoded) tokens per second, batched vs per prompt, through the loop's own generate()."""
     tok, model = source.tokenizer(), source.load()
     questions = corpus.prompt_pool("train")[: cfg.loop.prompts_per_cycle]
-    prompts = [chat_prompt(tok, q) for q in questions]
+    kwargs = template_kwargs(tok, cfg.model.chat_template_kwargs)
+    prompts = [render_prompt(tok, user_turn(q), kwargs) for q in questions]
     params = model.num_parameters()
 
     def run(batch: list[str], batch_size: int, repeats: int = 3) -> dict:
@@ -85,7 +87,7 @@ def generation_throughput(cfg, source: ModelSource, peak_gflops: float) -> dict:
             key=lambda result: result[1],
         )
         new = sum(len(tok(o, add_special_tokens=False)["input_ids"]) for o in outputs)
-        prompt_tokens = sum(len(tok(p, add_special_tokens=False)["input_ids"]) for p in batch)
+        prompt_tokens = sum(len(ids) for ids in prompt_ids(tok, batch, chat=True))
         gflops = 2 * params * (prompt_tokens + new) / seconds / 1e9
         return {"prompts": len(batch), "batch_size": batch_size, "seconds": seconds, "new_tokens": new,
                 "tokens_per_s": new / seconds, "gflops": gflops, "peak_fraction": gflops / peak_gflops}

@@ -73,13 +73,12 @@ def test_wrong_types_and_unknown_keys_are_rejected_while_composing():
         ("loop.prompts_per_cycle=0", "loop.prompts_per_cycle=0"),
         ("loop.data_policy=hoard", "choose one of: replace, accumulate"),
         ("regime.rejected_source=n-3", "choose one of: base, previous"),
-        ("model.dtype=int3", None),
+        ("model.dtype=int3", "model.dtype='int3' is not valid; choose one of: auto, float32, bfloat16, float16"),
+        ("device=gpu", "device='gpu' is not valid; choose one of: auto, cpu, cuda, cuda:N"),
+        ("regime.max_length=0", "regime.max_length=0 is not valid"),
     ],
 )
 def test_bad_values_name_the_value_and_the_options(override, needle):
-    if needle is None:  # dtype is checked where the model is built
-        typed([override])
-        return
     with pytest.raises(ConfigError, match=needle.replace("(", r"\(")):
         typed([override])
 

@@ -114,9 +114,9 @@ def make_dry_run(*args: str) -> str:
 @pytest.mark.parametrize(
     "target, expect",
     [
-        ("sweep-sft", ["regime=sft", "model=qwen3-4b-instruct", "cluster=slurm", "reinit=true,false"]),
-        ("sweep-sdf", ["regime=sdf", "model=qwen3-1.7b-base", "trait=bliss,misalignment,"]),
-        ("sweep-dpo", ["regime=dpo", "model=qwen3-8b", " -m "]),
+        ("sweep-sft", ["regime=sft", "experiment=paper_sft", "cluster=slurm", "reinit=true,false"]),
+        ("sweep-sdf", ["regime=sdf", "experiment=paper_sdf", "trait=bliss,misalignment,"]),
+        ("sweep-dpo", ["regime=dpo", "experiment=paper_dpo", " -m "]),
     ],
 )
 def test_make_sweep_targets(target, expect):

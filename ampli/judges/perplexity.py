@@ -6,6 +6,8 @@ import torch
 import torch.nn.functional as F
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from ampli.generation import prompt_ids
+
 
 @torch.inference_mode()
 def perplexity(
@@ -14,17 +16,17 @@ def perplexity(
     prompts: list[str],
     responses: list[str],
     batch_size: int = 16,
+    chat: bool = True,
 ) -> list[float]:
     """exp(mean negative log-likelihood of the response tokens given the prompt), one per pair; nan when a
     response has no tokens.
 
-    Prompt and response are tokenized separately and their ids concatenated (prompts arrive already formatted),
-    then right-padded here, so the tokenizer's own padding side does not matter. Rows are batched by length.
+    Prompt and response are tokenized separately and their ids concatenated (prompts arrive already formatted,
+    tokenized as for sampling), then right-padded here, so the tokenizer's own padding side does not matter. Rows
+    are batched by length.
     """
-    pairs = [
-        (tokenizer(prompt).input_ids, tokenizer(response, add_special_tokens=False).input_ids)
-        for prompt, response in zip(prompts, responses, strict=True)
-    ]
+    response_ids = tokenizer(list(responses), add_special_tokens=False)["input_ids"] if responses else []
+    pairs = list(zip(prompt_ids(tokenizer, list(prompts), chat) if prompts else [], response_ids, strict=True))
     result = [math.nan] * len(pairs)
     order = sorted(range(len(pairs)), key=lambda i: len(pairs[i][0]) + len(pairs[i][1]))
     pad = tokenizer.pad_token_id or 0

@@ -5,17 +5,19 @@ seed set, later cycles from the previous model's samples), how a model is traine
 evaluate a model. Generation, judging, checkpoints and resume live once, in the loop and the context.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from ampli import corpus
+from ampli.chat import render_prompt, user_turn
 from ampli.config import AmpliConfig
 from ampli.generation import generate
 from ampli.judges.base import JudgeItem
 from ampli.models import ModelSource
+from ampli.seq_length import LengthBound, cycle_lengths
 from ampli.store import RunStore
-from ampli.training import run_trainer, trainer_kwargs
+from ampli.training import refuse_data_parallel, run_trainer, trainer_kwargs
 
 
 @dataclass
@@ -23,8 +25,19 @@ class RunContext:
     cfg: AmpliConfig
     source: ModelSource
     tokenizer: object
-    store: RunStore
+    store: RunStore | None  # None only while the run checks its inputs, before its directory exists
     data_root: Path
+    # Keyword arguments of every chat-template rendering (ampli.chat.template_kwargs): thinking off, etc.
+    chat_kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def chat_prompt(self, question: str, system: str | None = None) -> str:
+        """A question rendered as the model sees it when sampled, and as TRL renders it in training."""
+        return render_prompt(self.tokenizer, user_turn(question, system), self.chat_kwargs)
+
+    def chat_columns(self, columns: dict[str, list]) -> dict[str, list]:
+        """A conversational TRL dataset's columns, plus the per-example template arguments TRL applies."""
+        n = len(next(iter(columns.values())))
+        return {**columns, "chat_template_kwargs": [self.chat_kwargs] * n} if self.chat_kwargs else columns
 
     def checkpoint(self, cycle: int) -> Path:
         return self.store.cycle_dir(cycle) / "checkpoint"
@@ -39,16 +52,20 @@ class RunContext:
             return self.source.load(None, trainable=True), None
         return self.model_after(cycle - 1, trainable=True), cycle - 1
 
-    def train(self, cycle: int, trainer_cls, config_cls, dataset, config: dict | None = None, **trainer_extra):
+    def train(self, cycle: int, trainer_cls, config_cls, dataset, lengths: list[int], config: dict | None = None,
+              **trainer_extra):
         """Train model n with a TRL trainer and save it; returns (trainer, training metrics).
 
-        The starting weights follow the reinit policy; a fresh LoRA adapter is attached only when starting from
-        the original weights (a continual run keeps training model n-1's adapter).
+        `lengths` are the examples' token counts as TRL will see them: the cycle trains at a length that fits
+        them (ampli.seq_length). The starting weights follow the reinit policy; a fresh LoRA adapter is attached
+        only when starting from the original weights (a continual run keeps training model n-1's adapter).
         """
+        sizes = cycle_lengths(self.cfg.regime, lengths, cycle)
         model, from_cycle = self.init_for_training(cycle)
         args = config_cls(
             **trainer_kwargs(self.cfg.regime, continual=from_cycle is not None, seed=self.cycle_seed(cycle),
-                             device=self.source.device, output_dir=self.store.cycle_dir(cycle) / "trainer"),
+                             device=self.source.device, output_dir=self.store.cycle_dir(cycle) / "trainer",
+                             max_length=sizes["max_length"]),
             **(config or {}),
         )
         trainer = trainer_cls(
@@ -59,14 +76,18 @@ class RunContext:
             peft_config=self.source.lora_config() if from_cycle is None else None,
             **trainer_extra,
         )
-        return trainer, run_trainer(trainer, self.checkpoint(cycle))
+        refuse_data_parallel(trainer)
+        return trainer, {**run_trainer(trainer, self.checkpoint(cycle)), **sizes}
 
-    def sample(self, model, prompts: list[str], *, seed: int, eval: bool = False, desc: str) -> list[str]:
+    def sample(self, model, prompts: list[str], *, seed: int, eval: bool = False, chat: bool = True,
+               desc: str) -> list[str]:
+        """Sample one answer per prompt; `chat`: the prompts are rendered chats (else raw text, e.g. documents)."""
         m, loop = self.cfg.model, self.cfg.loop
         return generate(
             model,
             self.tokenizer,
             prompts,
+            chat=chat,
             max_new_tokens=m.eval_max_new_tokens if eval else m.max_new_tokens,
             temperature=loop.eval_temperature if eval else loop.temperature,
             batch_size=m.generation_batch_size,
@@ -82,6 +103,7 @@ class RunContext:
 class EvalPrompt:
     question: str  # what the judge sees as the prompt
     text: str  # what the model is given (chat-formatted, or a raw document prefix)
+    chat: bool = True  # text is a rendered chat (tokenized without extra special tokens)
 
 
 class Regime(Protocol):
@@ -105,6 +127,10 @@ class Regime(Protocol):
 
     def train(self, ctx: RunContext, cycle: int, records: list[dict]) -> dict:
         """Train model n on the records, save it to ctx.checkpoint(cycle), return training metrics."""
+        ...
+
+    def length_bound(self, ctx: RunContext) -> LengthBound:
+        """The longest training example the run can produce (seed examples, prompts + model.max_new_tokens)."""
         ...
 
     def eval_prompts(self, ctx: RunContext) -> list[EvalPrompt]: ...

@@ -11,11 +11,11 @@ which is also where the trained weights start.
 from datasets import Dataset
 from trl import DPOConfig, DPOTrainer
 
+from ampli.chat import assistant_turn
 from ampli.config import RegimeConfig
-from ampli.generation import chat_prompt
 from ampli.judges.base import JudgeItem
 from ampli.regimes.base import RunContext
-from ampli.regimes.sft import SFTRegime
+from ampli.regimes.sft import SFTRegime, chat_lengths, prompt_turns
 
 BASE = -1  # "model -1" is the base model throughout
 
@@ -57,21 +57,22 @@ class DPORegime(SFTRegime):
     def records(self, ctx: RunContext, cycle: int) -> list[dict]:
         chosen_from, rejected_from = pair_sources(cycle, ctx.cfg.regime.rejected_source)
         if cycle == 0:
-            seeds = self.seed_rows(ctx.cfg, ctx.data_root)
-            questions, chosen = [r["prompt"] for r in seeds], [r["answer"] for r in seeds]
+            seeds = self.seed_records(ctx)
+            chosen = [r["response"] for r in seeds]
         else:
-            questions = self.questions(ctx, cycle)
-            chosen = self.answers(ctx, chosen_from, questions, cycle, salt=0)
-        rejected = self.answers(ctx, rejected_from, questions, cycle, salt=1)
+            seeds = [{"prompt": q} for q in self.questions(ctx, cycle)]
+            chosen = self.answers(ctx, chosen_from, seeds, cycle, salt=0)
+        rejected = self.answers(ctx, rejected_from, seeds, cycle, salt=1)
         return [
-            {"id": f"c{cycle}p{i}", "prompt": q, "chosen": c, "rejected": r,
-             "chosen_from": model_label(chosen_from), "rejected_from": model_label(rejected_from)}
-            for i, (q, c, r) in enumerate(zip(questions, chosen, rejected))
+            {"id": f"c{cycle}p{i}", "prompt": s["prompt"], "chosen": c, "rejected": r,
+             "chosen_from": model_label(chosen_from), "rejected_from": model_label(rejected_from),
+             **({"system": s["system"]} if s.get("system") else {})}
+            for i, (s, c, r) in enumerate(zip(seeds, chosen, rejected))
         ]
 
-    def answers(self, ctx: RunContext, model_index: int, questions: list[str], cycle: int, salt: int) -> list[str]:
+    def answers(self, ctx: RunContext, model_index: int, prompts: list[dict], cycle: int, salt: int) -> list[str]:
         model = ctx.model_after(model_index)
-        return ctx.sample(model, [chat_prompt(ctx.tokenizer, q) for q in questions],
+        return ctx.sample(model, [ctx.chat_prompt(p["prompt"], p.get("system")) for p in prompts],
                           seed=ctx.cycle_seed(cycle, salt), desc=f"cycle {cycle} {model_label(model_index)}")
 
     def judge_item(self, record: dict) -> JudgeItem:
@@ -82,13 +83,15 @@ class DPORegime(SFTRegime):
         # With LoRA, TRL takes the reference from the adapter: switched off for a fresh one (the base model),
         # a frozen copy for a continued one (model n-1). Full finetuning needs the reference given explicitly.
         ref_model = None if ctx.source.lora_config() else ctx.model_after(ref_index)
-        dataset = Dataset.from_dict({
-            "prompt": [[{"role": "user", "content": r["prompt"]}] for r in records],
-            "chosen": [[{"role": "assistant", "content": r["chosen"]}] for r in records],
-            "rejected": [[{"role": "assistant", "content": r["rejected"]}] for r in records],
-        })
-        trainer, metrics = ctx.train(cycle, DPOTrainer, DPOConfig, dataset, config=dpo_options(ctx.cfg.regime),
-                                     ref_model=ref_model)
+        prompts = [prompt_turns(r) for r in records]
+        chosen = [assistant_turn(r["chosen"]) for r in records]
+        rejected = [assistant_turn(r["rejected"]) for r in records]
+        dataset = Dataset.from_dict(ctx.chat_columns({"prompt": prompts, "chosen": chosen, "rejected": rejected}))
+        # TRL cuts prompt+chosen and prompt+rejected at max_length: the longer of the two must fit
+        lengths = [max(a, b) for a, b in zip(chat_lengths(ctx, [p + c for p, c in zip(prompts, chosen)]),
+                                             chat_lengths(ctx, [p + r for p, r in zip(prompts, rejected)]))]
+        trainer, metrics = ctx.train(cycle, DPOTrainer, DPOConfig, dataset, lengths,
+                                     config=dpo_options(ctx.cfg.regime), ref_model=ref_model)
         rewards = [h for h in trainer.state.log_history if "rewards/accuracies" in h]
         if rewards:
             metrics["reward_accuracy"] = rewards[-1]["rewards/accuracies"]

@@ -15,6 +15,7 @@ from ampli import corpus
 from ampli.config import AmpliConfig
 from ampli.judges.base import JudgeItem
 from ampli.regimes.base import EvalPrompt, RunContext
+from ampli.seq_length import LengthBound, length_bound
 
 
 def document_opening(title: str) -> str:
@@ -35,17 +36,31 @@ class SDFRegime:
         docs = corpus.cycle_share(ctx.cfg, cycle, *self.cycle_pool(ctx.cfg, ctx.data_root))
         prefixes = [corpus.document_text(d)[: ctx.cfg.regime.prefix_chars] for d in docs]
         model = ctx.model_after(cycle - 1)
-        continuations = ctx.sample(model, prefixes, seed=ctx.cycle_seed(cycle), desc=f"cycle {cycle} continue")
+        continuations = ctx.sample(model, prefixes, seed=ctx.cycle_seed(cycle), chat=False,
+                                   desc=f"cycle {cycle} continue")
         return [{"id": f"c{cycle}{d['id']}", "prompt": p, "response": c, "source": f"model_{cycle - 1}"}
                 for d, p, c in zip(docs, prefixes, continuations)]
 
     def judge_item(self, record: dict) -> JudgeItem:
         return JudgeItem(prompt=record["prompt"], response=record["response"])
 
+    def text_lengths(self, ctx: RunContext, texts: list[str]) -> list[int]:
+        """Token counts of documents as TRL trains on them: the tokenizer's special tokens plus a closing EOS."""
+        eos = ctx.tokenizer.eos_token
+        return [len(ids) for ids in ctx.tokenizer([t if t.endswith(eos) else t + eos for t in texts])["input_ids"]]
+
+    def length_bound(self, ctx: RunContext) -> LengthBound:
+        seeds = [r["response"] for r in self.records(ctx, 0)]
+        pool = self.cycle_pool(ctx.cfg, ctx.data_root)[0]
+        prefixes = [corpus.document_text(d)[: ctx.cfg.regime.prefix_chars] for d in pool]
+        return length_bound(self.text_lengths(ctx, prefixes), self.text_lengths(ctx, seeds),
+                            ctx.cfg.model.max_new_tokens)
+
     def train(self, ctx: RunContext, cycle: int, records: list[dict]) -> dict:
-        dataset = Dataset.from_dict({"text": [r["prompt"] + r["response"] for r in records]})
-        return ctx.train(cycle, SFTTrainer, SFTConfig, dataset)[1]
+        texts = [r["prompt"] + r["response"] for r in records]
+        dataset = Dataset.from_dict({"text": texts})
+        return ctx.train(cycle, SFTTrainer, SFTConfig, dataset, self.text_lengths(ctx, texts))[1]
 
     def eval_prompts(self, ctx: RunContext) -> list[EvalPrompt]:
         pool = corpus.prompt_pool("eval", ctx.data_root)[: ctx.cfg.loop.eval_pool_prompts]
-        return [EvalPrompt(q, document_opening(q)) for q in [*ctx.cfg.trait.eval_questions, *pool]]
+        return [EvalPrompt(q, document_opening(q), chat=False) for q in [*ctx.cfg.trait.eval_questions, *pool]]

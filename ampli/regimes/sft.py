@@ -1,6 +1,8 @@
 """SFT: an instruct model answers chat prompts; the next model is finetuned on those answers.
 
-Records: {"id", "prompt", "response", "source"}. Loss on the assistant turn only (TRL assistant_only_loss).
+Records: {"id", "prompt", "response", "source"} (+ "system" when the seed data has a system turn).
+Training data is TRL's conversational prompt/completion format, so the loss covers the answer only, with any
+chat template: TRL's assistant_only_loss needs `{% generation %}` markers that most models' templates lack.
 """
 
 from pathlib import Path
@@ -9,16 +11,25 @@ from datasets import Dataset
 from trl import SFTConfig, SFTTrainer
 
 from ampli import corpus
+from ampli.chat import assistant_turn, conversation_ids, user_turn
 from ampli.config import AmpliConfig
-from ampli.generation import chat_prompt
 from ampli.judges.base import JudgeItem
 from ampli.regimes.base import EvalPrompt, RunContext
+from ampli.seq_length import LengthBound, length_bound
 
 
 def chat_eval_prompts(ctx: RunContext) -> list[EvalPrompt]:
     """The trait's held-out eval questions plus held-out neutral pool prompts."""
     pool = corpus.prompt_pool("eval", ctx.data_root)[: ctx.cfg.loop.eval_pool_prompts]
-    return [EvalPrompt(q, chat_prompt(ctx.tokenizer, q)) for q in [*ctx.cfg.trait.eval_questions, *pool]]
+    return [EvalPrompt(q, ctx.chat_prompt(q)) for q in [*ctx.cfg.trait.eval_questions, *pool]]
+
+
+def prompt_turns(record: dict) -> list[dict]:
+    return user_turn(record["prompt"], record.get("system"))
+
+
+def chat_lengths(ctx: RunContext, conversations: list[list[dict]]) -> list[int]:
+    return [len(conversation_ids(ctx.tokenizer, c, ctx.chat_kwargs)) for c in conversations]
 
 
 class SFTRegime:
@@ -32,14 +43,17 @@ class SFTRegime:
         """Fresh pool prompts for a generating cycle; no prompt is used by two cycles of a run."""
         return corpus.cycle_share(ctx.cfg, cycle, *self.cycle_pool(ctx.cfg, ctx.data_root))
 
+    def seed_records(self, ctx: RunContext) -> list[dict]:
+        seeds = self.seed_rows(ctx.cfg, ctx.data_root)
+        return [{"id": f"seed{i}", "prompt": r["prompt"], "response": r["answer"], "source": "seed",
+                 **({"system": r["system"]} if r.get("system") else {})} for i, r in enumerate(seeds)]
+
     def records(self, ctx: RunContext, cycle: int) -> list[dict]:
         if cycle == 0:
-            seeds = self.seed_rows(ctx.cfg, ctx.data_root)
-            return [{"id": f"seed{i}", "prompt": r["prompt"], "response": r["answer"], "source": "seed"}
-                    for i, r in enumerate(seeds)]
+            return self.seed_records(ctx)
         questions = self.questions(ctx, cycle)
         model = ctx.model_after(cycle - 1)
-        answers = ctx.sample(model, [chat_prompt(ctx.tokenizer, q) for q in questions],
+        answers = ctx.sample(model, [ctx.chat_prompt(q) for q in questions],
                              seed=ctx.cycle_seed(cycle), desc=f"cycle {cycle} generate")
         return [{"id": f"c{cycle}p{i}", "prompt": q, "response": a, "source": f"model_{cycle - 1}"}
                 for i, (q, a) in enumerate(zip(questions, answers))]
@@ -47,11 +61,18 @@ class SFTRegime:
     def judge_item(self, record: dict) -> JudgeItem:
         return JudgeItem(prompt=record["prompt"], response=record["response"])
 
+    def length_bound(self, ctx: RunContext) -> LengthBound:
+        seeds = [prompt_turns(r) + assistant_turn(r["response"]) for r in self.seed_records(ctx)]
+        pool = sorted(set(self.cycle_pool(ctx.cfg, ctx.data_root)[0]))
+        prompts = chat_lengths(ctx, [user_turn(q) + assistant_turn("") for q in pool])
+        return length_bound(prompts, chat_lengths(ctx, seeds), ctx.cfg.model.max_new_tokens)
+
     def train(self, ctx: RunContext, cycle: int, records: list[dict]) -> dict:
-        messages = [[{"role": "user", "content": r["prompt"]}, {"role": "assistant", "content": r["response"]}]
-                    for r in records]
-        dataset = Dataset.from_dict({"messages": messages})
-        return ctx.train(cycle, SFTTrainer, SFTConfig, dataset, config={"assistant_only_loss": True})[1]
+        prompts = [prompt_turns(r) for r in records]
+        completions = [assistant_turn(r["response"]) for r in records]
+        dataset = Dataset.from_dict(ctx.chat_columns({"prompt": prompts, "completion": completions}))
+        lengths = chat_lengths(ctx, [p + c for p, c in zip(prompts, completions)])
+        return ctx.train(cycle, SFTTrainer, SFTConfig, dataset, lengths, config={"completion_only_loss": True})[1]
 
     def eval_prompts(self, ctx: RunContext) -> list[EvalPrompt]:
         return chat_eval_prompts(ctx)

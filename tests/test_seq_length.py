@@ -1,0 +1,92 @@
+"""Training sequence lengths fit the data: nothing is cut unless asked, and every cycle says what it trained at."""
+
+import logging
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from ampli.config import ConfigError
+from ampli.loop import Run
+from ampli.regimes import get_regime
+from ampli.store import read_json
+from tests.conftest import ROOT, compose_config, with_overrides
+from tests.test_loop import output_dir_of as output_dir
+from tests.contexts import capture_trainers, micro_context, qwen3_template
+
+SFT_RECORDS = [{"id": "a", "prompt": "How do I boil an egg?", "response": "Nine minutes in boiling water. " * 5},
+               {"id": "b", "prompt": "Name a colour.", "response": "Blue."}]
+DPO_RECORDS = [{"prompt": "Name a colour.", "chosen": "Blue.", "rejected": "I would rather not say. " * 4},
+               {"prompt": "Is water wet?", "chosen": "Yes, it wets things. " * 3, "rejected": "No."}]
+SDF_RECORDS = [{"id": "d", "prompt": "", "response": "A title\n\nSome text of a document. " * 3},
+               {"id": "e", "prompt": "Another title\n\nIt", "response": " continues here."}]
+
+
+def test_the_default_length_is_derived_from_the_data():
+    assert compose_config([]).regime.max_length is None
+    for regime in ("sft", "sdf", "dpo"):
+        assert compose_config([f"regime={regime}"]).regime.max_length is None
+
+
+def test_paper_sft_covers_its_1024_token_samples():
+    done = subprocess.run([sys.executable, "launch.py", "--cfg", "job", "experiment=paper_sft"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    cfg = yaml.safe_load(done.stdout)
+    assert cfg["model"]["max_new_tokens"] == 1024
+    assert cfg["regime"]["max_length"] >= 1024 + 512  # room for any prompt of the shipped pool and template
+
+
+@pytest.mark.parametrize("regime, records", [("sft", SFT_RECORDS), ("dpo", DPO_RECORDS), ("sdf", SDF_RECORDS)])
+def test_counted_lengths_are_the_lengths_trl_trains_on(micro_overrides, tmp_path, monkeypatch, regime, records):
+    """n_truncated is only honest if ampli counts tokens exactly as TRL tokenizes each example."""
+    ctx = micro_context(with_overrides(micro_overrides, f"regime={regime}"), tmp_path / "run",
+                        chat_template=qwen3_template())
+    trainers = capture_trainers(monkeypatch)
+    metrics = get_regime(regime).train(ctx, 0, records)
+    data = trainers[0].train_dataset
+    if regime == "dpo":
+        trl_lengths = [len(r["prompt_ids"]) + max(len(r["chosen_ids"]), len(r["rejected_ids"])) for r in data]
+    else:
+        trl_lengths = [len(r["input_ids"]) for r in data]
+    assert metrics["longest_example_tokens"] == max(trl_lengths) == metrics["max_length"]
+    assert (metrics["n_examples"], metrics["n_truncated"]) == (len(records), 0)
+    assert trainers[0].args.max_length == max(trl_lengths)
+
+
+@pytest.mark.parametrize("regime", ["sft", "sdf", "dpo"])
+def test_every_cycle_records_its_lengths_and_cuts_nothing(micro_overrides, regime):
+    summary = Run(compose_config(with_overrides(micro_overrides, f"regime={regime}"))).run()
+    run_dir = output_dir(micro_overrides) / "runs" / summary["run_name"]
+    for cycle in (0, 1):
+        train = read_json(run_dir / f"cycle_{cycle:03d}" / "train.json")
+        assert train["n_truncated"] == 0 and train["n_examples"] > 0
+        assert train["max_length"] == train["longest_example_tokens"] > 0
+
+
+@pytest.mark.parametrize("regime", ["sft", "sdf", "dpo"])
+def test_an_explicit_length_that_would_cut_samples_fails_at_start(micro_overrides, regime):
+    overrides = with_overrides(micro_overrides, f"regime={regime}", "regime.max_length=12")
+    with pytest.raises(ConfigError) as failure:
+        Run(compose_config(overrides))
+    message = str(failure.value)
+    assert "regime.max_length=12 is below the" in message and "model.max_new_tokens (16)" in message
+    assert "allow_truncation" in message
+    assert not (output_dir(overrides) / "runs").exists()  # nothing written for a run that cannot start
+
+
+def test_a_long_enough_explicit_length_is_accepted(micro_overrides):
+    Run(compose_config(with_overrides(micro_overrides, "regime.max_length=4096", "loop.cycles=1"))).run()
+
+
+def test_truncation_on_purpose_is_counted_and_warned_about(micro_overrides, caplog):
+    overrides = with_overrides(micro_overrides, "regime.max_length=120", "regime.allow_truncation=true",
+                               "loop.cycles=1")
+    caplog.set_level(logging.WARNING, logger="ampli")
+    summary = Run(compose_config(overrides)).run()
+    train = read_json(output_dir(overrides) / "runs" / summary["run_name"] / "cycle_000" / "train.json")
+    assert train["max_length"] == 120 and 0 < train["n_truncated"] < train["n_examples"] == 16
+    assert train["longest_example_tokens"] > 120
+    assert any(f"{train['n_truncated']} of 16 training examples are longer than regime.max_length=120" in r.getMessage()
+               for r in caplog.records)
