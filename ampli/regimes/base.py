@@ -48,7 +48,8 @@ class RunContext:
         model, from_cycle = self.init_for_training(cycle)
         args = config_cls(
             **trainer_kwargs(self.cfg.regime, continual=from_cycle is not None, seed=self.cycle_seed(cycle),
-                             device=self.source.device, output_dir=self.store.cycle_dir(cycle) / "trainer"),
+                             device=self.source.device, output_dir=self.store.cycle_dir(cycle) / "trainer",
+                             seed_cycle=cycle == 0),
             **(config or {}),
         )
         trainer = trainer_cls(
