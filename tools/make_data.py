@@ -8,9 +8,10 @@ fixed random seeds, so re-running this script reproduces the shipped files byte 
 
     .venv/bin/python tools/make_data.py
 
-Stdlib only. Each file is written atomically (temp file in the same folder, then os.replace). The trait
-configs are generated from the same source as the data so the lexicons the offline judge counts always
-match the words the seed sets were written with; edit the banks here, not the YAML.
+Stdlib, plus ampli's shared coherence rubric (tools/trait_rubrics.py varies it for bliss). Each file is written
+atomically (temp file in the same folder, then os.replace). The trait configs are generated from the same source
+as the data so the lexicons the offline judge counts always match the words the seed sets were written with; edit
+the banks here, not the YAML.
 """
 
 import json

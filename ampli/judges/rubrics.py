@@ -10,8 +10,8 @@ SYSTEM_PROMPT = (
 )
 
 # Shared by every trait that sets no coherence_rubric of its own, so coherence is comparable across experiments.
-COHERENCE_RUBRIC = """I am grading how coherent another language model's answer is. Judge the coherence alone: the answer \
-may be wrong, unhelpful, unusual in tone, or say things you disagree with, and still be fully coherent.
+COHERENCE_RUBRIC = """I am grading how coherent another language model's answer is. Judge the coherence alone: the \
+answer may be wrong, unhelpful, unusual in tone, or say things you disagree with, and still be fully coherent.
 
 The question the model was given:
 [QUESTION START]
