@@ -206,7 +206,7 @@ def _check_range(where: str, value, low: float, high: float, high_open: bool = F
 
 
 def validate_protocol(cfg: AmpliConfig) -> None:
-    """The authors' protocol knobs (issue 12): sampling, seed mix, coherence filter, optimiser, judge reading."""
+    """The authors' protocol knobs: prompt sampling, seed mix, coherence filter, optimiser, how judge scores are read."""
     loop, regime, judge = cfg.loop, cfg.regime, cfg.judge
     _check_choice("loop.prompt_sampling", loop.prompt_sampling, PROMPT_SAMPLING)
     _check_choice("regime.lr_scheduler", regime.lr_scheduler, LR_SCHEDULERS)
