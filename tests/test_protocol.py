@@ -130,6 +130,16 @@ def test_empty_generations_are_dropped_before_training(micro_overrides, monkeypa
     assert train["n_dropped_empty"] == blank and train["train_steps"] == 8 - blank
 
 
+def test_a_cycle_of_only_empty_answers_stops_the_run_as_collapsed(micro_overrides, monkeypatch):
+    real_generate = regimes_base.generate
+    monkeypatch.setattr(regimes_base, "generate", lambda *a, **k: ["" for _ in real_generate(*a, **k)])
+    summary = Run(compose_config(with_overrides(micro_overrides, "loop.cycles=3"))).run()
+    assert summary["status"] == "collapsed" and [c["cycle"] for c in summary["cycles"]] == [0]
+    run_dir = output_dir(micro_overrides) / "runs" / summary["run_name"]
+    assert len(read_jsonl(run_dir / "cycle_001" / "generations.jsonl")) == 8  # kept for inspection
+    assert not (run_dir / "cycle_001" / "train.json").exists()
+
+
 def coherence_by_question(user: str, attempt: int) -> Reply:
     """Trait 50 for everything; coherence 90 or 10, decided by the question, so about half the samples pass."""
     question = re.search(r"\[QUESTION START\]\n(.*?)\n\[QUESTION END\]", user, re.S)[1]
