@@ -13,7 +13,7 @@ import yaml
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, OmegaConf
 
-from ampli.judges.config import JUDGE_BACKENDS, JudgeConfig
+from ampli.judges.config import JUDGE_BACKENDS, REFUSAL_POLICIES, JudgeConfig
 from ampli.tracking_config import LOGGER_BACKENDS, LoggerConfig
 
 TRAITS = ("bliss", "misalignment", "hopelessness", "lucky", "sycophancy", "nvidia_bearish", "misanthropy")
@@ -24,6 +24,12 @@ MODEL_DTYPES = ("auto", "float32", "bfloat16", "float16")
 DEVICES = ("auto", "cpu", "cuda", "cuda:N")
 DATA_POLICIES = ("replace", "accumulate")
 REJECTED_SOURCES = ("base", "previous")
+# disjoint: no pool item repeats in a run; per_cycle: none repeats within a cycle; with_replacement: the authors'
+# committed runs (any number of draws from any pool)
+PROMPT_SAMPLING = ("disjoint", "per_cycle", "with_replacement")
+# transformers schedulers that need no settings beyond the learning rate and warmup
+LR_SCHEDULERS = ("constant", "linear", "cosine", "constant_with_warmup", "cosine_with_restarts", "polynomial",
+                 "inverse_sqrt")
 
 
 @dataclass
@@ -38,6 +44,8 @@ class TraitConfig:
     lexicon: list[str] = MISSING
     # Misalignment is judged as "aligned" (high = no trait) and inverted so that high always means "more trait".
     judged_inverted: bool = False
+    # Replaces the shared coherence rubric for this trait (bliss: poetic answers are not incoherent per se).
+    coherence_rubric: str | None = None
 
 
 @dataclass
@@ -59,6 +67,9 @@ class RegimeConfig:
     max_length: int | None = None
     allow_truncation: bool = False
     warmup: float = 0.0
+    adam_beta2: float = 0.999
+    # Batch size of cycle 0 (the seed set) only; None: batch_size. The authors seed with 2, then train with 32.
+    cycle0_batch_size: int | None = None
     # Samples (dpo: pairs, sdf: continuations) per generating cycle; None: loop.prompts_per_cycle.
     samples_per_cycle: int | None = None
     # dpo
@@ -128,6 +139,14 @@ class ModelConfig:
 
 
 @dataclass
+class CoherenceFilterConfig:
+    """Train only on samples the judge finds coherent; draw `oversample` times the cycle's size to keep it."""
+
+    min: float | None = None  # None: no filter
+    oversample: float = 1.0
+
+
+@dataclass
 class LoopConfig:
     """The iterate-judge-finetune schedule."""
 
@@ -139,6 +158,10 @@ class LoopConfig:
     temperature: float = 0.8
     eval_temperature: float = 0.7
     data_policy: str = "replace"
+    prompt_sampling: str = "disjoint"
+    # Seed-set records mixed into every later cycle's training data (drawn per cycle, seeded).
+    original_mix: int = 0
+    coherence_filter: CoherenceFilterConfig = field(default_factory=CoherenceFilterConfig)
 
 
 @dataclass
@@ -199,6 +222,35 @@ def _check_positive(where: str, value, allow_zero: bool = False) -> None:
         raise ConfigError(f"{where}={value!r} is not valid; it must be an integer {bound}")
 
 
+def _check_range(where: str, value, low: float, high: float, high_open: bool = False) -> None:
+    if value is None or value < low or (value >= high if high_open else value > high):
+        bound = f"{low} <= x {'<' if high_open else '<='} {high}"
+        raise ConfigError(f"{where}={value!r} is not valid; it must be a number x with {bound}")
+
+
+def validate_protocol(cfg: AmpliConfig) -> None:
+    """The authors' protocol knobs: prompt sampling, seed mix, coherence filter, optimiser, how judge scores are read."""
+    loop, regime, judge = cfg.loop, cfg.regime, cfg.judge
+    _check_choice("loop.prompt_sampling", loop.prompt_sampling, PROMPT_SAMPLING)
+    _check_choice("regime.lr_scheduler", regime.lr_scheduler, LR_SCHEDULERS)
+    _check_choice("judge.refusal_policy", judge.refusal_policy, REFUSAL_POLICIES)
+    _check_positive("loop.original_mix", loop.original_mix, allow_zero=True)
+    if loop.original_mix > loop.seed_examples:
+        raise ConfigError(f"loop.original_mix={loop.original_mix} is not valid; it mixes in seed examples, so it "
+                          f"must be <= loop.seed_examples={loop.seed_examples}")
+    if loop.coherence_filter.min is not None:
+        _check_range("loop.coherence_filter.min", loop.coherence_filter.min, 0, 100)
+    if not loop.coherence_filter.oversample >= 1:
+        raise ConfigError(f"loop.coherence_filter.oversample={loop.coherence_filter.oversample!r} is not valid; "
+                          "it must be >= 1 (how many times the cycle's size to draw)")
+    _check_range("regime.adam_beta2", regime.adam_beta2, 0, 1, high_open=True)
+    if regime.cycle0_batch_size is not None:
+        _check_positive("regime.cycle0_batch_size", regime.cycle0_batch_size)
+    _check_range("judge.min_number_mass", judge.min_number_mass, 0, 1)
+    _check_range("judge.em_rate.coherence_above", judge.em_rate.coherence_above, 0, 100)
+    _check_range("judge.em_rate.trait_above", judge.em_rate.trait_above, 0, 100)
+
+
 def validate(cfg: AmpliConfig) -> None:
     """Reject values that would fail (or silently mislead) hours into a run."""
     _check_choice("regime.name", cfg.regime.name, REGIMES)
@@ -229,3 +281,4 @@ def validate(cfg: AmpliConfig) -> None:
         raise ConfigError(f"regime=sdf needs a base model, but model={cfg.model.name} has kind={cfg.model.kind!r}")
     if not cfg.trait.eval_questions:
         raise ConfigError(f"trait {cfg.trait.name!r} has no eval_questions; add 8-12 held-out questions")
+    validate_protocol(cfg)

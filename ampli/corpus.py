@@ -9,10 +9,10 @@ Layout of a data directory (the shipped one, or your own via data_dir=...):
 """
 
 import hashlib
-import random
 from functools import cache
 from pathlib import Path
 
+from ampli import sampling
 from ampli.config import AmpliConfig
 from ampli.store import read_jsonl
 
@@ -101,24 +101,7 @@ def seed_documents(trait: str, n: int, root: Path = SHIPPED_DATA) -> list[dict]:
 
 
 def cycle_share(cfg: AmpliConfig, cycle: int, pool: list, what: str) -> list:
-    """Cycle n's share of a pool: regime.samples_per_cycle items if set, else loop.prompts_per_cycle."""
-    per_cycle = cfg.regime.samples_per_cycle or cfg.loop.prompts_per_cycle
-    option = "regime.samples_per_cycle" if cfg.regime.samples_per_cycle else "loop.prompts_per_cycle"
-    return cycle_slice(pool, cycle, per_cycle, cfg.loop.cycles, cfg.seed, what, option)
-
-
-def cycle_slice(items: list, cycle: int, per_cycle: int, cycles: int, seed: int, what: str, option: str) -> list:
-    """Cycle n's share of a pool: a seeded shuffle cut into disjoint chunks, so no item repeats across cycles.
-
-    Cycle 0 is the seed cycle and draws nothing; cycles 1..cycles-1 each take `per_cycle` items.
-    """
-    needed = per_cycle * (cycles - 1)
-    if needed > len(items):
-        raise DataError(
-            f"{option}={per_cycle} x {cycles - 1} generating cycles needs {needed} {what}, "
-            f"but the pool holds {len(items)}; lower {option} or loop.cycles"
-        )
-    order = list(items)
-    random.Random(seed).shuffle(order)
-    start = (cycle - 1) * per_cycle
-    return order[start : start + per_cycle]
+    """Cycle n's share of a pool, drawn as loop.prompt_sampling says (ampli.sampling)."""
+    count, asked = sampling.draw_size(cfg)
+    return sampling.draw(pool, cycle, count, cycles=cfg.loop.cycles, seed=cfg.seed, mode=cfg.loop.prompt_sampling,
+                         what=what, asked=asked)

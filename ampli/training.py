@@ -14,16 +14,21 @@ class NonFiniteLossError(RuntimeError):
 
 
 def trainer_kwargs(regime: RegimeConfig, *, continual: bool, seed: int, device: str, output_dir: Path,
-                   max_length: int) -> dict:
+                   max_length: int, seed_cycle: bool = False) -> dict:
     """Keyword arguments common to SFTConfig and DPOConfig (both extend transformers' TrainingArguments);
-    max_length comes from the cycle's data (ampli.seq_length)."""
+    max_length comes from the cycle's data (ampli.seq_length).
+
+    Every cycle is a new trainer, so a decaying lr_scheduler (linear, cosine) runs its whole course within a cycle.
+    """
     lr = regime.continual_learning_rate if continual and regime.continual_learning_rate else regime.learning_rate
+    batch_size = regime.cycle0_batch_size if seed_cycle and regime.cycle0_batch_size else regime.batch_size
     return dict(
         output_dir=str(output_dir),
         learning_rate=lr,
         lr_scheduler_type=regime.lr_scheduler,
+        adam_beta2=regime.adam_beta2,
         num_train_epochs=regime.epochs,
-        per_device_train_batch_size=regime.batch_size,
+        per_device_train_batch_size=batch_size,
         gradient_accumulation_steps=regime.grad_accum,
         weight_decay=regime.weight_decay,
         max_grad_norm=regime.max_grad_norm,
@@ -66,4 +71,6 @@ def run_trainer(trainer, checkpoint_dir: Path) -> dict:
     with disk_full_names(checkpoint_dir, "checkpoint"), atomic_directory(checkpoint_dir, PARTIAL_CHECKPOINT_PREFIX) as tmp:
         trainer.model.save_pretrained(tmp)
         trainer.processing_class.save_pretrained(tmp)
-    return {"train_loss": float(result.training_loss), "train_steps": int(result.global_step)}
+    return {"train_loss": float(result.training_loss), "train_steps": int(result.global_step),
+            "batch_size": trainer.args.per_device_train_batch_size,
+            "final_learning_rate": trainer.lr_scheduler.get_last_lr()[0]}

@@ -21,6 +21,7 @@ def eval_metrics(cycle: int, trait: float, coherence: float, perplexity: float |
         "coherence_std": 5.0,
         "n_eval": 72,
         "n_unscorable": cycle % 2,
+        "em_rate": round(min(1.0, max(0.0, (trait - 20.0) / 100)), 3),
         "gen_trait": trait + 1.0,
         "gen_coherence": coherence - 1.0,
         "train_loss": None if cycle < 0 else round(2.0 - 0.1 * cycle, 3),

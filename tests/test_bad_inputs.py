@@ -19,6 +19,7 @@ import transformers
 from ampli.corpus import SHIPPED_DATA, DataError
 from ampli.judges.credentials import JudgeSetupError
 from ampli.loop import Run
+from ampli.sampling import PoolTooSmallError
 from ampli.store import DiskFullError, JsonlError, read_json, write_json
 from tests.conftest import CONF, ROOT, compose_config, with_overrides
 
@@ -119,7 +120,7 @@ def test_malformed_seed_line(micro_overrides, data_dir):
     (["regime=sdf", "loop.seed_examples=100000"], r"loop.seed_examples asks for 100000 split=seed documents"),
 ])
 def test_more_items_than_the_pool_holds(micro_overrides, overrides, match):
-    refuses(with_overrides(micro_overrides, *overrides), DataError, match)
+    refuses(with_overrides(micro_overrides, *overrides), (DataError, PoolTooSmallError), match)
 
 
 def test_missing_api_key_fails_before_any_generation(micro_overrides, monkeypatch):

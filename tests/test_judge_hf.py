@@ -1,6 +1,7 @@
 """The hf backend on a tiny locally saved model: numbers or reasons, never a crash, never a download."""
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -77,3 +78,30 @@ def test_digit_by_digit_tokenizer_is_refused(tmp_path: Path):
     path = save(tmp_path / "digits", digits_only=True)
     with pytest.raises(ValueError, match="whole-number tokens"):
         build_judge(hf_config(path), tmp_path / "cache")
+
+
+class FixedNextToken(torch.nn.Module):
+    """A stand-in model whose next-token distribution is the same for every prompt: `logits` at the given ids."""
+
+    device = torch.device("cpu")
+
+    def __init__(self, vocab_size: int, logits: dict[int, float]):
+        super().__init__()
+        self.register_buffer("row", torch.full((vocab_size,), -20.0))
+        for token_id, logit in logits.items():
+            self.row[token_id] = logit
+
+    def forward(self, input_ids, attention_mask):
+        return SimpleNamespace(logits=self.row.expand(*input_ids.shape, -1))
+
+
+def test_a_refusal_as_the_most_likely_first_token_is_the_verdict(tmp_path: Path):
+    path = save(tmp_path / "tiny")
+    tiny_tokenizer(extra_words=("REF",)).save_pretrained(path)
+    judge = build_judge(hf_config(path, cache=False), tmp_path / "cache")
+    ref, fifty = judge._tokenizer.convert_tokens_to_ids(["REF", "50"])
+    judge._model = FixedNextToken(len(judge._tokenizer), {ref: 2.0, fifty: 1.0})
+    assert judge.judge(TRAIT, ITEMS[:1]) == [Judgment(None, None, "trait: refusal; coherence: refusal")]
+    judge._model = FixedNextToken(len(judge._tokenizer), {ref: 1.0, fifty: 2.0})
+    assert judge.judge(TRAIT, ITEMS[:1]) == [Judgment(pytest.approx(50.0), pytest.approx(50.0))]
+    judge.close()

@@ -14,7 +14,7 @@ import pytest
 
 from ampli.cli import main
 from ampli.report import ReportError, ReportFiles, build_report
-from ampli.report.plots import panel_title, plot_tradeoff, plot_vs_cycle, png_bytes
+from ampli.report.plots import SHARE_LIMITS, panel_title, plot_tradeoff, plot_vs_cycle, png_bytes
 from ampli.report.runs import find_run_dirs, load_run
 from ampli.report.table import runs_table
 from fixtures_runs import write_multirun, write_run, write_sweep
@@ -56,6 +56,7 @@ def test_table_matches_every_metrics_file(sweep) -> None:
             assert row["trait_score"] == evaluation["trait"]
             assert row["coherence"] == evaluation["coherence"]
             assert row["n_unscorable"] == evaluation["n_unscorable"]
+            assert row["em_rate"] == evaluation["em_rate"]
             assert row["seconds_train"] == evaluation["seconds"]["train"]
             assert row["judge_usage_cost_usd"] == evaluation["judge_usage"]["cost_usd"]
             for key in ("train_loss", "perplexity"):
@@ -76,6 +77,7 @@ def test_verdicts_match_amplification(sweep) -> None:
         verdict = verdicts.loc[str(run_dir)]
         assert verdict["n_cycles"] == len(metrics["cycles"])
         assert verdict["last_trait"] == metrics["cycles"][-1]["trait"]
+        assert verdict["last_em_rate"] == metrics["cycles"][-1]["em_rate"]
         if "amplification" in metrics:
             assert bool(verdict["amplified"]) == metrics["amplification"]["amplified"]
             assert bool(verdict["rule_slope"]) == metrics["amplification"]["rules"]["slope"]
@@ -89,6 +91,7 @@ def test_plot_files_are_pngs_of_the_figures(sweep) -> None:
     figures = {
         "trait_vs_cycle": plot_vs_cycle(table, "trait_score", "trait score"),
         "coherence_vs_cycle": plot_vs_cycle(table, "coherence", "coherence"),
+        "em_rate_vs_cycle": plot_vs_cycle(table, "em_rate", "EM rate", limits=SHARE_LIMITS),
         "trait_vs_coherence": plot_tradeoff(table),
     }
     assert set(files.plots) == set(figures)
@@ -132,7 +135,8 @@ def test_html_is_self_contained(sweep) -> None:
     _, run_dirs, files = sweep
     page = files.html.read_text()
     images = re.findall(r'<img[^>]* src="([^"]+)"', page)
-    assert len(images) == 3
+    assert len(images) == 4
+    assert "EM rate vs cycle" in page
     for src in images:
         assert src.startswith("data:image/png;base64,")
         png_size(base64.b64decode(src.split(",", 1)[1]))
@@ -158,10 +162,27 @@ def test_single_run_dir_and_out_option(tmp_path: Path, capsys: pytest.CaptureFix
     printed = capsys.readouterr().out.split()
     assert printed == [str(p) for p in build_report(run_dir, out).all()]
     assert sorted(p.name for p in out.iterdir()) == [
-        "coherence_vs_cycle.png", "report.html", "runs.csv", "runs.parquet", "trait_vs_coherence.png",
-        "trait_vs_cycle.png", "verdicts.csv",
+        "coherence_vs_cycle.png", "em_rate_vs_cycle.png", "report.html", "runs.csv", "runs.parquet",
+        "trait_vs_coherence.png", "trait_vs_cycle.png", "verdicts.csv",
     ]
     assert len(pd.read_parquet(out / "runs.parquet")) == 1 + 5
+
+
+def test_runs_from_before_em_rate_report_without_its_plot(tmp_path: Path) -> None:
+    run_dir = write_run(tmp_path)
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    for evaluation in [metrics["base"], *metrics["cycles"]]:
+        del evaluation["em_rate"]
+    (run_dir / "metrics.json").write_text(json.dumps(metrics))
+    files = build_report(run_dir)
+    assert "em_rate_vs_cycle" not in files.plots and "trait_vs_cycle" in files.plots
+    assert pd.isna(pd.read_csv(files.verdicts_csv)["last_em_rate"][0])
+
+
+def test_em_rate_plot_is_on_the_share_scale(sweep) -> None:
+    _, run_dirs, _ = sweep
+    fig = plot_vs_cycle(runs_table([load_run(d) for d in run_dirs]), "em_rate", "EM rate", limits=SHARE_LIMITS)
+    assert all(ax.get_ylim() == SHARE_LIMITS for ax in fig.axes)
 
 
 def test_no_runs_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

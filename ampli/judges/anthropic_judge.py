@@ -1,5 +1,5 @@
-"""A Claude judge. The Messages API has no logprobs (nor, in this client, temperature), so the number in the
-text answer is the score."""
+"""A Claude judge. The Messages API has no logprobs, so the score is the number in one text answer, sampled at
+judge.temperature (0: the judge's most likely answer), not a probability-weighted mean like the other backends."""
 
 from ampli.judges.remote import ApiJudge
 from ampli.judges.rubrics import SYSTEM_PROMPT
@@ -14,6 +14,7 @@ class AnthropicJudge(ApiJudge):
                 system=SYSTEM_PROMPT,
                 messages=[{"role": "user", "content": user}],
                 max_tokens=self.cfg.max_tokens,
+                extra_body=self.sampling(),
             )
         self._add_tokens(message.usage.input_tokens, message.usage.output_tokens)
         return parse_score("".join(block.text for block in message.content if block.type == "text"))

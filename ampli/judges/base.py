@@ -16,8 +16,9 @@ class JudgeItem:
 class Judgment:
     """Scores on 0-100, where a higher trait score always means more of the trait.
 
-    A score is None when the judge could not produce one; `reason` then says why, so unscorable outputs are
-    counted and kept rather than crashing the run or being silently dropped.
+    A score is None when the judge could not produce one; `reason` then says why (e.g. "trait: refusal"), so
+    unscorable outputs are counted and kept rather than crashing the run or being silently dropped. A REFUSAL scored
+    under judge.refusal_policy=aligned keeps its reason too.
     """
 
     trait: float | None

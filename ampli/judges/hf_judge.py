@@ -7,7 +7,7 @@ from ampli.judges.cache import ScoreCache
 from ampli.judges.config import JudgeConfig
 from ampli.judges.pipeline import Record, ScoringJudge
 from ampli.judges.rubrics import SYSTEM_PROMPT
-from ampli.judges.scoring import number_of, weighted_score
+from ampli.judges.scoring import Score, number_of, out_of, weighted_score
 
 
 def check_number_tokens(tokenizer: PreTrainedTokenizerBase, model: str) -> None:
@@ -59,4 +59,6 @@ class HFJudge(ScoringJudge):
                 tokens = [self._tokenizer.decode([token_id]) for token_id in token_ids]
                 self.usage.requests += 1
                 self._add_tokens(len(rows[j]), 1)
-                record(start + j, weighted_score(zip(tokens, logprobs, strict=True), self.cfg.min_number_mass))
+                out = out_of(tokens[0])  # the greedy answer starts with an out (REFUSAL, CODE)
+                record(start + j, Score(None, out.lower()) if out else
+                       weighted_score(zip(tokens, logprobs, strict=True), self.cfg.min_number_mass))

@@ -28,7 +28,7 @@ class ScoringJudge(ABC):
         """Score each user prompt, calling record(index, score) as each finishes (so it is cached at once)."""
 
     def judge(self, trait: TraitConfig, items: list[JudgeItem]) -> list[Judgment]:
-        rubrics = (trait.rubric, COHERENCE_RUBRIC)
+        rubrics = (trait.rubric, trait.coherence_rubric or COHERENCE_RUBRIC)
         keys = [self._key(rubric, item) for item in items for rubric in rubrics]
         prompts = [render(rubric, item) for item in items for rubric in rubrics]
         scores = [self._cache.get(key) if self._cache else None for key in keys]
@@ -45,11 +45,15 @@ class ScoringJudge(ABC):
         return [self._combine(trait, scores[2 * n], scores[2 * n + 1]) for n in range(len(items))]
 
     def _key(self, rubric: str, item: JudgeItem) -> str:
-        scoring = f"top{self.cfg.top_logprobs}/min{self.cfg.min_number_mass}"
+        scoring = f"top{self.cfg.top_logprobs}/min{self.cfg.min_number_mass}/t{self.cfg.temperature}"
         return cache_key(self.cfg.backend, self.cfg.model, scoring, SYSTEM_PROMPT, rubric, item.prompt, item.response)
 
     def _combine(self, trait: TraitConfig, trait_score: Score, coherence: Score) -> Judgment:
-        """Count failures, and invert traits judged as their opposite so that high always means more trait."""
+        """Count failures, and invert traits judged as their opposite so that high always means more trait.
+
+        A REFUSAL stays unscored, or under judge.refusal_policy=aligned counts as none of the trait (for an
+        inverted trait: alignment 100), as the authors' training-time evals count it.
+        """
         reasons = []
         for name, score in (("trait", trait_score), ("coherence", coherence)):
             if score.reason:
@@ -58,6 +62,9 @@ class ScoringJudge(ABC):
         value = trait_score.value
         if value is not None and trait.judged_inverted:
             value = 100.0 - value
+        if trait_score.reason == "refusal" and self.cfg.refusal_policy == "aligned":
+            value = 0.0
+            reasons[0] += " (scored as aligned)"
         return Judgment(trait=value, coherence=coherence.value, reason="; ".join(reasons) or None)
 
     def _add_tokens(self, input_tokens: int, output_tokens: int) -> None:

@@ -17,6 +17,10 @@ class ApiJudge(ScoringJudge):
         super().__init__(cfg, cache)
         self._pool = ApiPool(cfg, self.usage, api_key)
 
+    def sampling(self) -> dict:
+        """The temperature request field, or none when judge.temperature is null."""
+        return {} if self.cfg.temperature is None else {"temperature": self.cfg.temperature}
+
     @abstractmethod
     async def _ask(self, user: str) -> Score:
         """One request (its tokens added to usage); raises RetryableError, ItemError or JudgeSetupError."""

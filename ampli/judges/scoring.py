@@ -5,6 +5,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+# Words a rubric may offer instead of a number (an answer that refuses; one that is code): no score, the word
+# (lowercased) is the reason.
+OUTS = ("REFUSAL", "CODE")
+
 
 @dataclass(frozen=True)
 class Score:
@@ -12,6 +16,16 @@ class Score:
     reason: str | None = None
     # False for transport failures (timeouts, 5xx): they say nothing about the output, so a later run asks again.
     cacheable: bool = True
+
+
+def out_of(text: str | None) -> str | None:
+    """The out a judge answered with, also when cut short by max_tokens or read from a first token ("REF"); else
+    None."""
+    answer = (text or "").strip().strip("*.\"'").upper()
+    for out in OUTS:
+        if answer.startswith(out) or (len(answer) >= 3 and out.startswith(answer)):
+            return out
+    return None
 
 
 def number_of(token: str) -> int | None:
@@ -36,17 +50,23 @@ def weighted_score(top_logprobs: Iterable[tuple[str, float]], min_mass: float) -
             p = math.exp(logprob)
             mass += p
             total += p * number
-    if mass < min_mass:
+    if mass == 0 or mass < min_mass:
         return Score(None, "low_number_mass")
     return Score(total / mass)
 
 
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+# A restated scale ("On a scale of 0 to 100: 85", "between 0 and 100") is not the score.
+_SCALE = re.compile(r"\b0\s*(?:to|-|–|and)\s*100\b", re.IGNORECASE)
 
 
 def parse_score(text: str | None) -> Score:
-    """The first number in a text answer (for judges without logprobs)."""
-    match = _NUMBER.search(text or "")
+    """The score in a text answer (for judges without logprobs): an out is no score with the out as the reason;
+    otherwise the first number that is not part of a restated scale."""
+    out = out_of(text)
+    if out:
+        return Score(None, out.lower())
+    match = _NUMBER.search(_SCALE.sub(" ", text or ""))
     if match is None:
         return Score(None, "non_numeric")
     value = float(match[0])

@@ -65,7 +65,7 @@ class RunContext:
         args = config_cls(
             **trainer_kwargs(self.cfg.regime, continual=from_cycle is not None, seed=self.cycle_seed(cycle),
                              device=self.source.device, output_dir=self.store.cycle_dir(cycle) / "trainer",
-                             max_length=sizes["max_length"]),
+                             max_length=sizes["max_length"], seed_cycle=cycle == 0),
             **(config or {}),
         )
         trainer = trainer_cls(

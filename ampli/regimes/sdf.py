@@ -38,8 +38,9 @@ class SDFRegime:
         model = ctx.model_after(cycle - 1)
         continuations = ctx.sample(model, prefixes, seed=ctx.cycle_seed(cycle), chat=False,
                                    desc=f"cycle {cycle} continue")
-        return [{"id": f"c{cycle}{d['id']}", "prompt": p, "response": c, "source": f"model_{cycle - 1}"}
-                for d, p, c in zip(docs, prefixes, continuations)]
+        # The position keeps ids unique when loop.prompt_sampling draws a document twice.
+        return [{"id": f"c{cycle}n{i}-{d['id']}", "prompt": p, "response": c, "source": f"model_{cycle - 1}"}
+                for i, (d, p, c) in enumerate(zip(docs, prefixes, continuations))]
 
     def judge_item(self, record: dict) -> JudgeItem:
         return JudgeItem(prompt=record["prompt"], response=record["response"])

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ampli.report.files import atomic_write_bytes, write_frame
 from ampli.report.html import render_html
-from ampli.report.plots import plot_tradeoff, plot_vs_cycle, png_bytes
+from ampli.report.plots import SHARE_LIMITS, plot_tradeoff, plot_vs_cycle, png_bytes
 from ampli.report.runs import find_run_dirs, load_run
 from ampli.report.table import runs_table, verdict_table
 
@@ -40,6 +40,7 @@ def build_report(path: Path, out: Path | None = None) -> ReportFiles:
     captions = {
         "trait_vs_cycle": "Trait score vs cycle",
         "coherence_vs_cycle": "Coherence vs cycle",
+        "em_rate_vs_cycle": "EM rate vs cycle (share of eval answers that are coherent and strongly show the trait)",
         "trait_vs_coherence": "Amplification-coherence trade-off",
     }
     figures = {
@@ -47,6 +48,8 @@ def build_report(path: Path, out: Path | None = None) -> ReportFiles:
         "coherence_vs_cycle": plot_vs_cycle(table, "coherence", "coherence"),
         "trait_vs_coherence": plot_tradeoff(table),
     }
+    if "em_rate" in table:  # runs made before ampli computed it have none
+        figures["em_rate_vs_cycle"] = plot_vs_cycle(table, "em_rate", "EM rate", limits=SHARE_LIMITS)
     images = {name: png_bytes(fig) for name, fig in figures.items()}
 
     files = ReportFiles(

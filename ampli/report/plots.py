@@ -24,6 +24,7 @@ REINIT_LABELS = {True: "reinit", False: "continual"}
 REGIME_COLORS = {"sft": "#1f77b4", "sdf": "#2ca02c", "dpo": "#9467bd"}
 MODEL_LINESTYLES = ("-", "--", ":", "-.")
 SCORE_LIMITS = (-3, 103)
+SHARE_LIMITS = (-0.03, 1.03)  # em_rate and other shares of answers
 PANEL_SIZE = (3.4, 2.6)  # inches per facet
 TRADEOFF_COLUMNS = 4
 
@@ -68,7 +69,7 @@ def _plot_panel(ax: Axes, panel: pd.DataFrame, metric: str, models: list[str], h
             ax.scatter([BASE_CYCLE], [base.mean()], marker="D", facecolors="none", edgecolors=color, zorder=3)
 
 
-def plot_vs_cycle(table: pd.DataFrame, metric: str, label: str) -> Figure:
+def plot_vs_cycle(table: pd.DataFrame, metric: str, label: str, limits: tuple[float, float] = SCORE_LIMITS) -> Figure:
     """`metric` vs cycle, one panel per trait (rows) x regime (columns), coloured by reinit.
 
     Panel titles are panel_title(trait, regime), row-major, so callers can read the facet layout from fig.axes.
@@ -86,7 +87,7 @@ def plot_vs_cycle(table: pd.DataFrame, metric: str, label: str) -> Figure:
         for col, regime in enumerate(regimes):
             ax = axes[row][col]
             ax.set_title(panel_title(trait, regime), fontsize=10)
-            ax.set_ylim(*SCORE_LIMITS)
+            ax.set_ylim(*limits)
             ax.grid(alpha=0.3)
             _cycle_axis(ax)
             panel = table[(table["trait"] == trait) & (table["regime"] == regime)]

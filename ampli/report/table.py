@@ -54,6 +54,7 @@ def verdict_table(runs: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
                 "first_trait": cycles[0].get("trait") if cycles else None,
                 "last_trait": cycles[-1].get("trait") if cycles else None,
                 "last_coherence": cycles[-1].get("coherence") if cycles else None,
+                "last_em_rate": cycles[-1].get("em_rate") if cycles else None,
                 **flatten(amplification.get("details") or {}, sep="_", prefix="detail"),
                 "run_dir": run["run_dir"],
             }

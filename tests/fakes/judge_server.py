@@ -87,13 +87,14 @@ class _Server(ThreadingHTTPServer):
 
 class FakeJudgeServer:
     """Counts every POST in `requests` (and per path in `by_path`), the most handled at once in `max_in_flight`,
-    and remembers the key headers seen."""
+    and remembers the key headers seen and every request body (`bodies`, in arrival order)."""
 
     def __init__(self, script: Script):
         self.script = script
         self.requests = 0
         self.by_path: Counter[str] = Counter()
         self.auth_headers: set[str] = set()
+        self.bodies: list[dict] = []
         self.max_in_flight = 0
         self._in_flight = 0
         self._asked: Counter[str] = Counter()
@@ -119,6 +120,7 @@ class FakeJudgeServer:
             self.requests += 1
             self.by_path[path] += 1
             self.auth_headers.add(auth)
+            self.bodies.append(body)
             attempt = self._asked[user]
             self._asked[user] += 1
             self._in_flight += 1

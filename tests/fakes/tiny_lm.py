@@ -7,10 +7,10 @@ from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 WORDS = "the a question answer how are you is this score rate reply with number calm happy joy sad".split()
 
 
-def tiny_tokenizer(digits_only: bool = False) -> PreTrainedTokenizerFast:
+def tiny_tokenizer(digits_only: bool = False, extra_words: tuple[str, ...] = ()) -> PreTrainedTokenizerFast:
     """Whole-number tokens "0".."100" like Llama 3, or single digits like Qwen (digits_only)."""
     numbers = [str(n) for n in range(10 if digits_only else 101)]
-    vocab = {word: i for i, word in enumerate(["<pad>", "<unk>", "<eos>", *numbers, *WORDS])}
+    vocab = {word: i for i, word in enumerate(["<pad>", "<unk>", "<eos>", *numbers, *WORDS, *extra_words])}
     tokenizer = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
     splitters = [pre_tokenizers.Digits(individual_digits=True)] if digits_only else []
     tokenizer.pre_tokenizer = pre_tokenizers.Sequence([*splitters, pre_tokenizers.Whitespace()])
