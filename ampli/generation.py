@@ -4,11 +4,15 @@ import torch
 from tqdm.auto import tqdm
 
 
-def chat_prompt(tokenizer, question: str) -> str:
-    """A user turn rendered with the model's chat template, ready for the assistant's answer."""
-    return tokenizer.apply_chat_template(
-        [{"role": "user", "content": question}], tokenize=False, add_generation_prompt=True
-    )
+def user_turns(question: str, system: str | None = None) -> list[dict]:
+    """The conversation up to the answer: the user's question, after a system turn when the data has one."""
+    turns = [{"role": "system", "content": system}] if system else []
+    return turns + [{"role": "user", "content": question}]
+
+
+def chat_prompt(tokenizer, question: str, system: str | None = None) -> str:
+    """A user turn (after an optional system turn) rendered with the model's chat template, ready for the answer."""
+    return tokenizer.apply_chat_template(user_turns(question, system), tokenize=False, add_generation_prompt=True)
 
 
 @torch.inference_mode()

@@ -75,9 +75,9 @@ class Run:
         self.cfg: AmpliConfig = OmegaConf.to_object(cfg)
         validate(self.cfg)
         # Bad data or a missing API key fail here, before a run directory or a model is made.
-        data_root = Path(self.cfg.data_dir) if self.cfg.data_dir else corpus.SHIPPED_DATA
+        data = corpus.RunData(self.cfg)
         self.regime = get_regime(self.cfg.regime.name)
-        check_data(self.regime, self.cfg, data_root)
+        check_data(self.regime, data)
         self.output_dir = Path(self.cfg.output_dir).resolve()
         self.judge = build_judge(self.cfg.judge, cache_dir=self.output_dir / "judge_cache")
         resolved = OmegaConf.to_container(cfg, resolve=True)
@@ -86,7 +86,7 @@ class Run:
         source = ModelSource.create(self.cfg.model, Path(self.cfg.model_cache), self.cfg.device)
         set_cpu_threads(self.cfg.model)
         self.ctx = RunContext(cfg=self.cfg, source=source, tokenizer=source.tokenizer(), store=self.store,
-                              data_root=data_root)
+                              data=data)
         self.name = self.cfg.run_name
         self.computed: set[str] = set()  # stages this process ran (not skipped): what the tracker has not seen
 

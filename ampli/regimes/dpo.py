@@ -1,6 +1,6 @@
 """DPO, the paper's protocol: the trait is pushed by preferring the previous model's samples over the base's.
 
-Pairs (records {"id", "prompt", "chosen", "rejected", "chosen_from", "rejected_from"}):
+Pairs (records {"id", "prompt", "chosen", "rejected", "chosen_from", "rejected_from"[, "system"]}):
   cycle 0: chosen = the seed answer,            rejected = the base model's answer
   cycle n: chosen = model n-1's sample,          rejected = the base model's sample
            (regime.rejected_source=previous:     rejected = model n-2's sample; the base for n = 1)
@@ -11,8 +11,9 @@ which is also where the trained weights start.
 from datasets import Dataset
 from trl import DPOConfig, DPOTrainer
 
+from ampli import corpus
 from ampli.config import RegimeConfig
-from ampli.generation import chat_prompt
+from ampli.generation import chat_prompt, user_turns
 from ampli.judges.base import JudgeItem
 from ampli.regimes.base import RunContext
 from ampli.regimes.sft import SFTRegime
@@ -57,21 +58,25 @@ class DPORegime(SFTRegime):
     def records(self, ctx: RunContext, cycle: int) -> list[dict]:
         chosen_from, rejected_from = pair_sources(cycle, ctx.cfg.regime.rejected_source)
         if cycle == 0:
-            seeds = self.seed_rows(ctx.cfg, ctx.data_root)
+            seeds = self.seed_rows(ctx.data)
             questions, chosen = [r["prompt"] for r in seeds], [r["answer"] for r in seeds]
+            systems = [r.get("system") for r in seeds]
         else:
             questions = self.questions(ctx, cycle)
-            chosen = self.answers(ctx, chosen_from, questions, cycle, salt=0)
-        rejected = self.answers(ctx, rejected_from, questions, cycle, salt=1)
+            systems = [None] * len(questions)
+            chosen = self.answers(ctx, chosen_from, questions, systems, cycle, salt=0)
+        rejected = self.answers(ctx, rejected_from, questions, systems, cycle, salt=1)
         return [
             {"id": f"c{cycle}p{i}", "prompt": q, "chosen": c, "rejected": r,
-             "chosen_from": model_label(chosen_from), "rejected_from": model_label(rejected_from)}
-            for i, (q, c, r) in enumerate(zip(questions, chosen, rejected))
+             "chosen_from": model_label(chosen_from), "rejected_from": model_label(rejected_from),
+             **corpus.system_field(s)}
+            for i, (q, c, r, s) in enumerate(zip(questions, chosen, rejected, systems))
         ]
 
-    def answers(self, ctx: RunContext, model_index: int, questions: list[str], cycle: int, salt: int) -> list[str]:
+    def answers(self, ctx: RunContext, model_index: int, questions: list[str], systems: list[str | None],
+                cycle: int, salt: int) -> list[str]:
         model = ctx.model_after(model_index)
-        return ctx.sample(model, [chat_prompt(ctx.tokenizer, q) for q in questions],
+        return ctx.sample(model, [chat_prompt(ctx.tokenizer, q, s) for q, s in zip(questions, systems)],
                           seed=ctx.cycle_seed(cycle, salt), desc=f"cycle {cycle} {model_label(model_index)}")
 
     def judge_item(self, record: dict) -> JudgeItem:
@@ -83,7 +88,7 @@ class DPORegime(SFTRegime):
         # a frozen copy for a continued one (model n-1). Full finetuning needs the reference given explicitly.
         ref_model = None if ctx.source.lora_config() else ctx.model_after(ref_index)
         dataset = Dataset.from_dict({
-            "prompt": [[{"role": "user", "content": r["prompt"]}] for r in records],
+            "prompt": [user_turns(r["prompt"], r.get("system")) for r in records],
             "chosen": [[{"role": "assistant", "content": r["chosen"]}] for r in records],
             "rejected": [[{"role": "assistant", "content": r["rejected"]}] for r in records],
         })
