@@ -11,8 +11,10 @@ from fakes.tiny_lm import tiny_model, tiny_tokenizer
 from ampli import corpus
 from ampli.config import TraitConfig
 from ampli.documents import DocumentSpec, combinations, parse_document, write_documents
-from ampli.teacher import build_teacher, load_trait, main, write_seed_set
+from ampli.teach import main
+from ampli.teacher import build_teacher, write_seed_set
 from ampli.teacher_config import TeacherConfig
+from ampli.traits import load_trait
 from tests.conftest import run_data
 
 KEY_ENV = "AMPLI_TEST_TEACHER_KEY"
