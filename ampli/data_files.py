@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ampli.store import jsonl_lines
+
 HF_PREFIX = "hf:"
 BETWEEN_ITEMS = re.compile(r"[\s,]*")
 FORMATS = ".jsonl, .json (an array or JSON Lines), .csv, .parquet, a datasets directory (save_to_disk), " \
@@ -51,14 +53,11 @@ def read_rows(source: str, option: str) -> list[Row]:
 
 def jsonl_rows(path: Path) -> list[Row]:
     rows = []
-    with path.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                rows.append(Row(f"{path}:{lineno}", json.loads(line)))
-            except json.JSONDecodeError as e:
-                rows.append(Row(f"{path}:{lineno}", None, f"malformed JSON line ({e.msg})"))
+    for lineno, line in jsonl_lines(path):
+        try:
+            rows.append(Row(f"{path}:{lineno}", json.loads(line)))
+        except json.JSONDecodeError as e:
+            rows.append(Row(f"{path}:{lineno}", None, f"malformed JSON line ({e.msg})"))
     return rows
 
 

@@ -91,25 +91,24 @@ def seed_example(row: dict) -> dict:
     return {**example, "system": system} if system else example
 
 
-def pool_prompt(row: dict) -> dict:
-    prompt = {"prompt": first_field(row, PROMPT_KEYS, "prompt")}
+def with_split(record: dict, row: dict, valid: tuple[str, ...]) -> dict:
+    """The record with the row's optional "split", which must be one of `valid`."""
     split = row.get("split")
     if split is None:
-        return prompt
-    if split not in PROMPT_SPLITS:
-        raise RowProblem(f'"split" is {split!r}; valid splits: {", ".join(PROMPT_SPLITS)}')
-    return {**prompt, "split": split}
+        return record
+    if split not in valid:
+        raise RowProblem(f'"split" is {split!r}; valid splits: {", ".join(valid)}')
+    return {**record, "split": split}
+
+
+def pool_prompt(row: dict) -> dict:
+    return with_split({"prompt": first_field(row, PROMPT_KEYS, "prompt")}, row, PROMPT_SPLITS)
 
 
 def document(row: dict, index: int) -> dict:
     doc = {"id": f"doc{index:05d}" if row.get("id") is None else str(row["id"]), "title": field(row, "title") or "",
            "text": first_field(row, ("text",), "document text")}
-    split = row.get("split")
-    if split is None:
-        return doc
-    if split not in DOCUMENT_SPLITS:
-        raise RowProblem(f'"split" is {split!r}; valid splits: {", ".join(DOCUMENT_SPLITS)}')
-    return {**doc, "split": split}
+    return with_split(doc, row, DOCUMENT_SPLITS)
 
 
 def parse_rows(rows: list[Row], parse: Callable[[dict, int], dict], shapes: str, source: str, option: str) -> list[dict]:
