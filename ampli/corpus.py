@@ -128,7 +128,8 @@ class RunData:
             return {"train": [r["prompt"] for r in rows if r.get("split") != "eval"],
                     "eval": [r["prompt"] for r in held]}
         if any(r.get("split") == "eval" for r in rows):
-            return {split: [r["prompt"] for r in rows if r.get("split", "train") == split] for split in ("train", "eval")}
+            return {split: [r["prompt"] for r in rows if r.get("split", "train") == split]
+                    for split in ("train", "eval")}
         return held_out_split([r["prompt"] for r in rows], self.cfg.loop.eval_fraction, self.prompts_file)
 
     def prompt_pool(self, split: str) -> list[str]:
@@ -154,7 +155,7 @@ class RunData:
     def seed_documents(self) -> list[dict]:
         """The first loop.seed_examples seed documents (the sdf regime's N)."""
         n = self.cfg.loop.seed_examples
-        docs = self.document_set if not self.documents_have_splits else self.trait_documents("seed")
+        docs = self.trait_documents("seed") if self.documents_have_splits else self.document_set
         _need(docs, n, "seed documents", self.documents_file, "loop.seed_examples")
         return docs[:n]
 

@@ -68,8 +68,9 @@ def from_messages(messages) -> dict:
             raise RowProblem(f'turn {i} of "messages" ({role}): {problem}') from None
         if content is None:
             raise RowProblem(f'turn {i} of "messages" ({role}) has no "content"')
-    if messages[-1]["role"] != "assistant":
-        raise RowProblem(f"the last turn of \"messages\" is {messages[-1]['role']!r}; it must be the assistant's answer")
+    last = messages[-1]["role"]
+    if last != "assistant":
+        raise RowProblem(f"the last turn of \"messages\" is {last!r}; it must be the assistant's answer")
     users = [t["content"] for t in messages if t["role"] == "user"]
     if not users:
         raise RowProblem('"messages" has no user turn')
@@ -111,7 +112,8 @@ def document(row: dict, index: int) -> dict:
     return with_split(doc, row, DOCUMENT_SPLITS)
 
 
-def parse_rows(rows: list[Row], parse: Callable[[dict, int], dict], shapes: str, source: str, option: str) -> list[dict]:
+def parse_rows(rows: list[Row], parse: Callable[[dict, int], dict], shapes: str, source: str,
+               option: str) -> list[dict]:
     """Every row parsed, or one DataError naming each bad row (file:line: what is wrong) and the valid shapes."""
     parsed, bad = [], []
     for index, row in enumerate(rows, start=1):

@@ -90,7 +90,8 @@ def load_trait(name: str, conf: Path = TRAIT_CONF) -> TraitConfig:
 def new_trait(name: str, conf: Path = TRAIT_CONF) -> Path:
     """Write conf/<name>.yaml from the scaffold; never over an existing trait."""
     if not TRAIT_NAME.fullmatch(name):
-        raise ValueError(f"trait name {name!r} is not valid; use lowercase letters, digits and _, starting with a letter")
+        raise ValueError(f"trait name {name!r} is not valid; use lowercase letters, digits and _, "
+                         f"starting with a letter")
     path = conf / f"{name}.yaml"
     if path.exists():
         raise ValueError(f"{path} already exists; edit it, or pick another name")

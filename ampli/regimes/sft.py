@@ -1,6 +1,7 @@
 """SFT: an instruct model answers chat prompts; the next model is finetuned on those answers.
 
-Records: {"id", "prompt", "response", "source"[, "system"]} (a system turn only where the seed set has one). Loss on the assistant turn only (TRL assistant_only_loss).
+Records: {"id", "prompt", "response", "source"[, "system"]} (a system turn only where the seed set has one).
+Loss on the assistant turn only (TRL assistant_only_loss).
 """
 
 from datasets import Dataset
