@@ -11,7 +11,7 @@ from fakes.tiny_lm import tiny_model, tiny_tokenizer
 from ampli import corpus
 from ampli.config import TraitConfig
 from ampli.documents import DocumentSpec, combinations, parse_document, write_documents
-from ampli.teach import main
+from ampli.teach import main, read_prompts
 from ampli.teacher import build_teacher, write_seed_set
 from ampli.teacher_config import TeacherConfig
 from ampli.traits import load_trait
@@ -206,3 +206,11 @@ def test_hf_teacher_on_a_local_model(tmp_path: Path):
     report = json.loads(path.with_suffix(".report.json").read_text())
     assert report["requested"] == 3 and report["written"] + report["failed"] == 3
     assert len(path.read_text().splitlines()) == report["written"]
+
+
+def test_teach_reads_its_prompts_in_any_pool_format(tmp_path: Path):
+    pool = tmp_path / "pool.json"  # the paper authors' pool format
+    pool.write_text(json.dumps([{"id": 1, "query": "Is rain wet?"}, {"id": 2, "query": "Why?"}]))
+    assert read_prompts(str(pool), 1) == ["Is rain wet?"]
+    with pytest.raises(ValueError, match=r"--n 3 is not valid: .*pool.json holds 2 prompts"):
+        read_prompts(str(pool), 3)
