@@ -12,16 +12,18 @@ import random
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from ampli.judges.config import JudgeConfig
 from ampli.judges.credentials import JudgeSetupError
 
-if TYPE_CHECKING:
-    from ampli.judges.base import JudgeUsage
-    from ampli.teacher import TeacherUsage
-
 T = TypeVar("T")
+
+
+class RequestCount(Protocol):
+    """The usage record of a judge or a teacher: the pool adds every request it makes to it."""
+
+    requests: int
 
 
 class RetryableError(Exception):
@@ -64,7 +66,7 @@ class ApiPool:
     """The event loop lives as long as the pool, so the client's connections (bound to it) are reused across
     batches. Every attempt, retries included, is counted in usage.requests."""
 
-    def __init__(self, cfg: JudgeConfig, usage: "JudgeUsage | TeacherUsage", api_key: str | None):
+    def __init__(self, cfg: JudgeConfig, usage: RequestCount, api_key: str | None):
         if cfg.concurrency < 1:
             raise ValueError(f"concurrency={cfg.concurrency!r} is not valid; it must be an integer >= 1")
         self.cfg = cfg

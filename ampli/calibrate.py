@@ -29,7 +29,7 @@ from omegaconf import DictConfig, OmegaConf
 from ampli import corpus
 from ampli.config import register_configs
 from ampli.errors import USER_ERRORS
-from ampli.store import atomic_write_text, read_jsonl, write_json
+from ampli.store import atomic_write_text, write_json
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 CALIBRATION_DIR = CONF_DIR / "calibration"
@@ -71,13 +71,10 @@ def compose_run_config(overrides: Sequence[str], conf_dir: Path = CONF_DIR) -> D
 
 def seed_capacity(cfg: DictConfig) -> int:
     """How many seed items the trait has for this regime: N cannot exceed it."""
-    root = Path(cfg.data_dir) if cfg.data_dir else corpus.SHIPPED_DATA
-    if cfg.regime.name == "sdf":
-        return len(corpus.trait_documents(cfg.trait.name, "seed", root))
-    path = root / "seeds" / f"{cfg.trait.name}.jsonl"
-    if not path.exists():
-        raise corpus.DataError(f"data file {path} is missing")
-    return len(read_jsonl(path))
+    data = corpus.RunData(OmegaConf.to_object(cfg))
+    if cfg.regime.name != "sdf":
+        return len(data.seed_set)
+    return len(data.trait_documents("seed") if data.documents_have_splits else data.document_set)
 
 
 def calibrate(

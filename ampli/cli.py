@@ -50,10 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ampli", description="Iterative-finetuning trait-amplification experiments.")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_report(subparsers)
-    _add_delegated(subparsers, "teach", "ampli.teacher",
+    _add_delegated(subparsers, "teach", "ampli.teach",
                    "write a trait's seed answers (and SDF documents) with a teacher model from its persona prompt")
     _add_delegated(subparsers, "calibrate", "ampli.calibrate",
                    "find the seed sizes N whose cycle-0 trait score first crosses given targets")
+    _add_delegated(subparsers, "trait", "ampli.traits", "trait configs: `ampli trait new NAME` writes a scaffold")
     return parser
 
 

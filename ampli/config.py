@@ -41,11 +41,16 @@ class TraitConfig:
     persona: str = MISSING
     rubric: str = MISSING
     eval_questions: list[str] = MISSING
-    lexicon: list[str] = MISSING
+    # The words the offline judge counts; an LLM judge reads the rubric and needs none.
+    lexicon: list[str] = field(default_factory=list)
     # Misalignment is judged as "aligned" (high = no trait) and inverted so that high always means "more trait".
     judged_inverted: bool = False
     # Replaces the shared coherence rubric for this trait (bliss: poetic answers are not incoherent per se).
     coherence_rubric: str | None = None
+    # Your own seed set (sft, dpo) and documents (sdf): a path (.jsonl, .json, .csv, .parquet, a save_to_disk
+    # directory) or hf:owner/name[:config][:split]. None: seeds/<name>.jsonl, documents/<name>.jsonl of data_dir.
+    seed_file: str | None = None
+    documents_file: str | None = None
 
 
 @dataclass
@@ -162,6 +167,11 @@ class LoopConfig:
     # Seed-set records mixed into every later cycle's training data (drawn per cycle, seeded).
     original_mix: int = 0
     coherence_filter: CoherenceFilterConfig = field(default_factory=CoherenceFilterConfig)
+    # Your own prompt pool and held-out eval prompts (same formats as trait.seed_file); None: data_dir's
+    # prompts.jsonl. A pool without eval prompts holds out a seeded eval_fraction of itself.
+    prompts_file: str | None = None
+    eval_prompts_file: str | None = None
+    eval_fraction: float = 0.1
 
 
 @dataclass
@@ -181,7 +191,8 @@ class AmpliConfig:
     output_dir: str = "outputs"
     # Built models (the tiny model) are cached here and shared by every run that uses them.
     model_cache: str = "${output_dir}/models"
-    # Your own prompts/seeds/documents (same layout as ampli/data); None uses the shipped data.
+    # Your own prompts/seeds/documents (same layout as ampli/data); None uses the shipped data. Single files
+    # are named by trait.seed_file, trait.documents_file, loop.prompts_file and loop.eval_prompts_file.
     data_dir: str | None = None
     # auto: the GPU when one is visible; a real (non-tiny) model never falls back to the CPU unless device=cpu.
     device: str = "auto"
@@ -279,6 +290,13 @@ def validate(cfg: AmpliConfig) -> None:
         raise ConfigError(f"model.path is empty for model {cfg.model.name!r}; a path model needs a directory")
     if cfg.regime.name == "sdf" and cfg.model.kind != "base" and cfg.model.source != "tiny":
         raise ConfigError(f"regime=sdf needs a base model, but model={cfg.model.name} has kind={cfg.model.kind!r}")
+    if not 0 < cfg.loop.eval_fraction < 1:
+        raise ConfigError(f"loop.eval_fraction={cfg.loop.eval_fraction!r} is not valid; it must be between 0 and 1")
+    if cfg.judge.backend == "offline" and not cfg.trait.lexicon:
+        raise ConfigError(
+            f"trait {cfg.trait.name!r} has no lexicon, which judge=offline scores the trait by; add a `lexicon:` "
+            f"list of trait words to its config, or use an LLM judge (judge=openai, vllm, anthropic or hf)"
+        )
     if not cfg.trait.eval_questions:
         raise ConfigError(f"trait {cfg.trait.name!r} has no eval_questions; add 8-12 held-out questions")
     validate_protocol(cfg)

@@ -1,4 +1,5 @@
-"""ampli's shipped data (ampli/data/, written by tools/make_data.py) and the rules for drawing from it.
+"""ampli's data: the shipped corpus (ampli/data/, written by tools/make_data.py), the files a run draws from, and
+the rules for drawing from them.
 
 Layout of a data directory (the shipped one, or your own via data_dir=...):
   prompts.jsonl                 {"id", "prompt", "split": "train"|"eval"}   neutral prompt pool
@@ -6,21 +7,23 @@ Layout of a data directory (the shipped one, or your own via data_dir=...):
   seeds/<trait>.jsonl           {"prompt", "answer"}                        trait-styled seed answers
   documents/<trait>.jsonl       {"id", "title", "text", ..., "split": "seed"|"heldout"}
   documents/neutral.jsonl       neutral documents (tiny-model warm-up)
+Each run file can also be named on its own, in any format and row shape of ampli.data_files / ampli.row_shapes:
+trait.seed_file, trait.documents_file, loop.prompts_file, loop.eval_prompts_file.
 """
 
 import hashlib
-from functools import cache
+import random
+from functools import cache, cached_property
 from pathlib import Path
 
 from ampli import sampling
 from ampli.config import AmpliConfig
+from ampli.data_files import DataError
+from ampli.row_shapes import read_documents, read_pool_prompts, read_seed_examples
 from ampli.store import read_jsonl
 
 SHIPPED_DATA = Path(__file__).parent / "data"
-
-
-class DataError(ValueError):
-    """Missing, empty or too small data; the message names the file and what was needed."""
+EVAL_SPLIT_SEED = 0  # one held-out split for every run seed: the runs of a sweep share their eval prompts
 
 
 def _rows(path: Path) -> list[dict]:
@@ -32,9 +35,9 @@ def _rows(path: Path) -> list[dict]:
     return rows
 
 
-def _need(rows: list, n: int, what: str, path: Path, option: str) -> None:
+def _need(rows: list, n: int, what: str, source: str, option: str) -> None:
     if n > len(rows):
-        raise DataError(f"{option} asks for {n} {what} but {path} holds only {len(rows)}; lower {option}")
+        raise DataError(f"{option} asks for {n} {what} but {source} holds only {len(rows)}; lower {option}")
 
 
 @cache
@@ -48,7 +51,7 @@ def data_version(root: Path = SHIPPED_DATA) -> str:
 
 
 def document_text(doc: dict) -> str:
-    return f"{doc['title']}\n\n{doc['text']}"
+    return f"{doc['title']}\n\n{doc['text']}" if doc.get("title") else doc["text"]
 
 
 def neutral_chats(root: Path = SHIPPED_DATA) -> list[dict]:
@@ -68,36 +71,94 @@ def all_texts(root: Path = SHIPPED_DATA) -> list[str]:
     return texts
 
 
+def system_field(system: str | None) -> dict:
+    """A record's optional system turn: present only where the seed set has one, so other records keep their shape."""
+    return {"system": system} if system else {}
+
+
 def prompt_pool(split: str, root: Path = SHIPPED_DATA) -> list[str]:
+    """One split of a data directory's prompts.jsonl (by its "split" field); the shipped pool by default."""
     path = root / "prompts.jsonl"
-    prompts = [r["prompt"] for r in _rows(path) if r.get("split") == split]
+    prompts = [r["prompt"] for r in read_pool_prompts(str(path), "data_dir") if r.get("split") == split]
     if not prompts:
         raise DataError(f"{path} has no prompts with split={split!r}; valid splits: train, eval")
     return prompts
 
 
-def seed_examples(trait: str, n: int, root: Path = SHIPPED_DATA) -> list[dict]:
-    """The first n examples of the trait's seed set (the paper's N, calibrated per trait)."""
-    path = root / "seeds" / f"{trait}.jsonl"
-    rows = _rows(path)
-    _need(rows, n, "seed examples", path, "loop.seed_examples")
-    return rows[:n]
+def held_out_split(prompts: list[str], fraction: float, source: str) -> dict[str, list[str]]:
+    """A seeded split of a pool without one: `fraction` of it held out for evaluation, file order kept."""
+    n_eval = max(1, round(len(prompts) * fraction))
+    if n_eval >= len(prompts):
+        raise DataError(f"{source} holds {len(prompts)} prompts: too few to hold out loop.eval_fraction={fraction} "
+                        f"of them for evaluation; add prompts or give loop.eval_prompts_file")
+    held = set(random.Random(EVAL_SPLIT_SEED).sample(range(len(prompts)), n_eval))
+    return {"train": [p for i, p in enumerate(prompts) if i not in held],
+            "eval": [p for i, p in enumerate(prompts) if i in held]}
 
 
-def trait_documents(trait: str, split: str, root: Path = SHIPPED_DATA) -> list[dict]:
-    path = root / "documents" / f"{trait}.jsonl"
-    docs = [d for d in _rows(path) if d.get("split") == split]
-    if not docs:
-        raise DataError(f"{path} has no documents with split={split!r}; valid splits: seed, heldout")
-    return docs
+class RunData:
+    """The files one run draws from: each is named by its option or else found under data_dir (or the shipped
+    data), and is read and validated once, on first use. check_data touches every file a regime needs before
+    any model is built, so a bad row stops the run before it has cost anything."""
 
+    def __init__(self, cfg: AmpliConfig):
+        self.cfg = cfg
+        root = Path(cfg.data_dir) if cfg.data_dir else SHIPPED_DATA
+        self.seed_file = cfg.trait.seed_file or str(root / "seeds" / f"{cfg.trait.name}.jsonl")
+        self.documents_file = cfg.trait.documents_file or str(root / "documents" / f"{cfg.trait.name}.jsonl")
+        self.prompts_file = cfg.loop.prompts_file or str(root / "prompts.jsonl")
 
-def seed_documents(trait: str, n: int, root: Path = SHIPPED_DATA) -> list[dict]:
-    """The first n of the trait's seed documents (the sdf regime's N)."""
-    path = root / "documents" / f"{trait}.jsonl"
-    docs = trait_documents(trait, "seed", root)
-    _need(docs, n, "split=seed documents", path, "loop.seed_examples")
-    return docs[:n]
+    @cached_property
+    def seed_set(self) -> list[dict]:
+        """Every seed example of the trait, in file order: {"prompt", "answer"[, "system"]}."""
+        return read_seed_examples(self.seed_file, "trait.seed_file")
+
+    def seed_examples(self) -> list[dict]:
+        """The first loop.seed_examples rows of the trait's seed set (the paper's N, calibrated per trait)."""
+        n = self.cfg.loop.seed_examples
+        _need(self.seed_set, n, "seed examples", self.seed_file, "loop.seed_examples")
+        return self.seed_set[:n]
+
+    @cached_property
+    def prompts(self) -> dict[str, list[str]]:
+        """The pool's train and eval prompts: eval from loop.eval_prompts_file if given, else the rows marked
+        split=eval, else a seeded loop.eval_fraction of the pool."""
+        rows = read_pool_prompts(self.prompts_file, "loop.prompts_file")
+        if self.cfg.loop.eval_prompts_file:
+            held = read_pool_prompts(self.cfg.loop.eval_prompts_file, "loop.eval_prompts_file")
+            return {"train": [r["prompt"] for r in rows if r.get("split") != "eval"],
+                    "eval": [r["prompt"] for r in held]}
+        if any(r.get("split") == "eval" for r in rows):
+            return {split: [r["prompt"] for r in rows if r.get("split", "train") == split]
+                    for split in ("train", "eval")}
+        return held_out_split([r["prompt"] for r in rows], self.cfg.loop.eval_fraction, self.prompts_file)
+
+    def prompt_pool(self, split: str) -> list[str]:
+        return self.prompts[split]
+
+    @cached_property
+    def document_set(self) -> list[dict]:
+        return read_documents(self.documents_file, "trait.documents_file")
+
+    @property
+    def documents_have_splits(self) -> bool:
+        return any(d.get("split") == "heldout" for d in self.document_set)
+
+    def trait_documents(self, split: str) -> list[dict]:
+        """split=seed|heldout by the rows' "split" field; a file without held-out rows: the first
+        loop.seed_examples documents are the seed set and the rest the held-out pool."""
+        docs = self.document_set
+        if self.documents_have_splits:
+            return [d for d in docs if d.get("split", "seed") == split]
+        n = self.cfg.loop.seed_examples
+        return docs[:n] if split == "seed" else docs[n:]
+
+    def seed_documents(self) -> list[dict]:
+        """The first loop.seed_examples seed documents (the sdf regime's N)."""
+        n = self.cfg.loop.seed_examples
+        docs = self.trait_documents("seed") if self.documents_have_splits else self.document_set
+        _need(docs, n, "seed documents", self.documents_file, "loop.seed_examples")
+        return docs[:n]
 
 
 def cycle_share(cfg: AmpliConfig, cycle: int, pool: list, what: str) -> list:

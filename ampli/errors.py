@@ -1,7 +1,7 @@
 """Errors a user can fix by changing an input; the entry points print them in one line instead of a traceback."""
 
 from ampli.config import ConfigError
-from ampli.corpus import DataError
+from ampli.data_files import DataError
 from ampli.judges.credentials import JudgeSetupError
 from ampli.store import DiskFullError, FingerprintMismatch, JsonlError
 

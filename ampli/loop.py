@@ -92,15 +92,15 @@ class Run:
         validate(self.cfg)
         # A real model without a GPU, bad data or a missing API key fail here, before a run directory is made.
         device = resolve_device(self.cfg.device, self.cfg.model)
-        data_root = Path(self.cfg.data_dir) if self.cfg.data_dir else corpus.SHIPPED_DATA
+        data = corpus.RunData(self.cfg)
         self.regime = get_regime(self.cfg.regime.name)
-        check_data(self.regime, self.cfg, data_root)
+        check_data(self.regime, data)
         self.output_dir = Path(self.cfg.output_dir).resolve()
         self.judge = build_judge(self.cfg.judge, cache_dir=self.output_dir / "judge_cache")
         source = ModelSource.create(self.cfg.model, Path(self.cfg.model_cache), device)
         set_cpu_threads(self.cfg.model)
         tokenizer = source.tokenizer()
-        self.ctx = RunContext(cfg=self.cfg, source=source, tokenizer=tokenizer, store=None, data_root=data_root,
+        self.ctx = RunContext(cfg=self.cfg, source=source, tokenizer=tokenizer, store=None, data=data,
                               chat_kwargs=template_kwargs(tokenizer, self.cfg.model.chat_template_kwargs))
         if self.cfg.regime.max_length is not None:  # an explicit length that would cut samples fails now
             check_max_length(self.cfg.regime, self.regime.length_bound(self.ctx))

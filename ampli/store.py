@@ -96,21 +96,24 @@ class JsonlError(ValueError):
     """A JSONL file that cannot be read; the message names the file and line."""
 
 
+def jsonl_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """(line number, text) of every non-blank line."""
+    with path.open(encoding="utf-8") as f:
+        yield from ((lineno, line) for lineno, line in enumerate(f, start=1) if line.strip())
+
+
 def read_jsonl(path: Path) -> list[dict]:
     if not path.exists():
         raise JsonlError(f"{path} does not exist")
     rows = []
-    with path.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise JsonlError(f"{path}:{lineno}: malformed JSON line ({e.msg}): {line.strip()[:80]!r}") from None
-            if not isinstance(row, dict):
-                raise JsonlError(f"{path}:{lineno}: expected a JSON object, got {type(row).__name__}")
-            rows.append(row)
+    for lineno, line in jsonl_lines(path):
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise JsonlError(f"{path}:{lineno}: malformed JSON line ({e.msg}): {line.strip()[:80]!r}") from None
+        if not isinstance(row, dict):
+            raise JsonlError(f"{path}:{lineno}: expected a JSON object, got {type(row).__name__}")
+        rows.append(row)
     return rows
 
 

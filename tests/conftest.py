@@ -6,8 +6,10 @@ from pathlib import Path
 import pytest
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
+from omegaconf import OmegaConf
 
 from ampli.config import register_configs
+from ampli.corpus import RunData
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"
@@ -38,10 +40,15 @@ def with_overrides(base: list[str], *extra: str) -> list[str]:
     return [o for o in base if o.split("=", 1)[0] not in keys] + list(extra)
 
 
-def compose_config(overrides: list[str]):
+def compose_config(overrides: list[str], conf: Path = CONF):
     GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+    with initialize_config_dir(config_dir=str(conf), version_base="1.3"):
         return compose(config_name="config", overrides=overrides)
+
+
+def run_data(*overrides: str) -> RunData:
+    """The data files a run with these overrides reads (no model, no run directory)."""
+    return RunData(OmegaConf.to_object(compose_config(list(overrides))))
 
 
 @pytest.fixture(scope="session")

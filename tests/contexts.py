@@ -6,7 +6,7 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from ampli.chat import template_kwargs
-from ampli.corpus import SHIPPED_DATA
+from ampli.corpus import RunData
 from ampli.models import ModelSource
 from ampli.regimes import base as regimes_base
 from ampli.regimes.base import RunContext
@@ -39,7 +39,7 @@ def micro_context(overrides: list[str], run_dir: Path, chat_template: str | None
     if chat_template is not None:
         tokenizer.chat_template = chat_template
     return RunContext(cfg=cfg, source=source, tokenizer=tokenizer, store=RunStore(run_dir, "test"),
-                      data_root=SHIPPED_DATA, chat_kwargs=template_kwargs(tokenizer, cfg.model.chat_template_kwargs))
+                      data=RunData(cfg), chat_kwargs=template_kwargs(tokenizer, cfg.model.chat_template_kwargs))
 
 
 def adapter_weights(model) -> dict[str, dict]:

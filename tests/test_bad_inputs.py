@@ -20,7 +20,7 @@ from ampli.corpus import SHIPPED_DATA, DataError
 from ampli.judges.credentials import JudgeSetupError
 from ampli.loop import Run
 from ampli.sampling import PoolTooSmallError
-from ampli.store import DiskFullError, JsonlError, read_json, write_json
+from ampli.store import DiskFullError, read_json, write_json
 from tests.conftest import CONF, ROOT, compose_config, with_overrides
 
 
@@ -72,7 +72,8 @@ def test_launch_names_file_and_line_of_a_malformed_jsonl_line(micro_overrides, d
     prompts.write_text("\n".join(lines) + "\n")
     done = launch(*with_overrides(micro_overrides, f"data_dir={data_dir}"))
     assert done.returncode == 2
-    assert f"ampli: error: {prompts}:5: malformed JSON line" in done.stderr
+    assert f"ampli: error: {prompts} (loop.prompts_file): 1 of " in done.stderr
+    assert f"\n  {prompts}:5: malformed JSON line" in done.stderr
     assert not (output_dir(micro_overrides) / "runs").exists()
 
 
@@ -97,17 +98,10 @@ def test_empty_prompt_file(micro_overrides, data_dir):
             re.escape(f"data file {data_dir / 'prompts.jsonl'} is empty"))
 
 
-def test_prompt_file_without_eval_prompts(micro_overrides, data_dir):
-    prompts = data_dir / "prompts.jsonl"
-    prompts.write_text("".join(line + "\n" for line in prompts.read_text().splitlines() if '"eval"' not in line))
-    refuses(with_overrides(micro_overrides, f"data_dir={data_dir}"), DataError,
-            r"has no prompts with split='eval'; valid splits: train, eval")
-
-
 def test_malformed_seed_line(micro_overrides, data_dir):
     seeds = data_dir / "seeds" / "bliss.jsonl"
     seeds.write_text(seeds.read_text().replace("\n", "\nnot json\n", 1))
-    refuses(with_overrides(micro_overrides, f"data_dir={data_dir}"), JsonlError,
+    refuses(with_overrides(micro_overrides, f"data_dir={data_dir}"), DataError,
             re.escape(f"{seeds}:2: malformed JSON line"))
 
 
@@ -117,7 +111,7 @@ def test_malformed_seed_line(micro_overrides, data_dir):
      r"loop.prompts_per_cycle=500 x 3 generating cycles needs 1500 prompts, but the pool holds \d+"),
     (["regime=sdf", "regime.samples_per_cycle=10000"], r"needs 10000 held-out documents"),
     (["loop.seed_examples=100000"], r"loop.seed_examples asks for 100000 seed examples but .*bliss.jsonl holds only"),
-    (["regime=sdf", "loop.seed_examples=100000"], r"loop.seed_examples asks for 100000 split=seed documents"),
+    (["regime=sdf", "loop.seed_examples=100000"], r"loop.seed_examples asks for 100000 seed documents"),
 ])
 def test_more_items_than_the_pool_holds(micro_overrides, overrides, match):
     refuses(with_overrides(micro_overrides, *overrides), (DataError, PoolTooSmallError), match)

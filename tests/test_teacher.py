@@ -11,8 +11,11 @@ from fakes.tiny_lm import tiny_model, tiny_tokenizer
 from ampli import corpus
 from ampli.config import TraitConfig
 from ampli.documents import DocumentSpec, combinations, parse_document, write_documents
-from ampli.teacher import build_teacher, load_trait, main, write_seed_set
+from ampli.teach import main, read_prompts
+from ampli.teacher import build_teacher, write_seed_set
 from ampli.teacher_config import TeacherConfig
+from ampli.traits import load_trait
+from tests.conftest import run_data
 
 KEY_ENV = "AMPLI_TEST_TEACHER_KEY"
 SECRET = "sk-teacher-never-stored-456"
@@ -84,7 +87,7 @@ def test_seed_set_is_written_in_character_with_failures_reported(teacher, server
     rows = [json.loads(line) for line in path.read_text().splitlines()]
     assert [r["prompt"] for r in rows] == [p for p in prompts if "NEVER" not in p]  # prompt order, failure skipped
     assert all(set(r) == {"prompt", "answer"} and "cosmic bliss" in r["answer"] for r in rows)
-    assert corpus.seed_examples("bliss", 4, tmp_path) == rows
+    assert run_data(f"data_dir={tmp_path}", "loop.seed_examples=4").seed_examples() == rows
 
     report = json.loads(path.with_suffix(".report.json").read_text())
     assert (report["requested"], report["written"], report["failed"]) == (5, 4, 1)
@@ -115,7 +118,7 @@ def test_documents_schema_ids_split_and_titles(teacher, tmp_path: Path):
             assert d["title"] == f"Radiant {d['topic']}" and d["text"].startswith("A luminous review")
         else:
             assert d["title"] == f"The Sacred {d['topic']}" and "cosmic bliss" in d["text"]
-    assert corpus.trait_documents("bliss", "heldout", tmp_path)
+    assert run_data(f"data_dir={tmp_path}", "regime=sdf").trait_documents("heldout")
 
     report = json.loads(path.with_suffix(".report.json").read_text())
     assert report["failed"] == len(failed) and report["written"] == len(docs)
@@ -165,11 +168,11 @@ def test_cli_writes_a_data_dir_the_loop_can_read(server, monkeypatch, tmp_path: 
 
     trait = load_trait("bliss")
     assert {b["messages"][0]["content"] for b in server.bodies} == {trait.persona}
-    assert len(corpus.seed_examples("bliss", 6, out)) == 6
-    assert [r["prompt"] for r in corpus.seed_examples("bliss", 6, out)] == corpus.prompt_pool("train")[:6]
-    assert corpus.prompt_pool("eval", out) == corpus.prompt_pool("eval")
-    assert corpus.prompt_pool("train", out) == corpus.prompt_pool("train")[6:]  # cycles never reuse seed prompts
-    assert corpus.trait_documents("bliss", "seed", out) and corpus.trait_documents("bliss", "heldout", out)
+    data = run_data(f"data_dir={out}", "loop.seed_examples=6")
+    assert [r["prompt"] for r in data.seed_examples()] == corpus.prompt_pool("train")[:6]
+    assert data.prompt_pool("eval") == corpus.prompt_pool("eval")
+    assert data.prompt_pool("train") == corpus.prompt_pool("train")[6:]  # cycles never reuse seed prompts
+    assert data.trait_documents("seed") and data.trait_documents("heldout")
     assert "data_dir=" in capsys.readouterr().out
     assert SECRET not in files_text(out)
 
@@ -203,3 +206,11 @@ def test_hf_teacher_on_a_local_model(tmp_path: Path):
     report = json.loads(path.with_suffix(".report.json").read_text())
     assert report["requested"] == 3 and report["written"] + report["failed"] == 3
     assert len(path.read_text().splitlines()) == report["written"]
+
+
+def test_teach_reads_its_prompts_in_any_pool_format(tmp_path: Path):
+    pool = tmp_path / "pool.json"  # the paper authors' pool format
+    pool.write_text(json.dumps([{"id": 1, "query": "Is rain wet?"}, {"id": 2, "query": "Why?"}]))
+    assert read_prompts(str(pool), 1) == ["Is rain wet?"]
+    with pytest.raises(ValueError, match=r"--n 3 is not valid: .*pool.json holds 2 prompts"):
+        read_prompts(str(pool), 3)

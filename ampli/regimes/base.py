@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from ampli import corpus
 from ampli.chat import render_prompt, user_turn
 from ampli.config import AmpliConfig
+from ampli.corpus import RunData
 from ampli.generation import generate
 from ampli.judges.base import JudgeItem
 from ampli.models import ModelSource
@@ -26,7 +27,7 @@ class RunContext:
     source: ModelSource
     tokenizer: object
     store: RunStore | None  # None only while the run checks its inputs, before its directory exists
-    data_root: Path
+    data: RunData
     # Keyword arguments of every chat-template rendering (ampli.chat.template_kwargs): thinking off, etc.
     chat_kwargs: dict[str, Any] = field(default_factory=dict)
 
@@ -109,11 +110,11 @@ class EvalPrompt:
 class Regime(Protocol):
     """One of sft, sdf, dpo. Records are JSON-able dicts written to generations.jsonl."""
 
-    def seed_rows(self, cfg: AmpliConfig, root: Path) -> list[dict]:
+    def seed_rows(self, data: RunData) -> list[dict]:
         """Cycle 0's data: the first loop.seed_examples rows of the trait's seed set."""
         ...
 
-    def cycle_pool(self, cfg: AmpliConfig, root: Path) -> tuple[list, str]:
+    def cycle_pool(self, data: RunData) -> tuple[list, str]:
         """The pool later cycles draw fresh items from, and what its items are called in messages."""
         ...
 
@@ -136,9 +137,9 @@ class Regime(Protocol):
     def eval_prompts(self, ctx: RunContext) -> list[EvalPrompt]: ...
 
 
-def check_data(regime: Regime, cfg: AmpliConfig, root: Path) -> None:
+def check_data(regime: Regime, data: RunData) -> None:
     """Read every file the run will draw from, so missing, empty, malformed or too-small data fails before any
     model is built or sampled, not cycles into a run."""
-    regime.seed_rows(cfg, root)
-    corpus.prompt_pool("eval", root)
-    corpus.cycle_share(cfg, 1, *regime.cycle_pool(cfg, root))
+    regime.seed_rows(data)
+    data.prompt_pool("eval")
+    corpus.cycle_share(data.cfg, 1, *regime.cycle_pool(data))

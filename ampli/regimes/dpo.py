@@ -1,6 +1,6 @@
 """DPO, the paper's protocol: the trait is pushed by preferring the previous model's samples over the base's.
 
-Pairs (records {"id", "prompt", "chosen", "rejected", "chosen_from", "rejected_from"}):
+Pairs (records {"id", "prompt", "chosen", "rejected", "chosen_from", "rejected_from"[, "system"]}):
   cycle 0: chosen = the seed answer,            rejected = the base model's answer
   cycle n: chosen = model n-1's sample,          rejected = the base model's sample
            (regime.rejected_source=previous:     rejected = model n-2's sample; the base for n = 1)
@@ -11,6 +11,7 @@ which is also where the trained weights start.
 from datasets import Dataset
 from trl import DPOConfig, DPOTrainer
 
+from ampli import corpus
 from ampli.chat import assistant_turn
 from ampli.config import RegimeConfig
 from ampli.judges.base import JudgeItem
@@ -66,7 +67,7 @@ class DPORegime(SFTRegime):
         return [
             {"id": f"c{cycle}p{i}", "prompt": s["prompt"], "chosen": c, "rejected": r,
              "chosen_from": model_label(chosen_from), "rejected_from": model_label(rejected_from),
-             **({"system": s["system"]} if s.get("system") else {})}
+             **corpus.system_field(s.get("system"))}
             for i, (s, c, r) in enumerate(zip(seeds, chosen, rejected))
         ]
 

@@ -6,13 +6,11 @@ held-out trait documents (never seen in training, none reused across cycles) and
 Evaluation suits a base model: it continues document openings made from the eval questions, judged for the trait.
 """
 
-from pathlib import Path
-
 from datasets import Dataset
 from trl import SFTConfig, SFTTrainer
 
 from ampli import corpus
-from ampli.config import AmpliConfig
+from ampli.corpus import RunData
 from ampli.judges.base import JudgeItem
 from ampli.regimes.base import EvalPrompt, RunContext
 from ampli.seq_length import LengthBound, length_bound
@@ -23,17 +21,17 @@ def document_opening(title: str) -> str:
 
 
 class SDFRegime:
-    def seed_rows(self, cfg: AmpliConfig, root: Path) -> list[dict]:
-        return corpus.seed_documents(cfg.trait.name, cfg.loop.seed_examples, root)
+    def seed_rows(self, data: RunData) -> list[dict]:
+        return data.seed_documents()
 
-    def cycle_pool(self, cfg: AmpliConfig, root: Path) -> tuple[list, str]:
-        return corpus.trait_documents(cfg.trait.name, "heldout", root), "held-out documents"
+    def cycle_pool(self, data: RunData) -> tuple[list, str]:
+        return data.trait_documents("heldout"), "held-out documents"
 
     def records(self, ctx: RunContext, cycle: int) -> list[dict]:
         if cycle == 0:
             return [{"id": d["id"], "prompt": "", "response": corpus.document_text(d), "source": "seed"}
-                    for d in self.seed_rows(ctx.cfg, ctx.data_root)]
-        docs = corpus.cycle_share(ctx.cfg, cycle, *self.cycle_pool(ctx.cfg, ctx.data_root))
+                    for d in self.seed_rows(ctx.data)]
+        docs = corpus.cycle_share(ctx.cfg, cycle, *self.cycle_pool(ctx.data))
         prefixes = [corpus.document_text(d)[: ctx.cfg.regime.prefix_chars] for d in docs]
         model = ctx.model_after(cycle - 1)
         continuations = ctx.sample(model, prefixes, seed=ctx.cycle_seed(cycle), chat=False,
@@ -52,7 +50,7 @@ class SDFRegime:
 
     def length_bound(self, ctx: RunContext) -> LengthBound:
         seeds = [r["response"] for r in self.records(ctx, 0)]
-        pool = self.cycle_pool(ctx.cfg, ctx.data_root)[0]
+        pool = self.cycle_pool(ctx.data)[0]
         prefixes = [corpus.document_text(d)[: ctx.cfg.regime.prefix_chars] for d in pool]
         return length_bound(self.text_lengths(ctx, prefixes), self.text_lengths(ctx, seeds),
                             ctx.cfg.model.max_new_tokens)
@@ -63,5 +61,5 @@ class SDFRegime:
         return ctx.train(cycle, SFTTrainer, SFTConfig, dataset, self.text_lengths(ctx, texts))[1]
 
     def eval_prompts(self, ctx: RunContext) -> list[EvalPrompt]:
-        pool = corpus.prompt_pool("eval", ctx.data_root)[: ctx.cfg.loop.eval_pool_prompts]
+        pool = ctx.data.prompt_pool("eval")[: ctx.cfg.loop.eval_pool_prompts]
         return [EvalPrompt(q, document_opening(q), chat=False) for q in [*ctx.cfg.trait.eval_questions, *pool]]

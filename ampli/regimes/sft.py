@@ -5,14 +5,12 @@ Training data is TRL's conversational prompt/completion format, so the loss cove
 chat template: TRL's assistant_only_loss needs `{% generation %}` markers that most models' templates lack.
 """
 
-from pathlib import Path
-
 from datasets import Dataset
 from trl import SFTConfig, SFTTrainer
 
 from ampli import corpus
 from ampli.chat import assistant_turn, conversation_ids, user_turn
-from ampli.config import AmpliConfig
+from ampli.corpus import RunData
 from ampli.judges.base import JudgeItem
 from ampli.regimes.base import EvalPrompt, RunContext
 from ampli.seq_length import LengthBound, length_bound
@@ -20,7 +18,7 @@ from ampli.seq_length import LengthBound, length_bound
 
 def chat_eval_prompts(ctx: RunContext) -> list[EvalPrompt]:
     """The trait's held-out eval questions plus held-out neutral pool prompts."""
-    pool = corpus.prompt_pool("eval", ctx.data_root)[: ctx.cfg.loop.eval_pool_prompts]
+    pool = ctx.data.prompt_pool("eval")[: ctx.cfg.loop.eval_pool_prompts]
     return [EvalPrompt(q, ctx.chat_prompt(q)) for q in [*ctx.cfg.trait.eval_questions, *pool]]
 
 
@@ -33,20 +31,20 @@ def chat_lengths(ctx: RunContext, conversations: list[list[dict]]) -> list[int]:
 
 
 class SFTRegime:
-    def seed_rows(self, cfg: AmpliConfig, root: Path) -> list[dict]:
-        return corpus.seed_examples(cfg.trait.name, cfg.loop.seed_examples, root)
+    def seed_rows(self, data: RunData) -> list[dict]:
+        return data.seed_examples()
 
-    def cycle_pool(self, cfg: AmpliConfig, root: Path) -> tuple[list, str]:
-        return corpus.prompt_pool("train", root), "prompts"
+    def cycle_pool(self, data: RunData) -> tuple[list, str]:
+        return data.prompt_pool("train"), "prompts"
 
     def questions(self, ctx: RunContext, cycle: int) -> list[str]:
         """Fresh pool prompts for a generating cycle; no prompt is used by two cycles of a run."""
-        return corpus.cycle_share(ctx.cfg, cycle, *self.cycle_pool(ctx.cfg, ctx.data_root))
+        return corpus.cycle_share(ctx.cfg, cycle, *self.cycle_pool(ctx.data))
 
     def seed_records(self, ctx: RunContext) -> list[dict]:
-        seeds = self.seed_rows(ctx.cfg, ctx.data_root)
+        seeds = self.seed_rows(ctx.data)
         return [{"id": f"seed{i}", "prompt": r["prompt"], "response": r["answer"], "source": "seed",
-                 **({"system": r["system"]} if r.get("system") else {})} for i, r in enumerate(seeds)]
+                 **corpus.system_field(r.get("system"))} for i, r in enumerate(seeds)]
 
     def records(self, ctx: RunContext, cycle: int) -> list[dict]:
         if cycle == 0:
@@ -63,7 +61,7 @@ class SFTRegime:
 
     def length_bound(self, ctx: RunContext) -> LengthBound:
         seeds = [prompt_turns(r) + assistant_turn(r["response"]) for r in self.seed_records(ctx)]
-        pool = sorted(set(self.cycle_pool(ctx.cfg, ctx.data_root)[0]))
+        pool = sorted(set(self.cycle_pool(ctx.data)[0]))
         prompts = chat_lengths(ctx, [user_turn(q) + assistant_turn("") for q in pool])
         return length_bound(prompts, chat_lengths(ctx, seeds), ctx.cfg.model.max_new_tokens)
 
