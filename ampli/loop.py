@@ -8,12 +8,14 @@
       cycle_n/eval                 model n on the held-out eval prompts: the cycle's trait and coherence
 
 Every stage writes its files atomically and is then marked complete in manifest.json; a rerun of the same
-job skips completed stages, so a crashed, preempted or requeued job finishes without redoing work.
+job skips completed stages, so a crashed, preempted or requeued job finishes without redoing work. One process
+at a time holds a run (its run lock).
 """
 
 import logging
 import statistics
 import time
+import weakref
 from dataclasses import asdict
 from functools import cached_property
 from pathlib import Path
@@ -39,7 +41,7 @@ from ampli.training_set import NothingToTrainError
 log = logging.getLogger("ampli")
 
 # Settings that change how a run is executed or reported, not its results: they may differ on a resume.
-NOT_IN_FINGERPRINT = ("logger", "cluster", "sweep", "output_dir", "model_cache", "device")
+NOT_IN_FINGERPRINT = ("logger", "cluster", "sweep", "output_dir", "model_cache", "device", "run_lock")
 
 
 def result_fingerprint(resolved: dict, runtime: dict) -> str:
@@ -107,7 +109,9 @@ class Run:
         runtime = {"device": source.device.split(":")[0], "weights": source.weights.origin,
                    "chat_template_kwargs": self.ctx.chat_kwargs}
         resolved = OmegaConf.to_container(cfg, resolve=True)
-        self.store = RunStore(self.output_dir / "runs" / self.cfg.run_name, result_fingerprint(resolved, runtime))
+        self.store = RunStore(self.output_dir / "runs" / self.cfg.run_name, result_fingerprint(resolved, runtime),
+                              self.cfg.run_lock)
+        weakref.finalize(self, self.store.close)  # the run lock goes when this run does, even if never run()
         self.ctx.store = self.store
         atomic_write_text(self.store.root / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
         write_json(self.store.root / "runtime.json", runtime)
@@ -256,6 +260,12 @@ class Run:
     # ---- the loop -----------------------------------------------------------------------------------------
 
     def run(self) -> dict:
+        try:
+            return self._run()
+        finally:
+            self.store.close()  # the run lock: released whether the loop ended, stopped or failed
+
+    def _run(self) -> dict:
         tracker = Tracker.start(self.dcfg, self.store.root)
         base = self.evaluate("base", -1)
         self.track(tracker, "base", base)
