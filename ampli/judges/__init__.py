@@ -19,11 +19,11 @@ def build_judge(cfg: JudgeConfig, cache_dir: Path) -> "Judge":
 
         return OfflineJudge(cfg)
 
-    from ampli.judges.cache import CACHE_FILE, ScoreCache
+    from ampli.judges.cache import ScoreCache
     from ampli.judges.credentials import read_api_key
 
     api_key = read_api_key(cfg) if cfg.backend in ("openai", "anthropic") else None
-    cache = ScoreCache(Path(cache_dir) / CACHE_FILE) if cfg.cache else None
+    cache = ScoreCache(Path(cache_dir)) if cfg.cache else None
     if cfg.backend == "openai":
         from ampli.judges.openai_judge import OpenAIJudge
 
