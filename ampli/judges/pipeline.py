@@ -13,6 +13,7 @@ from ampli.judges.cache import ScoreCache, cache_key
 from ampli.judges.config import JudgeConfig
 from ampli.judges.rubrics import COHERENCE_RUBRIC, SYSTEM_PROMPT, render
 from ampli.judges.scoring import Score
+from ampli.spending import token_cost
 
 Record = Callable[[int, Score], None]
 
@@ -80,9 +81,7 @@ class ScoringJudge(ABC):
     def _add_tokens(self, input_tokens: int, output_tokens: int) -> None:
         self.usage.input_tokens += input_tokens
         self.usage.output_tokens += output_tokens
-        self.usage.cost_usd += (
-            input_tokens * self.cfg.input_cost_per_mtok + output_tokens * self.cfg.output_cost_per_mtok
-        ) / 1e6
+        self.usage.cost_usd += token_cost(self.cfg, input_tokens, output_tokens)
 
     def close(self) -> None:
         if self._cache:
