@@ -13,7 +13,7 @@ consistency), and each lookup rereads only the bytes the files gained since the 
 Guarantees: a run never pays twice for a score it holds (its own process's, its earlier processes', any other
 run's that reached the disk before the batch started), and a batch asks each distinct item once. Two runs asking
 for the same item at the same moment may both pay for it. Cost: each process keeps every score of the directory
-in memory, about 200 bytes per score.
+in memory, about 300 bytes per score (200,000 scores: 21 MB of files, ~1 s to read).
 """
 
 import hashlib
