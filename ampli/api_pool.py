@@ -4,6 +4,7 @@ The one client and request policy of every hosted backend, judges and teacher al
 in how they build a request and read its reply. Each request ends in one of:
   a value;
   a failure of this item only: ItemError, or RetryableError still raised after max_retries retries;
+  not sent, because the run's budget is spent (error BUDGET_REACHED; the caller decides how to stop);
   an exception that stops the batch: anything else, e.g. JudgeSetupError (a bad key or model fails every item).
 """
 
@@ -16,6 +17,7 @@ from typing import Generic, Protocol, TypeVar
 
 from ampli.judges.config import JudgeConfig
 from ampli.judges.credentials import JudgeSetupError
+from ampli.spending import BUDGET_REACHED, Budget
 
 T = TypeVar("T")
 
@@ -66,11 +68,12 @@ class ApiPool:
     """The event loop lives as long as the pool, so the client's connections (bound to it) are reused across
     batches. Every attempt, retries included, is counted in usage.requests."""
 
-    def __init__(self, cfg: JudgeConfig, usage: RequestCount, api_key: str | None):
+    def __init__(self, cfg: JudgeConfig, usage: RequestCount, api_key: str | None, budget: Budget | None = None):
         if cfg.concurrency < 1:
             raise ValueError(f"concurrency={cfg.concurrency!r} is not valid; it must be an integer >= 1")
         self.cfg = cfg
         self.usage = usage
+        self.budget = budget
         self._loop = asyncio.new_event_loop()
         # The SDK's own retries are off: retries are ours (counted, reported as reasons).
         if cfg.backend == "openai":
@@ -131,6 +134,8 @@ class ApiPool:
         retries = self.cfg.max_retries
         attempt = 0
         while True:
+            if self.budget is not None and self.budget.reached(self.usage.cost_usd):
+                return Outcome(error=BUDGET_REACHED)
             self.usage.requests += 1
             try:
                 return Outcome(value=await ask(item))

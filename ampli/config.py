@@ -14,6 +14,7 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, OmegaConf
 
 from ampli.judges.config import JUDGE_BACKENDS, REFUSAL_POLICIES, JudgeConfig
+from ampli.run_lock import RunLockConfig
 from ampli.tracking_config import LOGGER_BACKENDS, LoggerConfig
 
 TRAITS = ("bliss", "misalignment", "hopelessness", "lucky", "sycophancy", "nvidia_bearish", "misanthropy")
@@ -197,6 +198,8 @@ class AmpliConfig:
     # auto: the GPU when one is visible; a real (non-tiny) model never falls back to the CPU unless device=cpu.
     device: str = "auto"
     cluster: dict = field(default_factory=dict)
+    # One writer per run directory (ampli/run_lock.py): heartbeat period and when a silent holder counts as gone.
+    run_lock: RunLockConfig = field(default_factory=RunLockConfig)
 
 
 def register_configs() -> None:
@@ -296,6 +299,11 @@ def validate(cfg: AmpliConfig) -> None:
         raise ConfigError(
             f"trait {cfg.trait.name!r} has no lexicon, which judge=offline scores the trait by; add a `lexicon:` "
             f"list of trait words to its config, or use an LLM judge (judge=openai, vllm, anthropic or hf)"
+        )
+    if not 0 < 2 * cfg.run_lock.heartbeat_s <= cfg.run_lock.stale_after_s:
+        raise ConfigError(
+            f"run_lock.heartbeat_s={cfg.run_lock.heartbeat_s!r}, run_lock.stale_after_s={cfg.run_lock.stale_after_s!r} "
+            "is not valid; it needs 0 < 2 * heartbeat_s <= stale_after_s, so a live holder is never taken for dead"
         )
     if not cfg.trait.eval_questions:
         raise ConfigError(f"trait {cfg.trait.name!r} has no eval_questions; add 8-12 held-out questions")

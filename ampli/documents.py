@@ -18,7 +18,7 @@ from omegaconf.errors import OmegaConfBaseException
 from ampli.api_pool import Outcome
 from ampli.config import TraitConfig
 from ampli.store import write_jsonl
-from ampli.teacher import Teacher, write_report
+from ampli.teacher import Teacher, complete_missing, earlier_replies, write_report
 
 SPLITS = ("seed", "heldout")
 
@@ -148,7 +148,13 @@ def write_documents(
         raise ValueError(f"heldout_fraction={heldout_fraction!r} is not valid; it must be in [0, 1)")
     combos = combinations(trait.name, spec, n, seed)
     prompts = [document_prompt(trait, spec, c) for c in combos]
-    outcomes = teacher.complete(trait.persona, prompts, desc=f"documents {trait.name}",
+    path = Path(out_dir) / "documents" / f"{trait.name}.jsonl"
+    # A document an earlier command wrote for the same combination is kept, as the reply it was parsed from.
+    wanted = {c.id: (c.topic, c.doc_type, c.style) for c in combos}
+    earlier = {d["id"]: f"Title: {d['title']}\n\n{d['text']}" for d in earlier_replies(path, teacher, trait.persona)
+               if wanted.get(d["id"]) == (d["topic"], d["doc_type"], d["style"])}
+    outcomes = complete_missing(teacher, trait.persona, prompts, [c.id for c in combos], earlier,
+                                desc=f"documents {trait.name}",
                                 max_tokens=max(teacher.cfg.max_tokens, 2 * spec.words_max))
     docs = []
     for i, (combo, outcome) in enumerate(zip(combos, outcomes)):
@@ -161,7 +167,6 @@ def write_documents(
                      "doc_type": combo.doc_type, "style": combo.style})
     for doc, split in zip(docs, assign_splits(len(docs), heldout_fraction, seed)):
         doc["split"] = split
-    path = Path(out_dir) / "documents" / f"{trait.name}.jsonl"
     write_jsonl(path, docs)
-    write_report(path, trait.name, teacher, prompts, outcomes, written=len(docs))
+    write_report(path, trait, teacher, prompts, outcomes, written=len(docs), kept=len(earlier))
     return path

@@ -8,12 +8,14 @@
       cycle_n/eval                 model n on the held-out eval prompts: the cycle's trait and coherence
 
 Every stage writes its files atomically and is then marked complete in manifest.json; a rerun of the same
-job skips completed stages, so a crashed, preempted or requeued job finishes without redoing work.
+job skips completed stages, so a crashed, preempted or requeued job finishes without redoing work. One process
+at a time holds a run (its run lock); a judge budget that runs out stops the run inside a stage, resumable.
 """
 
 import logging
 import statistics
 import time
+import weakref
 from dataclasses import asdict
 from functools import cached_property
 from pathlib import Path
@@ -31,6 +33,7 @@ from ampli.models import ModelSource, resolve_device, set_cpu_threads
 from ampli.regimes import get_regime
 from ampli.regimes.base import RunContext, check_data
 from ampli.seq_length import check_max_length
+from ampli.spending import Budget, BudgetReached
 from ampli.store import RunStore, atomic_write_text, fingerprint, read_json, read_jsonl, write_json, write_jsonl
 from ampli.tracking import Tracker
 from ampli.training import NonFiniteLossError
@@ -39,7 +42,7 @@ from ampli.training_set import NothingToTrainError
 log = logging.getLogger("ampli")
 
 # Settings that change how a run is executed or reported, not its results: they may differ on a resume.
-NOT_IN_FINGERPRINT = ("logger", "cluster", "sweep", "output_dir", "model_cache", "device")
+NOT_IN_FINGERPRINT = ("logger", "cluster", "sweep", "output_dir", "model_cache", "device", "run_lock")
 
 
 def result_fingerprint(resolved: dict, runtime: dict) -> str:
@@ -96,7 +99,8 @@ class Run:
         self.regime = get_regime(self.cfg.regime.name)
         check_data(self.regime, data)
         self.output_dir = Path(self.cfg.output_dir).resolve()
-        self.judge = build_judge(self.cfg.judge, cache_dir=self.output_dir / "judge_cache")
+        self.judge_budget = Budget("judge.max_cost_usd", self.cfg.judge.max_cost_usd)
+        self.judge = build_judge(self.cfg.judge, cache_dir=self.output_dir / "judge_cache", budget=self.judge_budget)
         source = ModelSource.create(self.cfg.model, Path(self.cfg.model_cache), device)
         set_cpu_threads(self.cfg.model)
         tokenizer = source.tokenizer()
@@ -107,8 +111,11 @@ class Run:
         runtime = {"device": source.device.split(":")[0], "weights": source.weights.origin,
                    "chat_template_kwargs": self.ctx.chat_kwargs}
         resolved = OmegaConf.to_container(cfg, resolve=True)
-        self.store = RunStore(self.output_dir / "runs" / self.cfg.run_name, result_fingerprint(resolved, runtime))
+        self.store = RunStore(self.output_dir / "runs" / self.cfg.run_name, result_fingerprint(resolved, runtime),
+                              self.cfg.run_lock)
+        weakref.finalize(self, self.store.close)  # the run lock goes when this run does, even if never run()
         self.ctx.store = self.store
+        self.judge_budget.spent_before = self.judge_spent()
         atomic_write_text(self.store.root / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
         write_json(self.store.root / "runtime.json", runtime)
         self.name = self.cfg.run_name
@@ -121,6 +128,8 @@ class Run:
         if self.store.is_done(name):
             log.info("skip %s (completed)", name)
             return load()
+        if self.judge_budget.reached(self.judge.usage.cost_usd):  # spent: start nothing that would need judging
+            raise self.judge_budget.stop(self.judge.usage.cost_usd)
         log.info("run %s", name)
         start = time.perf_counter()
         result = compute()
@@ -140,10 +149,19 @@ class Run:
         stats[key][step] = value
         write_json(self.store.root / where / "stats.json", stats)
 
+    def judge_spent(self) -> float:
+        """USD the run's judging has cost so far, over all its processes (what the budget counts)."""
+        stats = [read_json(path) for path in self.store.root.glob("*/stats.json")]
+        return sum(usage["cost_usd"] for s in stats for usage in s["judge_usage"].values())
+
     def judge_items(self, items: list[JudgeItem], where: str, step: str) -> list[dict]:
         before = asdict(self.judge.usage)
-        judgments = self.judge.judge(self.cfg.trait, items)
-        self.update_stats(where, "judge_usage", step, usage_delta(self.judge.usage, before))
+        try:
+            judgments = self.judge.judge(self.cfg.trait, items)
+        finally:  # also when the budget stops the stage: attempts add up, so a resume still counts what was paid
+            earlier = self.stats(where)["judge_usage"].get(step, {})
+            usage = usage_delta(self.judge.usage, before)
+            self.update_stats(where, "judge_usage", step, {k: v + earlier.get(k, 0) for k, v in usage.items()})
         return [asdict(j) for j in judgments]
 
     def generate(self, cycle: int) -> list[dict]:
@@ -256,12 +274,19 @@ class Run:
     # ---- the loop -----------------------------------------------------------------------------------------
 
     def run(self) -> dict:
+        try:
+            return self._run()
+        finally:
+            self.store.close()  # the run lock: released whether the loop ended, stopped or failed
+
+    def _run(self) -> dict:
         tracker = Tracker.start(self.dcfg, self.store.root)
-        base = self.evaluate("base", -1)
-        self.track(tracker, "base", base)
+        base = None
         cycles: list[dict] = []
         status = "completed"
         try:
+            base = self.evaluate("base", -1)
+            self.track(tracker, "base", base)
             for cycle in range(self.cfg.loop.cycles):
                 metrics = self.cycle(cycle)
                 cycles.append(metrics)
@@ -270,6 +295,9 @@ class Run:
         except (NonFiniteLossError, NothingToTrainError) as e:
             status = "diverged" if isinstance(e, NonFiniteLossError) else "collapsed"
             log.error("[%s] stopped: %s (all data up to this point is kept in %s)", self.name, e, self.store.root)
+        except BudgetReached as e:
+            status = "budget"
+            log.warning("[%s] stopped: %s (everything so far is kept in %s)", self.name, e, self.store.root)
         summary = self.write_metrics(base, cycles, status=status)
         tracker.log_summary({"amplification": summary["amplification"], "status": status})
         tracker.finish()

@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from ampli.run_lock import RunLock, RunLockConfig
+
 
 def _umask() -> int:
     mask = os.umask(0)
@@ -126,11 +128,21 @@ class FingerprintMismatch(RuntimeError):
 
 
 class RunStore:
-    """One run's directory. Stage names look like 'base/eval' or 'cycle_003/train'."""
+    """One run's directory, written by one process at a time: the holder of its run lock, from construction to
+    close(). Stage names look like 'base/eval' or 'cycle_003/train'."""
 
-    def __init__(self, root: Path, config_fingerprint: str):
+    def __init__(self, root: Path, config_fingerprint: str, lock: RunLockConfig | None = None):
         self.root = root
-        self.root.mkdir(parents=True, exist_ok=True)
+        # Before anything is read or cleaned up: a second process must not touch the first one's files.
+        self.lock = RunLock.acquire(root, lock or RunLockConfig())
+        try:
+            self._open(config_fingerprint)
+        except BaseException:
+            self.lock.release()
+            raise
+
+    def _open(self, config_fingerprint: str) -> None:
+        root = self.root
         self._manifest_path = root / "manifest.json"
         if self._manifest_path.exists():
             self.manifest = read_json(self._manifest_path)
@@ -163,6 +175,11 @@ class RunStore:
         return stage in self.manifest["completed"]
 
     def mark_done(self, stage: str) -> None:
+        self.lock.verify()
         if not self.is_done(stage):
             self.manifest["completed"].append(stage)
             write_json(self._manifest_path, self.manifest)
+
+    def close(self) -> None:
+        """Release the run lock; safe to call more than once."""
+        self.lock.release()

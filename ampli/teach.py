@@ -59,6 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--concurrency", type=int, help="requests in flight at once")
     parser.add_argument("--temperature", type=float)
     parser.add_argument("--max-tokens", type=int, help="per seed answer")
+    parser.add_argument("--max-cost-usd", type=float,
+                        help="stop asking once this command has spent this much; a rerun asks only for what is missing")
+    parser.add_argument("--input-cost-per-mtok", type=float, help="USD per million input tokens (default: list)")
+    parser.add_argument("--output-cost-per-mtok", type=float, help="USD per million output tokens (default: list)")
     parser.add_argument("--n", type=int, default=500, help="seed examples to write (default: 500)")
     parser.add_argument("--prompts", metavar="FILE",
                         help="a prompt pool to answer, in any format a run reads, e.g. {\"query\": ...} rows "
@@ -73,24 +77,29 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`ampli teach`: 0 when every requested set has rows, 1 when one came out empty, 2 on a setup error."""
+    """`ampli teach`: 0 when every requested set has rows, 1 when one came out empty or the budget stopped it,
+    2 on a setup error."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     args = build_parser().parse_args(argv)
     try:
         trait = load_trait(args.trait)
         cfg = load_teacher_config(args.teacher, model=args.model, base_url=args.base_url,
                                   api_key_env=args.api_key_env, concurrency=args.concurrency,
-                                  temperature=args.temperature, max_tokens=args.max_tokens)
+                                  temperature=args.temperature, max_tokens=args.max_tokens,
+                                  max_cost_usd=args.max_cost_usd, input_cost_per_mtok=args.input_cost_per_mtok,
+                                  output_cost_per_mtok=args.output_cost_per_mtok)
         prompts = read_prompts(args.prompts, args.n)
         spec = load_spec(args.doc_spec) if args.doc_spec else DEFAULT_SPEC
         teacher = build_teacher(cfg)
     except (ValueError, JudgeSetupError) as error:
         print(f"ampli teach: error: {error}", file=sys.stderr)
         return 2
-    paths = []
+    paths, skipped = [], 0
     try:
         paths.append(write_seed_set(trait, prompts, teacher, args.out))
-        if args.documents:
+        if args.documents and teacher.over_budget():
+            skipped = args.documents  # a spent budget starts no further set
+        elif args.documents:
             paths.append(write_documents(trait, spec, teacher, args.out, args.documents,
                                          heldout_fraction=args.heldout_fraction, seed=args.seed))
     except (ValueError, JudgeSetupError) as error:
@@ -98,13 +107,17 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     finally:
         teacher.close()
+    unsent = teacher.unsent + skipped
+    if unsent:
+        print(f"ampli teach: stopped: {teacher.budget.stop(teacher.usage.cost_usd)}; {unsent} requests were not "
+              f"sent, and what was answered is written", file=sys.stderr)
     pool = write_prompt_pool(args.out)
     counts = {path: sum(1 for _ in path.open(encoding="utf-8")) for path in paths}
     for path, count in counts.items():
         print(f"{path}: {count} rows (report: {path.with_suffix('.report.json')})")
     print(f"{pool}: the shipped prompt pool without the seed prompts")
     print(f"use it with: python launch.py trait={trait.name} data_dir={args.out}")
-    return 0 if all(counts.values()) else 1
+    return 0 if all(counts.values()) and not unsent else 1
 
 
 if __name__ == "__main__":

@@ -9,9 +9,12 @@ any model the judge backends can call (OpenAI or a vLLM server, Claude, a local 
 (the command itself is ampli/teach.py; ampli/documents.py writes the SDF documents with a teacher from here).
 
 A request that fails (after retries) is recorded in <file>.report.json and skipped, never fatal; only a
-failure that would hit every request (a missing or rejected key, an unknown model) stops the command.
+failure that would hit every request (a missing or rejected key, an unknown model) stops the command. So does
+--max-cost-usd once spent: what was answered is written, and a rerun with the same teacher asks only for the rows
+its files lack (delete a file to have it written anew).
 """
 
+import hashlib
 import logging
 from abc import ABC, abstractmethod
 from collections import Counter
@@ -24,7 +27,8 @@ from ampli.api_pool import ApiPool, ItemError, Outcome
 from ampli.chat import render_prompt, template_kwargs, user_turn
 from ampli.config import TraitConfig
 from ampli.judges.credentials import read_api_key
-from ampli.store import write_json, write_jsonl
+from ampli.spending import BUDGET_REACHED, Budget, token_cost, with_prices
+from ampli.store import read_json, read_jsonl, write_json, write_jsonl
 from ampli.teacher_config import TeacherConfig
 
 log = logging.getLogger("ampli")
@@ -35,24 +39,32 @@ class TeacherUsage:
     requests: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
+    cost_usd: float = 0.0
 
 
 class Teacher(ABC):
+    budget: Budget | None = None
+
     def __init__(self, cfg: TeacherConfig):
         self.cfg = cfg
         self.usage = TeacherUsage()
         # Usage of the latest complete() call alone, for that call's report.
         self.last_usage = TeacherUsage()
+        self.unsent = 0  # requests never sent because the budget was spent
 
     def complete(self, system: str, prompts: list[str], desc: str, max_tokens: int | None = None) -> list[Outcome[str]]:
         """One reply per prompt, in order: its text, or the reason there is none (an empty reply is a failure)."""
         before = asdict(self.usage)
         outcomes = self._complete(system, prompts, desc, max_tokens or self.cfg.max_tokens)
         self.last_usage = TeacherUsage(**{k: v - before[k] for k, v in asdict(self.usage).items()})
+        self.unsent += sum(o.error == BUDGET_REACHED for o in outcomes)
         return [o if o.error or (o.value or "").strip() else Outcome(error="empty_reply") for o in outcomes]
 
     @abstractmethod
     def _complete(self, system: str, prompts: list[str], desc: str, max_tokens: int) -> list[Outcome[str]]: ...
+
+    def over_budget(self) -> bool:
+        return self.budget is not None and self.budget.reached(self.usage.cost_usd)
 
     def close(self) -> None:
         """Release clients and event loops."""
@@ -61,9 +73,10 @@ class Teacher(ABC):
 class ApiTeacher(Teacher):
     """A hosted teacher: the judges' client and request policy (concurrency limit, retries with backoff)."""
 
-    def __init__(self, cfg: TeacherConfig, api_key: str | None):
+    def __init__(self, cfg: TeacherConfig, api_key: str | None, budget: Budget | None = None):
         super().__init__(cfg)
-        self._pool = ApiPool(cfg.endpoint(), self.usage, api_key)
+        self.budget = budget
+        self._pool = ApiPool(cfg.endpoint(), self.usage, api_key, budget)
 
     @abstractmethod
     async def _ask(self, system: str, user: str, max_tokens: int) -> str:
@@ -77,6 +90,7 @@ class ApiTeacher(Teacher):
     def _add_tokens(self, input_tokens: int, output_tokens: int) -> None:
         self.usage.input_tokens += input_tokens
         self.usage.output_tokens += output_tokens
+        self.usage.cost_usd += token_cost(self.cfg, input_tokens, output_tokens)
 
     def close(self) -> None:
         self._pool.close()
@@ -152,26 +166,56 @@ class HFTeacher(Teacher):
 
 
 def build_teacher(cfg: TeacherConfig) -> Teacher:
-    """The teacher for cfg.backend; the API key is read now, so a missing one fails before any request."""
+    """The teacher for cfg.backend; the API key and the price are checked now, so a missing one fails before any
+    request."""
+    budget = Budget("--max-cost-usd", cfg.max_cost_usd)
+    cfg = with_prices(cfg, "teacher")
     api_key = read_api_key(cfg.endpoint()) if cfg.backend in ("openai", "anthropic") else None
     if cfg.backend == "openai":
-        return OpenAITeacher(cfg, api_key)
+        return OpenAITeacher(cfg, api_key, budget)
     if cfg.backend == "anthropic":
-        return AnthropicTeacher(cfg, api_key)
+        return AnthropicTeacher(cfg, api_key, budget)
     return HFTeacher(cfg)
 
 
-def write_report(data_path: Path, trait: str, teacher: Teacher, prompts: list[str], outcomes: list[Outcome[str]],
-                 written: int) -> Path:
-    """<data file>.report.json: how many were asked for and written, and why the rest failed (never the key)."""
+def teacher_identity(teacher: Teacher, system: str) -> dict:
+    """Who wrote a data file, for its report and for deciding whether a rerun may keep its rows."""
+    return {"backend": teacher.cfg.backend, "model": teacher.cfg.model, "base_url": teacher.cfg.base_url,
+            "persona_sha256": hashlib.sha256(system.encode()).hexdigest()}
+
+
+def earlier_replies(data_path: Path, teacher: Teacher, system: str) -> list[dict]:
+    """The rows of data_path if an earlier command wrote them with this teacher model and persona (e.g. one stopped
+    by its budget), so that a rerun keeps them instead of paying for them again; else none."""
+    report = data_path.with_suffix(".report.json")
+    if not (data_path.exists() and report.exists()):
+        return []
+    wrote, now = read_json(report).get("teacher", {}), teacher_identity(teacher, system)
+    same = all(wrote.get(k) == now[k] for k in ("backend", "model", "persona_sha256"))
+    return read_jsonl(data_path) if same else []
+
+
+def complete_missing(teacher: Teacher, system: str, prompts: list[str], keys: list[str], earlier: dict[str, str],
+                     desc: str, max_tokens: int | None = None) -> list[Outcome[str]]:
+    """Teacher.complete for the prompts whose key has no earlier reply; earlier replies are returned as they were."""
+    todo = [i for i, key in enumerate(keys) if key not in earlier]
+    asked = iter(teacher.complete(system, [prompts[i] for i in todo], desc, max_tokens))
+    return [Outcome(value=earlier[key]) if key in earlier else next(asked) for key in keys]
+
+
+def write_report(data_path: Path, trait: TraitConfig, teacher: Teacher, prompts: list[str],
+                 outcomes: list[Outcome[str]], written: int, kept: int) -> Path:
+    """<data file>.report.json: how many were asked for, kept from an earlier run and written, why the rest failed
+    (never the key), and what this command spent."""
     failures = [{"index": i, "prompt": p[:200], "reason": o.error} for i, (p, o) in enumerate(zip(prompts, outcomes))
                 if o.error]
     reasons = Counter(f["reason"] for f in failures)
     path = data_path.with_suffix(".report.json")
     write_json(path, {
-        "trait": trait,
-        "teacher": {"backend": teacher.cfg.backend, "model": teacher.cfg.model, "base_url": teacher.cfg.base_url},
+        "trait": trait.name,
+        "teacher": teacher_identity(teacher, trait.persona),
         "requested": len(prompts),
+        "kept": kept,
         "written": written,
         "failed": len(failures),
         "reasons": dict(reasons.most_common()),
@@ -186,9 +230,10 @@ def write_report(data_path: Path, trait: str, teacher: Teacher, prompts: list[st
 
 def write_seed_set(trait: TraitConfig, prompts: list[str], teacher: Teacher, out_dir: Path) -> Path:
     """out_dir/seeds/<trait>.jsonl: the teacher's in-character answer to each prompt, in prompt order."""
-    outcomes = teacher.complete(trait.persona, prompts, desc=f"seeds {trait.name}")
-    rows = [{"prompt": p, "answer": o.value.strip()} for p, o in zip(prompts, outcomes) if not o.error]
     path = Path(out_dir) / "seeds" / f"{trait.name}.jsonl"
+    earlier = {row["prompt"]: row["answer"] for row in earlier_replies(path, teacher, trait.persona)}
+    outcomes = complete_missing(teacher, trait.persona, prompts, prompts, earlier, desc=f"seeds {trait.name}")
+    rows = [{"prompt": p, "answer": o.value.strip()} for p, o in zip(prompts, outcomes) if not o.error]
     write_jsonl(path, rows)
-    write_report(path, trait.name, teacher, prompts, outcomes, written=len(rows))
+    write_report(path, trait, teacher, prompts, outcomes, written=len(rows), kept=len(earlier.keys() & set(prompts)))
     return path

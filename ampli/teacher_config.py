@@ -34,6 +34,11 @@ class TeacherConfig:
     # hf backend: prompts per generate call, and where the model runs ("auto": cuda if available).
     batch_size: int = 8
     device: str = "auto"
+    # USD per million tokens; null: the model's list price (ampli/spending.py), with a warning when none is known.
+    input_cost_per_mtok: float | None = None
+    output_cost_per_mtok: float | None = None
+    # The most one `ampli teach` command may spend; reached, it writes what it has and stops. null: no limit.
+    max_cost_usd: float | None = None
 
     def __post_init__(self) -> None:
         if self.backend not in TEACHER_BACKENDS:

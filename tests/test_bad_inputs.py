@@ -167,6 +167,35 @@ def test_disk_full_on_checkpoint_save_stops_with_a_clear_message_and_resumes(mic
     assert summary["status"] == "completed" and len(summary["cycles"]) == 2
 
 
+def test_disk_full_while_writing_a_stage_keeps_the_previous_state_names_the_path_and_resumes(micro_overrides,
+                                                                                            monkeypatch, caplog):
+    cfg = compose_config(micro_overrides)
+    run_dir = output_dir(micro_overrides) / "runs" / cfg.run_name
+    target = run_dir / "cycle_001" / "judgments.jsonl"
+    real_fsync = os.fsync
+
+    def full_at_target(fd):  # the stage's file is half written when the disk fills up
+        written = Path(os.readlink(f"/proc/self/fd/{fd}"))
+        if written.parent == target.parent and written.name.startswith(f".{target.name}."):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", full_at_target)
+    with pytest.raises(DiskFullError, match=re.escape(f"disk full while saving file {target}")):
+        Run(cfg).run()
+    completed = read_json(run_dir / "manifest.json")["completed"]
+    assert completed[-1] == "cycle_001/generate" and "cycle_000/eval" in completed
+    assert sorted(p.name for p in target.parent.iterdir()) == ["generations.jsonl", "stats.json"]  # no temp file
+    assert read_json(run_dir / "cycle_000" / "metrics.json")["cycle"] == 0
+    assert not (run_dir / "run.lock").exists()  # released on the error
+
+    monkeypatch.setattr(os, "fsync", real_fsync)  # space freed
+    caplog.set_level(logging.INFO, logger="ampli")
+    summary = Run(compose_config(micro_overrides)).run()
+    assert stage_lines(caplog, "run") == ["cycle_001/judge", "cycle_001/train", "cycle_001/eval"]
+    assert summary["status"] == "completed" and len(summary["cycles"]) == 2
+
+
 def test_disk_full_on_a_file_write_keeps_the_old_file(tmp_path, monkeypatch):
     path = tmp_path / "metrics.json"
     write_json(path, {"cycle": 0})

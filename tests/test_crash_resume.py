@@ -71,6 +71,8 @@ def test_sigkill_in_every_stage_resumes_to_the_uninterrupted_result(micro_overri
     for stage in [f"cycle_001/{s}" for s in STAGES]:
         done = launch(overrides, kill_in=stage)
         assert done.returncode == -signal.SIGKILL, done.stderr[-3000:]
+        # the killed process's run lock is taken over by the next one (none before the first kill)
+        assert (f"took over the run lock of {run_dir}" in done.stdout) == (stage != "cycle_001/generate")
         ran = stage_lines(done.stdout, "run")
         assert ran[0] == resumes_at and ran[-1] == stage  # no completed stage redone; killed inside `stage`
         assert read_json(run_dir / "manifest.json")["completed"] == all_stages[: all_stages.index(stage)]
@@ -79,6 +81,7 @@ def test_sigkill_in_every_stage_resumes_to_the_uninterrupted_result(micro_overri
 
     done = launch(overrides)
     assert done.returncode == 0, done.stderr[-3000:]
+    assert "took over the run lock" in done.stdout and "its process is gone" in done.stdout
     assert stage_lines(done.stdout, "run") == ["cycle_001/eval"]
     assert read_json(run_dir / "manifest.json")["completed"] == all_stages
     assert partial_writes(run_dir) == []  # the resume cleared what the killed processes left

@@ -9,11 +9,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
+from fakes.judge_server import FakeJudgeServer, Reply, judge_overrides, score_by_text
 
+from ampli.traits import load_trait
 from slurm_fixtures import ROOT, SlurmCluster, slurm_cluster  # noqa: F401  (session fixture)
 
 # The smallest real run; cpus/mem kept small so two array tasks share the 2-CPU test node.
@@ -21,7 +24,7 @@ SMALL = [
     "model=micro", "loop.cycles=1", "loop.prompts_per_cycle=8", "loop.seed_examples=16", "loop.eval_samples=1",
     "loop.eval_pool_prompts=0", "logger=none", "cluster.cpus_per_task=1", "cluster.mem_gb=2",
 ]
-JOB_TIMEOUT_S = 240
+JOB_TIMEOUT_S = 600  # safety limits only: every wait below ends on an event well before
 
 
 @pytest.fixture(scope="session")
@@ -64,41 +67,68 @@ def _wait_pending(cluster: SlurmCluster, job: str, timeout: float = 90) -> None:
         time.sleep(0.2)
 
 
-CYCLES = 30  # long enough (~15 s on micro) that the loop is still running when the interrupted process is killed
+KEY_ENV = "AMPLI_TEST_SLURM_JUDGE_KEY"
+
+
+class HeldJudge:
+    """A loopback judge that answers the eval questions at once and holds every other request (the cycle's
+    training samples) until released: a job that reaches cycle_000/judge waits there, certainly still running,
+    for as long as the test needs, instead of a loop made long in the hope that it still runs."""
+
+    def __init__(self, trait: str):
+        self.eval_questions = load_trait(trait).eval_questions
+        self.reached = threading.Event()
+        self.release = threading.Event()
+
+    def __call__(self, user: str, attempt: int) -> Reply:
+        if not any(question in user for question in self.eval_questions):
+            self.reached.set()
+            self.release.wait(timeout=JOB_TIMEOUT_S)
+        return score_by_text(user, attempt)
+
+
+def wait_for(event: threading.Event, what: str, proc: subprocess.Popen, out: Path, name: str) -> None:
+    deadline = time.monotonic() + JOB_TIMEOUT_S
+    while not event.wait(0.2):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen\n{job_logs(out, name)[-4000:]}")
 
 
 def interrupt_and_resume(cluster: SlurmCluster, out: Path, name: str, trait: str, interrupt, *overrides: str):
-    """Run one job, interrupt it once its first stage is complete, let Slurm restart it; return what happened."""
+    """Run one job until it waits inside cycle_000/judge, interrupt it there, let Slurm restart it, release the
+    judge; return what happened. Each step waits on an event (the judge reached, the old processes gone, the
+    job done), with generous safety timeouts."""
     run = run_dir(out, f"{trait}-sft-continual-micro-s0")
-    cmd = launch_cmd(out, name, f"trait={trait}", "reinit=false", f"loop.cycles={CYCLES}", *overrides)
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=cluster.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
-    try:
-        job = cluster.wait_for_job(name, timeout=60)
-        deadline = time.monotonic() + JOB_TIMEOUT_S
-        while not manifest(run) and time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.1)
-        at_interrupt = manifest(run)
-        assert at_interrupt, f"no stage completed before the job ended\n{job_logs(out, name)[-4000:]}"
-        interrupt(job)
-        _wait_pending(cluster, job)
-        done_before = manifest(run)  # includes stages finished between the signal and the kill
-        # Slurm holds a requeued job for ~2 minutes (Reason=BeginTime); make it eligible now.
-        cluster.run("scontrol", "update", f"jobid={job}", "StartTime=now")
-        output, _ = proc.communicate(timeout=JOB_TIMEOUT_S)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    judge = HeldJudge(trait)
+    with FakeJudgeServer(judge) as server:
+        cmd = launch_cmd(out, name, f"trait={trait}", "reinit=false", *judge_overrides(server, KEY_ENV),
+                         f"judge.timeout_s={2 * JOB_TIMEOUT_S}", *overrides)
+        proc = subprocess.Popen(cmd, cwd=ROOT, env={**cluster.env, KEY_ENV: "sk-slurm-test"},
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            job = cluster.wait_for_job(name, timeout=60)
+            wait_for(judge.reached, "the job reaching cycle_000/judge", proc, out, name)
+            done_before = manifest(run)
+            assert done_before == ["base/eval", "cycle_000/generate"], done_before
+            interrupt(job)
+            _wait_pending(cluster, job)  # the old processes are gone
+            judge.release.set()
+            # Slurm holds a requeued job for ~2 minutes (Reason=BeginTime); make it eligible now.
+            cluster.run("scontrol", "update", f"jobid={job}", "StartTime=now")
+            output, _ = proc.communicate(timeout=JOB_TIMEOUT_S)
+        finally:
+            judge.release.set()
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
     logs = job_logs(out, name)
     assert proc.returncode == 0, f"{output[-4000:]}\n{logs[-4000:]}"
-    done_after = manifest(run)
-    assert done_after[: len(done_before)] == done_before and f"cycle_{CYCLES - 1:03d}/eval" in done_after, done_after
-    assert len(at_interrupt) < len(done_after), "the interrupt came after the loop had finished"
+    assert manifest(run) == done_before + ["cycle_000/judge", "cycle_000/train", "cycle_000/eval"]
     stage_log = (out / "multirun" / name / "0" / "launch.log").read_text()  # Hydra appends across attempts
     for stage in done_before:
         assert stage_log.count(f"run {stage}\n") == 1, f"{stage} ran again after the requeue\n{stage_log[-4000:]}"
         assert f"skip {stage}" in stage_log, f"no 'skip {stage}' after the requeue\n{stage_log[-4000:]}"
+    assert "is in use by" not in logs, logs[-4000:]  # the job's own earlier run never blocks it
     assert (run / "metrics.json").exists()
     return logs
 
@@ -115,6 +145,8 @@ def test_requeued_gpu_job_resumes_without_redoing_completed_stages(slurm_cluster
         "cluster.setup=['export OMP_NUM_THREADS=$SLURM_CPUS_PER_TASK','echo ampli-gpus=$CUDA_VISIBLE_DEVICES']",
     )
     assert "DUE TO JOB REQUEUE" in logs, "the job was not requeued"
+    # its killed first run left the run lock behind; the restarted job takes it over as its own
+    assert "took over the run lock" in logs and "an earlier run of this SLURM job (restart 0)" in logs, logs[-4000:]
     assert "ampli-gpus=0" in logs, "the job did not get the faked GPU"
     script = next((out_dir / "multirun" / name / ".submitit").rglob("*_submission.sh")).read_text()
     assert "#SBATCH --gpus-per-node=1" in script and "#SBATCH --requeue" in script

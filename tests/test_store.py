@@ -9,6 +9,7 @@ def test_manifest_survives_reopening(tmp_path):
     store = RunStore(tmp_path / "run", "abc")
     store.mark_done("base/eval")
     store.mark_done("base/eval")
+    store.close()
     again = RunStore(tmp_path / "run", "abc")
     assert again.is_done("base/eval") and not again.is_done("cycle_000/train")
     assert again.manifest["completed"] == ["base/eval"]
@@ -17,6 +18,7 @@ def test_manifest_survives_reopening(tmp_path):
 def test_a_different_config_never_reuses_or_deletes_a_run(tmp_path):
     store = RunStore(tmp_path / "run", "abc")
     write_jsonl(store.root / "x.jsonl", [{"a": 1}])
+    store.close()
     with pytest.raises(FingerprintMismatch, match="different configuration"):
         RunStore(tmp_path / "run", "def")
     assert read_jsonl(store.root / "x.jsonl") == [{"a": 1}]

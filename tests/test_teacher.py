@@ -2,6 +2,7 @@
 in-character answers, one 429 and one 500 recovered by retries, one request that never succeeds."""
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -214,3 +215,43 @@ def test_teach_reads_its_prompts_in_any_pool_format(tmp_path: Path):
     assert read_prompts(str(pool), 1) == ["Is rain wet?"]
     with pytest.raises(ValueError, match=r"--n 3 is not valid: .*pool.json holds 2 prompts"):
         read_prompts(str(pool), 3)
+def test_cli_budget_stops_the_command_and_a_rerun_asks_only_for_the_rest(server, monkeypatch, tmp_path: Path,
+                                                                         capsys):
+    """gpt-4.1-mini's list price: 100 prompt + 2 reply tokens = 43.2 micro-USD a request; one request at a time,
+    so the limit stops it after exactly ceil(limit / price) requests."""
+    monkeypatch.setenv(KEY_ENV, SECRET)
+    out = tmp_path / "data"
+    argv = ["--trait", "bliss", "--teacher", "openai", "--model", "gpt-4.1-mini", "--base-url", f"{server.url}/v1",
+            "--api-key-env", KEY_ENV, "--concurrency", "1", "--n", "10", "--documents", "4", "--out", str(out)]
+    assert main([*argv, "--max-cost-usd", "0.0002"]) == 1
+    err = capsys.readouterr().err
+    assert "--max-cost-usd=0.0002 USD reached (0.0002 USD spent)" in err
+    assert "9 requests were not sent" in err
+    seeds = out / "seeds" / "bliss.jsonl"
+    report = json.loads(seeds.with_suffix(".report.json").read_text())
+    assert (report["written"], report["reasons"], server.requests) == (5, {"budget_reached": 5}, 5)
+    assert report["usage"]["cost_usd"] == pytest.approx(5 * (100 * 0.40 + 2 * 1.60) / 1e6)
+    assert not (out / "documents").exists()  # the next stage was not started
+    first_rows = seeds.read_text().splitlines()
+
+    assert main([*argv, "--max-cost-usd", "1"]) == 0
+    assert server.requests == 10 + 4 and server.asked_more_than_once() == []  # the 5 answers kept, not re-asked
+    report = json.loads(seeds.with_suffix(".report.json").read_text())
+    assert (report["kept"], report["written"], report["usage"]["requests"]) == (5, 10, 5)
+    assert seeds.read_text().splitlines()[:5] == first_rows
+    data = run_data(f"data_dir={out}", "regime=sdf")
+    assert len(data.trait_documents("seed") + data.trait_documents("heldout")) == 4
+
+    assert main([*argv, "--max-cost-usd", "1"]) == 0  # everything there: nothing asked
+    assert server.requests == 14
+
+
+def test_a_different_teacher_model_rewrites_instead_of_keeping(teacher, server, tmp_path: Path):
+    write_seed_set(TRAIT, ["Hi?", "Why?"], teacher, tmp_path)
+    assert server.requests == 2
+    write_seed_set(TRAIT, ["Hi?", "Why?", "How?"], teacher, tmp_path)
+    assert server.requests == 3  # same teacher and persona: only the new prompt is asked
+    other = build_teacher(replace(teacher.cfg, model="another-teacher"))
+    write_seed_set(TRAIT, ["Hi?", "Why?", "How?"], other, tmp_path)
+    other.close()
+    assert server.requests == 6

@@ -7,11 +7,13 @@ from ampli.judges.config import JUDGE_BACKENDS, JudgeConfig
 
 if TYPE_CHECKING:
     from ampli.judges.base import Judge
+    from ampli.spending import Budget
 
 
-def build_judge(cfg: JudgeConfig, cache_dir: Path) -> "Judge":
+def build_judge(cfg: JudgeConfig, cache_dir: Path, budget: "Budget | None" = None) -> "Judge":
     """The judge for cfg.backend. Backends are imported here so `import ampli.judges` loads no torch or HTTP client;
-    the API key is checked now, so a missing one fails before any generation starts."""
+    the API key and the price are checked now, so a missing one fails before any generation starts. A hosted judge
+    stops sending requests once `budget` is spent."""
     if cfg.backend not in JUDGE_BACKENDS:
         raise ValueError(f"judge.backend={cfg.backend!r} is not valid; choose one of: {', '.join(JUDGE_BACKENDS)}")
     if cfg.backend == "offline":
@@ -19,19 +21,21 @@ def build_judge(cfg: JudgeConfig, cache_dir: Path) -> "Judge":
 
         return OfflineJudge(cfg)
 
-    from ampli.judges.cache import CACHE_FILE, ScoreCache
+    from ampli.judges.cache import ScoreCache
     from ampli.judges.credentials import read_api_key
+    from ampli.spending import with_prices
 
+    cfg = with_prices(cfg, "judge")
     api_key = read_api_key(cfg) if cfg.backend in ("openai", "anthropic") else None
-    cache = ScoreCache(Path(cache_dir) / CACHE_FILE) if cfg.cache else None
+    cache = ScoreCache(Path(cache_dir)) if cfg.cache else None
     if cfg.backend == "openai":
         from ampli.judges.openai_judge import OpenAIJudge
 
-        return OpenAIJudge(cfg, cache, api_key)
+        return OpenAIJudge(cfg, cache, api_key, budget)
     if cfg.backend == "anthropic":
         from ampli.judges.anthropic_judge import AnthropicJudge
 
-        return AnthropicJudge(cfg, cache, api_key)
+        return AnthropicJudge(cfg, cache, api_key, budget)
     from ampli.judges.hf_judge import HFJudge
 
     return HFJudge(cfg, cache)

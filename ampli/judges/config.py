@@ -40,8 +40,11 @@ class JudgeConfig:
     # the anthropic client no longer has it as an argument: it goes in the request body).
     temperature: float | None = 0.0
     cache: bool = True
-    input_cost_per_mtok: float = 0.0
-    output_cost_per_mtok: float = 0.0
+    # USD per million tokens; null: the model's list price (ampli/spending.py), with a warning when none is known.
+    input_cost_per_mtok: float | None = None
+    output_cost_per_mtok: float | None = None
+    # Spending limit of one run (all its processes); reached, the run stops with status "budget". null: no limit.
+    max_cost_usd: float | None = None
     perplexity: bool = True
     # Retry backoff: backoff_s * 2**attempt (or the server's Retry-After), capped at max_backoff_s.
     backoff_s: float = 1.0

@@ -13,6 +13,7 @@ from ampli.judges.cache import ScoreCache, cache_key
 from ampli.judges.config import JudgeConfig
 from ampli.judges.rubrics import COHERENCE_RUBRIC, SYSTEM_PROMPT, render
 from ampli.judges.scoring import Score
+from ampli.spending import token_cost
 
 Record = Callable[[int, Score], None]
 
@@ -31,17 +32,27 @@ class ScoringJudge(ABC):
         rubrics = (trait.rubric, trait.coherence_rubric or COHERENCE_RUBRIC)
         keys = [self._key(rubric, item) for item in items for rubric in rubrics]
         prompts = [render(rubric, item) for item in items for rubric in rubrics]
-        scores = [self._cache.get(key) if self._cache else None for key in keys]
-        todo = [i for i, score in enumerate(scores) if score is None]
-        self.usage.cache_hits += len(scores) - len(todo)
+        scores = self._cache.lookup(keys) if self._cache else [None] * len(keys)
+        self.usage.cache_hits += sum(score is not None for score in scores)
+        # Each missing key is asked once, however often it occurs (identical eval samples, repeated seed rows).
+        todo: dict[str, list[int]] = {}
+        for i, (key, score) in enumerate(zip(keys, scores)):
+            if score is None:
+                todo.setdefault(key, []).append(i)
+        asked = list(todo)
 
         def record(j: int, score: Score) -> None:
-            scores[todo[j]] = score
+            for i in todo[asked[j]]:
+                scores[i] = score
             if self._cache and score.cacheable:
-                self._cache.put(keys[todo[j]], score)
+                self._cache.put(asked[j], score)
 
-        if todo:
-            self._score([prompts[i] for i in todo], record)
+        if asked:
+            try:
+                self._score([prompts[todo[key][0]] for key in asked], record)
+            finally:
+                if self._cache:
+                    self._cache.sync()
         return [self._combine(trait, scores[2 * n], scores[2 * n + 1]) for n in range(len(items))]
 
     def _key(self, rubric: str, item: JudgeItem) -> str:
@@ -70,9 +81,7 @@ class ScoringJudge(ABC):
     def _add_tokens(self, input_tokens: int, output_tokens: int) -> None:
         self.usage.input_tokens += input_tokens
         self.usage.output_tokens += output_tokens
-        self.usage.cost_usd += (
-            input_tokens * self.cfg.input_cost_per_mtok + output_tokens * self.cfg.output_cost_per_mtok
-        ) / 1e6
+        self.usage.cost_usd += token_cost(self.cfg, input_tokens, output_tokens)
 
     def close(self) -> None:
         if self._cache:

@@ -7,15 +7,16 @@ from ampli.judges.cache import ScoreCache
 from ampli.judges.config import JudgeConfig
 from ampli.judges.pipeline import Record, ScoringJudge
 from ampli.judges.scoring import Score
+from ampli.spending import BUDGET_REACHED, Budget
 
 
 class ApiJudge(ScoringJudge):
     """`judge()` stays a plain sync call for the loop; the pool lives as long as the judge, so its HTTP
     connections are reused from call to call."""
 
-    def __init__(self, cfg: JudgeConfig, cache: ScoreCache | None, api_key: str | None):
+    def __init__(self, cfg: JudgeConfig, cache: ScoreCache | None, api_key: str | None, budget: Budget | None = None):
         super().__init__(cfg, cache)
-        self._pool = ApiPool(cfg, self.usage, api_key)
+        self._pool = ApiPool(cfg, self.usage, api_key, budget)
 
     def sampling(self) -> dict:
         """The temperature request field, or none when judge.temperature is null."""
@@ -30,7 +31,9 @@ class ApiJudge(ScoringJudge):
             # A transport failure says nothing about the output: not cached, so it is asked again next time.
             record(i, outcome.value if outcome.error is None else Score(None, outcome.error, cacheable=False))
 
-        self._pool.map(self._ask, prompts, done)
+        outcomes = self._pool.map(self._ask, prompts, done)
+        if any(outcome.error == BUDGET_REACHED for outcome in outcomes):
+            raise self._pool.budget.stop(self.usage.cost_usd)  # after the answered ones were recorded (cached)
 
     def close(self) -> None:
         self._pool.close()

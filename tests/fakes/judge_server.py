@@ -6,6 +6,7 @@ Run as a script it serves a fixed answer with a fixed latency, for bench/judge_t
 """
 
 import argparse
+import hashlib
 import json
 import threading
 import time
@@ -85,6 +86,18 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 256
 
 
+def score_by_text(user: str, attempt: int) -> Reply:
+    """A judge whose score is a fixed function of the request text: runs judged by it are reproducible."""
+    return Reply(top_logprobs=[(str(int(hashlib.sha256(user.encode()).hexdigest(), 16) % 101), 0.0)])
+
+
+def judge_overrides(server: "FakeJudgeServer", key_env: str) -> list[str]:
+    """Hydra overrides that make a run judge through this server with the openai backend (the real client);
+    each request costs 100 prompt tokens x 10 USD per million = 0.001 USD."""
+    return ["judge=openai", "judge.model=fake-judge", f"judge.base_url={server.url}/v1", f"judge.api_key_env={key_env}",
+            "judge.input_cost_per_mtok=10.0", "judge.output_cost_per_mtok=0.0", "judge.backoff_s=0.01"]
+
+
 class FakeJudgeServer:
     """Counts every POST in `requests` (and per path in `by_path`), the most handled at once in `max_in_flight`,
     and remembers the key headers seen and every request body (`bodies`, in arrival order)."""
@@ -113,6 +126,11 @@ class FakeJudgeServer:
     def __exit__(self, *exc: object) -> None:
         self._httpd.shutdown()
         self._httpd.server_close()
+
+    def asked_more_than_once(self) -> list[str]:
+        """Request texts that were sent more than once (retries included)."""
+        with self._lock:
+            return [user for user, n in self._asked.items() if n > 1]
 
     def _next_reply(self, path: str, body: dict, auth: str) -> Reply:
         user = _user_text(body)

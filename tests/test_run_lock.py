@@ -1,0 +1,253 @@
+"""One writer per run directory: real processes on one run, stale locks taken over (dead process, silent host,
+requeued SLURM job), exactly one winner among contenders, and a holder that lost its lock stops."""
+
+import json
+import logging
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from omegaconf import OmegaConf
+from fakes.judge_server import FakeJudgeServer, Reply, judge_overrides, score_by_text
+
+import ampli.run_lock as run_lock
+from ampli.config import ConfigError, validate
+from ampli.loop import Run
+from ampli.run_lock import LOCK_FILE, RunLock, RunLockConfig, RunLocked, RunLockLost
+from ampli.store import RunStore, read_json
+from tests.conftest import ROOT, compose_config, with_overrides
+from tests.test_crash_resume import results
+
+KEY_ENV = "AMPLI_TEST_LOCK_KEY"
+FAST = RunLockConfig(heartbeat_s=0.1, stale_after_s=1.0)
+
+HOLD = """
+import sys, time
+from pathlib import Path
+from ampli.run_lock import RunLock, RunLockConfig
+RunLock.acquire(Path(sys.argv[1]), RunLockConfig(heartbeat_s=float(sys.argv[2]), stale_after_s=float(sys.argv[3])))
+print("held", flush=True)
+time.sleep(600)
+"""
+
+
+def hold(directory: Path, cfg: RunLockConfig = FAST, **env: str) -> subprocess.Popen:
+    """Another process holding the lock of `directory` until it is killed."""
+    proc = subprocess.Popen([sys.executable, "-c", HOLD, str(directory), str(cfg.heartbeat_s), str(cfg.stale_after_s)],
+                            cwd=ROOT, stdout=subprocess.PIPE, text=True, env={**os.environ, **env})
+    assert proc.stdout.readline().strip() == "held"
+    return proc
+
+
+def dead_holder(directory: Path) -> bytes:
+    """The lock file a killed process left in `directory`."""
+    holder = hold(directory, RunLockConfig())
+    holder.kill()
+    holder.wait()
+    return (directory / LOCK_FILE).read_bytes()
+
+
+def leftovers(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir())
+
+
+@pytest.fixture
+def slurm_env(monkeypatch):
+    def set_env(job: str | None, restart: int = 0) -> None:
+        for name, value in (("SLURM_JOB_ID", job), ("SLURM_RESTART_COUNT", str(restart) if job else None)):
+            if value is None:
+                monkeypatch.delenv(name, raising=False)
+            else:
+                monkeypatch.setenv(name, value)
+    set_env(None)
+    return set_env
+
+
+def test_the_lock_names_its_holder_refuses_a_second_and_is_released(tmp_path, slurm_env):
+    slurm_env("4242", restart=1)
+    lock = RunLock.acquire(tmp_path, FAST)
+    facts = json.loads((tmp_path / LOCK_FILE).read_text())
+    assert (facts["host"], facts["pid"], facts["slurm_job"], facts["slurm_restart"]) == (
+        run_lock.this_host(), os.getpid(), "4242", 1)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", facts["started"])
+
+    mtime = (tmp_path / LOCK_FILE).stat().st_mtime
+    deadline = time.monotonic() + 30
+    while (tmp_path / LOCK_FILE).stat().st_mtime == mtime and time.monotonic() < deadline:
+        time.sleep(FAST.heartbeat_s)
+    assert (tmp_path / LOCK_FILE).stat().st_mtime > mtime  # the heartbeat
+
+    holder = f"pid {os.getpid()} on host {run_lock.this_host()}, SLURM job 4242 (restart 1)"
+    with pytest.raises(RunLocked, match=re.escape(f"{tmp_path} is in use by {holder}")):
+        RunLock.acquire(tmp_path, FAST)
+    lock.verify()
+    lock.release()
+    lock.release()
+    assert leftovers(tmp_path) == []  # no lock, claim or marker left
+    RunLock.acquire(tmp_path, FAST).release()
+
+
+@pytest.mark.slow
+def test_two_launches_on_one_run_dir_one_refused_the_other_as_a_lone_run(micro_overrides, tmp_path, monkeypatch):
+    """Both start at once; the judge holds its answers until one has exited, so both are certainly alive
+    together. The refused one exits with code 2 naming the holder; the other's results match a lone run's."""
+    monkeypatch.setenv(KEY_ENV, "sk-lock-test")
+    one_exited = threading.Event()
+
+    def held_until_one_exited(user: str, attempt: int) -> Reply:
+        one_exited.wait(timeout=300)
+        return score_by_text(user, attempt)
+
+    with FakeJudgeServer(held_until_one_exited) as server:
+        overrides = with_overrides(micro_overrides, *judge_overrides(server, KEY_ENV))
+        cmd = [sys.executable, "launch.py", *overrides]
+        procs = [subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(2)]
+        deadline = time.monotonic() + 300
+        while all(p.poll() is None for p in procs) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        one_exited.set()
+        outputs = [p.communicate(timeout=300) for p in procs]
+    codes = sorted(p.returncode for p in procs)
+    assert codes == [0, 2], outputs
+    winner, loser = sorted(range(2), key=lambda i: procs[i].returncode)
+    assert f"is in use by pid {procs[winner].pid} on host {run_lock.this_host()}" in outputs[loser][1]
+    assert "ampli: error:" in outputs[loser][1] and "run base/eval" not in outputs[loser][0]
+
+    run_dir = tmp_path / "outputs" / "runs" / compose_config(overrides).run_name
+    assert not (run_dir / LOCK_FILE).exists()
+    with FakeJudgeServer(score_by_text) as server:
+        lone = with_overrides(micro_overrides, *judge_overrides(server, KEY_ENV), f"output_dir={tmp_path / 'lone'}")
+        alone = results(Run(compose_config(lone)).run())
+    assert results(read_json(run_dir / "metrics.json")) == alone
+
+
+def test_a_dead_holder_on_this_host_is_taken_over(tmp_path, caplog):
+    caplog.set_level(logging.WARNING, logger="ampli")
+    holder = hold(tmp_path)
+    holder.kill()  # not yet reaped: a zombie, which counts as dead
+    while run_lock._process(holder.pid)[0] != "Z":
+        time.sleep(0.01)
+    RunLock.acquire(tmp_path, RunLockConfig()).release()
+    holder.wait()
+    assert f"took over the run lock of {tmp_path} from pid {holder.pid}" in caplog.text
+    assert "its process is gone" in caplog.text
+
+
+def test_a_holder_on_another_host_is_taken_over_only_after_its_heartbeat_stops(tmp_path, monkeypatch, caplog):
+    caplog.set_level(logging.WARNING, logger="ampli")
+    cfg = RunLockConfig(heartbeat_s=0.1, stale_after_s=2.0)
+    holder = hold(tmp_path, cfg)
+    monkeypatch.setattr(run_lock, "this_host", lambda: "login-node")  # from here on we look from another host
+    try:
+        time.sleep(1.5 * cfg.stale_after_s)  # older than the limit, but the heartbeat keeps the lock fresh
+        with pytest.raises(RunLocked, match=r"last heartbeat [01] s ago.*after run_lock.stale_after_s=2 s"):
+            RunLock.acquire(tmp_path, cfg)
+    finally:
+        holder.kill()
+        holder.wait()
+    with pytest.raises(RunLocked):  # dead, but another host cannot know that before the limit
+        RunLock.acquire(tmp_path, cfg)
+    time.sleep(cfg.stale_after_s + 0.2)
+    RunLock.acquire(tmp_path, cfg).release()
+    assert re.search(r"took over the run lock .* no heartbeat for \d s \(run_lock.stale_after_s=2\)", caplog.text)
+
+
+def test_a_requeued_slurm_job_takes_over_its_earlier_run_at_once(tmp_path, slurm_env, caplog):
+    caplog.set_level(logging.WARNING, logger="ampli")
+    holder = hold(tmp_path, RunLockConfig(), SLURM_JOB_ID="777", SLURM_RESTART_COUNT="0")
+    try:
+        slurm_env("777", restart=0)  # a second process of the same job run (e.g. two in one batch script)
+        with pytest.raises(RunLocked, match="SLURM job 777"):
+            RunLock.acquire(tmp_path, RunLockConfig())
+        slurm_env("777", restart=1)  # the job after a requeue: its old run is over, whatever the process table says
+        lock = RunLock.acquire(tmp_path, RunLockConfig())
+        assert "an earlier run of this SLURM job (restart 0)" in caplog.text
+        lock.release()
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_holder_whose_lock_was_taken_over_stops_before_marking_a_stage(tmp_path, slurm_env):
+    slurm_env("5", restart=0)
+    store = RunStore(tmp_path / "run", "fingerprint", FAST)
+    slurm_env("5", restart=1)
+    taker = RunLock.acquire(tmp_path / "run", FAST)
+    with pytest.raises(RunLockLost, match=rf"no longer held by this process .* but by pid {os.getpid()}.*restart 1"):
+        store.mark_done("base/eval")
+    assert read_json(tmp_path / "run" / "manifest.json")["completed"] == []
+    store.close()
+    assert (tmp_path / "run" / LOCK_FILE).exists()  # the loser leaves the new holder's lock alone
+    taker.release()
+
+
+def test_contenders_for_one_stale_lock_exactly_one_wins(tmp_path):
+    """8 threads race for the lock of a dead process, 100 rounds: one takes it over, the others see it held.
+    (A takeover that only checks the lock before replacing it lets two win in about one round in ten.)"""
+    stale = dead_holder(tmp_path)
+    for _ in range(100):
+        (tmp_path / LOCK_FILE).write_bytes(stale)
+        start = threading.Barrier(8)
+        outcomes: list[object] = []
+
+        def contend():
+            start.wait()
+            try:
+                outcomes.append(RunLock.acquire(tmp_path, RunLockConfig()))
+            except RunLocked as refused:
+                outcomes.append(refused)
+
+        threads = [threading.Thread(target=contend) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        winners = [o for o in outcomes if isinstance(o, RunLock)]
+        assert len(winners) == 1, outcomes
+        winners[0].verify()
+        winners[0].release()
+        assert leftovers(tmp_path) == []
+
+
+def test_a_contender_that_died_mid_takeover_is_itself_taken_over(tmp_path, caplog):
+    caplog.set_level(logging.WARNING, logger="ampli")
+    stale = json.loads(dead_holder(tmp_path / "run"))
+    (tmp_path / "run" / f".{LOCK_FILE}.taken-{stale['token']}").write_bytes(dead_holder(tmp_path / "other"))
+    RunLock.acquire(tmp_path / "run", RunLockConfig()).release()
+    assert f"from pid {stale['pid']}" in caplog.text
+    assert leftovers(tmp_path / "run") == []
+
+
+def test_contending_processes_for_a_stale_lock_exactly_one_wins(tmp_path):
+    dead_holder(tmp_path)
+    go = tmp_path.parent / f"{tmp_path.name}.go"
+    script = f"""
+import os, sys, time
+from pathlib import Path
+from ampli.run_lock import RunLock, RunLockConfig, RunLocked
+while not os.path.exists({str(go)!r}):
+    time.sleep(0.001)
+try:
+    RunLock.acquire(Path({str(tmp_path)!r}), RunLockConfig())
+except RunLocked:
+    sys.exit(2)
+time.sleep(3)
+"""
+    procs = [subprocess.Popen([sys.executable, "-c", script], cwd=ROOT) for _ in range(6)]
+    time.sleep(2)  # let them all import and wait
+    go.touch()
+    codes = sorted(p.wait(timeout=60) for p in procs)
+    assert codes == [0] + [2] * 5
+
+
+def test_lock_timings_are_checked(micro_overrides):
+    cfg = compose_config(with_overrides(micro_overrides, "run_lock.heartbeat_s=60", "run_lock.stale_after_s=90"))
+    with pytest.raises(ConfigError, match=r"run_lock.heartbeat_s=60.0, run_lock.stale_after_s=90.0 is not valid"):
+        validate(OmegaConf.to_object(cfg))
+
