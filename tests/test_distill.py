@@ -12,17 +12,18 @@ from peft import PeftModel
 from trl import SFTTrainer
 
 from ampli.chat import user_turn
-from ampli.cluster import gpus_for, mem_for, register_resolvers, sweep_params_b
+from ampli.cluster import gpus_for, mem_for, sweep_params_b
 from ampli.config import ConfigError, validate
 from ampli.generation import prompt_ids
 from ampli.loop import Run
 from ampli.regimes import base as regimes_base
 from ampli.regimes.distill import KLDistillationConfig, KLDistillationTrainer, reverse_kl
 from ampli.store import read_json, read_jsonl
-from tests.conftest import CONF, MICRO, compose_config, with_overrides
+from tests.conftest import MICRO, compose_config, with_overrides
 from tests.contexts import adapter_weights, capture_trainers, micro_context, saved_adapter
 from tests.lora_checks import check_lora_run, same_weights
 from tests.test_lora import LORA
+from tests.test_devices import hydra_context  # noqa: F401 (a fixture: Hydra composing the project's conf/)
 from tests.test_loop import run_dir_of, stage_lines
 
 DISTILL = ["regime=distill", "regime.group_size=4"]  # MICRO: 8 prompts a cycle, so 32 on-policy samples
@@ -206,17 +207,6 @@ def test_bad_distill_settings_are_refused_before_any_work(override, needle):
 def test_a_max_length_that_would_cut_on_policy_samples_is_refused(micro_overrides):
     with pytest.raises(ConfigError, match=r"regime.max_length=20 is below the \d+ tokens"):
         Run(compose_config(with_overrides(micro_overrides, *DISTILL, "regime.max_length=20")))
-
-
-@pytest.fixture
-def hydra_context():
-    from hydra import initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-
-    register_resolvers()
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        yield
 
 
 @pytest.mark.parametrize("task, regime, held", [

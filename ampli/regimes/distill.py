@@ -14,8 +14,9 @@ Where the student starts:
 
 Records {"id", "prompt", "response", "source"[, "system"]}: the student's own samples as it starts the cycle,
 regime.group_size per prompt (the base model's under reinit, model n-1's when continual); the judge scores them.
-Training uses their prompts, one on-policy sample per record, drawn by the student while it learns. train.json adds
-the student's reverse KL to the teacher on fixed sequences when training starts and ends.
+Training uses their prompts, one on-policy sample per record, drawn by the student while it learns (a record whose
+sample is blank is dropped, as in every regime). train.json adds the student's reverse KL to the teacher on fixed
+sequences when training starts and ends.
 """
 
 from dataclasses import dataclass, field
