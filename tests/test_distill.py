@@ -60,6 +60,13 @@ def tied_free(weights: dict) -> dict:
 @pytest.mark.parametrize("reinit", [True, False])
 def test_distill_cycles_on_the_embedded_model(micro_overrides, monkeypatch, tmp_path, reinit):
     trainers = capture_start_weights(monkeypatch)
+    temperatures, real_generate = {}, regimes_base.generate
+
+    def recording_generate(*args, **kwargs):
+        temperatures[kwargs["desc"]] = kwargs["temperature"]
+        return real_generate(*args, **kwargs)
+
+    monkeypatch.setattr(regimes_base, "generate", recording_generate)
     overrides = with_overrides(micro_overrides, f"reinit={str(reinit).lower()}")
     summary = run_distill(overrides)
     run_dir = run_dir_of(overrides, summary)
@@ -83,6 +90,7 @@ def test_distill_cycles_on_the_embedded_model(micro_overrides, monkeypatch, tmp_
     assert len(records) == len(judged) == 32 and [r["id"] for r in records] == [j["id"] for j in judged]
     assert len(set(prompts)) == 8 and all(prompts.count(p) == 4 for p in prompts)
     assert {r["source"] for r in records} == {start} and all(r["response"].strip() for r in records)
+    assert temperatures["cycle 1 student samples"] == 1.0 != ctx.cfg.loop.temperature  # as the trainer samples
 
     # every sequence fits: whole prompts plus at most model.max_new_tokens sampled tokens, nothing cut
     train = read_json(run_dir / "cycle_001" / "train.json")
