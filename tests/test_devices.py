@@ -126,3 +126,13 @@ def test_a_run_resumed_with_other_template_arguments_is_refused(micro_overrides)
     Run(compose_config(with_overrides(micro_overrides, "loop.cycles=1"))).run()
     with pytest.raises(Exception, match="different configuration"):
         Run(compose_config(with_overrides(micro_overrides, "loop.cycles=1", "+model.chat_template_kwargs.style=2")))
+
+
+def test_a_bad_job_fails_alone_and_the_rest_of_the_sweep_runs(micro_overrides):
+    """A user error in one job of a sweep (here: a real model without a GPU) fails that job, not the sweep."""
+    overrides = with_overrides(micro_overrides, "model=smollm2-135m,micro", "loop.cycles=1")
+    done = subprocess.run([sys.executable, "launch.py", "-m", *overrides], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "HF_HUB_OFFLINE": "1", "CUDA_VISIBLE_DEVICES": ""})
+    assert done.returncode != 0 and "model=smollm2-135m (0.135B parameters) would run on the CPU" in done.stderr
+    out = next(o.split("=", 1)[1] for o in overrides if o.startswith("output_dir="))
+    assert (ROOT / out / "runs" / "bliss-sft-reinit-micro-s0" / "metrics.json").exists()
