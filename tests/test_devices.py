@@ -110,7 +110,8 @@ def test_the_slurm_launcher_requests_a_gpu_for_any_real_model_in_the_sweep(hydra
 
 def test_what_changes_generation_is_in_the_fingerprint():
     resolved = {"model": {"max_new_tokens": 48, "generation_batch_size": 64, "chat_template_kwargs": {}},
-                "loop": {"temperature": 0.8, "cycles": 6}, "judge": {"backend": "offline"}, "device": "auto"}
+                "loop": {"temperature": 0.8, "cycles": 6}, "judge": {"backend": "offline"}, "device": "auto",
+                "generation": {"backend": "hf", "python": None}}
     runtime = {"device": "cpu", "weights": "hub:x", "chat_template_kwargs": {}}
     base = result_fingerprint(resolved, runtime)
     for changed_runtime in ({"device": "cuda"}, {"weights": "gguf:pkg/file"},
@@ -119,7 +120,9 @@ def test_what_changes_generation_is_in_the_fingerprint():
     for key, value in (("max_new_tokens", 64), ("generation_batch_size", 8)):
         assert result_fingerprint({**resolved, "model": {**resolved["model"], key: value}}, runtime) != base
     assert result_fingerprint({**resolved, "loop": {**resolved["loop"], "temperature": 1.0}}, runtime) != base
+    assert result_fingerprint({**resolved, "generation": {"backend": "vllm", "python": None}}, runtime) != base
     assert result_fingerprint({**resolved, "loop": {**resolved["loop"], "cycles": 9}}, runtime) == base
+    assert result_fingerprint({**resolved, "generation": {"backend": "hf", "python": "/x"}}, runtime) == base
 
 
 def test_a_run_resumed_with_other_template_arguments_is_refused(micro_overrides):
