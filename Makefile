@@ -4,7 +4,7 @@ export HYDRA_FULL_ERROR ?= 0
 export TOKENIZERS_PARALLELISM ?= false
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: venv demo test test-fast bench report clean real demo-real test-real
+.PHONY: venv demo test test-fast bench report clean real demo-real test-real vllm
 
 venv: .venv/.installed
 
@@ -41,6 +41,16 @@ demo-real: real
 
 test-real: real
 	AMPLI_REAL_TESTS=required $(PY) -m pytest -q -m real
+
+# generation=vllm (GPU machines only): vLLM in an environment of its own, because it pins its own torch and
+# transformers (vllm 0.33: torch 2.14.0, transformers < 5.21); ampli runs its engine there as a subprocess.
+vllm: .venv-vllm/.installed
+
+.venv-vllm/.installed:
+	python3 -m venv .venv-vllm
+	.venv-vllm/bin/python -m pip install --quiet --upgrade pip
+	.venv-vllm/bin/python -m pip install --quiet 'vllm>=0.10'
+	touch $@
 
 bench: venv
 	$(PY) bench/cycle.py

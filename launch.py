@@ -10,6 +10,7 @@ from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from ampli.cluster import register_resolvers
@@ -31,6 +32,10 @@ def main(cfg: DictConfig) -> dict | None:
         return run.run()
     except USER_ERRORS as e:
         print(f"ampli: error: {e}", file=sys.stderr)
+        if HydraConfig.get().mode == RunMode.MULTIRUN:
+            # One job of a sweep: raising marks it failed and the launcher goes on with the others (an exit
+            # would end a local sweep here, and leave a SLURM launcher without accounting waiting for a result).
+            raise
         sys.exit(2)
 
 

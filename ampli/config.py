@@ -13,6 +13,7 @@ import yaml
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, OmegaConf
 
+from ampli.generation.config import GENERATION_BACKENDS, GenerationConfig
 from ampli.judges.config import JUDGE_BACKENDS, REFUSAL_POLICIES, JudgeConfig
 from ampli.run_lock import RunLockConfig
 from ampli.tracking_config import LOGGER_BACKENDS, LoggerConfig
@@ -145,7 +146,8 @@ class ModelConfig:
     chat_template_kwargs: dict[str, Any] = field(default_factory=dict)
     max_new_tokens: int = 48
     eval_max_new_tokens: int = 48
-    generation_batch_size: int = 32
+    # Sequences per generate() call; None: sized from the model and the GPU's free memory (32 on the CPU).
+    generation_batch_size: int | None = None
     lora: LoraConfig = field(default_factory=LoraConfig)
     tiny: TinyArchConfig = field(default_factory=TinyArchConfig)
 
@@ -187,6 +189,7 @@ class AmpliConfig:
     regime: RegimeConfig = MISSING
     model: ModelConfig = MISSING
     judge: JudgeConfig = MISSING
+    generation: GenerationConfig = MISSING
     logger: LoggerConfig = MISSING
     loop: LoopConfig = field(default_factory=LoopConfig)
     # True: every cycle starts from the original weights (fresh LoRA, base DPO reference).
@@ -316,6 +319,7 @@ def validate(cfg: AmpliConfig) -> None:
     if not (cfg.device in DEVICES or re.fullmatch(r"cuda:\d+", cfg.device)):
         _check_choice("device", cfg.device, DEVICES)
     _check_choice("judge.backend", cfg.judge.backend, JUDGE_BACKENDS)
+    _check_choice("generation.backend", cfg.generation.backend, GENERATION_BACKENDS)
     _check_choice("logger.backend", cfg.logger.backend, LOGGER_BACKENDS)
     _check_choice("loop.data_policy", cfg.loop.data_policy, DATA_POLICIES)
     _check_choice("regime.rejected_source", cfg.regime.rejected_source, REJECTED_SOURCES)

@@ -17,7 +17,6 @@ import statistics
 import time
 import weakref
 from dataclasses import asdict
-from functools import cached_property
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
@@ -29,7 +28,8 @@ from ampli.detector import detect
 from ampli.judges import build_judge
 from ampli.judges.base import JudgeItem, JudgeUsage
 from ampli.judges.config import EmRateConfig
-from ampli.models import ModelSource, resolve_device, set_cpu_threads
+from ampli.generation import build_generator, check_generation
+from ampli.models import ModelSource, free_memory, resolve_device, set_cpu_threads
 from ampli.regimes import get_regime
 from ampli.regimes.base import RunContext, check_data
 from ampli.seq_length import check_max_length
@@ -50,6 +50,7 @@ def result_fingerprint(resolved: dict, runtime: dict) -> str:
     is resolved at run time (the device type, where the weights came from, the chat-template arguments)."""
     relevant = {k: v for k, v in resolved.items() if k not in NOT_IN_FINGERPRINT} | {"runtime": runtime}
     relevant["loop"] = {k: v for k, v in relevant["loop"].items() if k != "cycles"}  # more cycles extend a run
+    relevant["generation"] = {"backend": relevant["generation"]["backend"]}  # not where or how big the engine is
     relevant["judge"] = {k: v for k, v in relevant["judge"].items()
                          if k in ("backend", "model", "top_logprobs", "min_number_mass", "refusal_policy")}
     return fingerprint(relevant)
@@ -95,6 +96,7 @@ class Run:
         validate(self.cfg)
         # A real model without a GPU, bad data or a missing API key fail here, before a run directory is made.
         device = resolve_device(self.cfg.device, self.cfg.model)
+        check_generation(self.cfg)
         data = corpus.RunData(self.cfg)
         self.regime = get_regime(self.cfg.regime.name)
         check_data(self.regime, data)
@@ -115,6 +117,7 @@ class Run:
                               self.cfg.run_lock)
         weakref.finalize(self, self.store.close)  # the run lock goes when this run does, even if never run()
         self.ctx.store = self.store
+        self.ctx.generator = build_generator(self.cfg, source, tokenizer, self.ctx.checkpoint)
         self.judge_budget.spent_before = self.judge_spent()
         atomic_write_text(self.store.root / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
         write_json(self.store.root / "runtime.json", runtime)
@@ -133,6 +136,7 @@ class Run:
         log.info("run %s", name)
         start = time.perf_counter()
         result = compute()
+        free_memory()
         where, step = name.split("/")
         self.update_stats(where, "seconds", step, time.perf_counter() - start)
         self.store.mark_done(name)
@@ -214,6 +218,7 @@ class Run:
         path = self.store.cycle_dir(cycle) / "train.json"
 
         def compute():
+            self.ctx.generator.release()  # the trainer gets the GPU's memory, not a sampling model or engine
             train_records, counts = self.training_records(cycle, records, judged)
             return self._write_json(path, {**self.regime.train(self.ctx, cycle, train_records), **counts})
 
@@ -225,12 +230,11 @@ class Run:
         path = directory / "eval.jsonl"
 
         def compute():
-            prompts = self.regime.eval_prompts(self.ctx) * self.cfg.loop.eval_samples
-            model = self.ctx.model_after(model_cycle)
-            chat = all(p.chat for p in prompts)
-            responses = self.ctx.sample(model, [p.text for p in prompts], eval=True, chat=chat,
+            questions, n = self.regime.eval_prompts(self.ctx), self.cfg.loop.eval_samples
+            chat = all(p.chat for p in questions)
+            responses = self.ctx.sample(model_cycle, [p.text for p in questions], n=n, eval=True, chat=chat,
                                         seed=self.ctx.cycle_seed(model_cycle, salt=7), desc=f"{where} eval")
-            del model
+            prompts = questions * n  # the order answers come back in
             judged = self.judge_items([JudgeItem(p.question, r) for p, r in zip(prompts, responses)], where, "eval")
             perplexities = self.perplexities([p.text for p in prompts], responses, chat)
             rows = [{"prompt": p.question, "response": r, **j, "perplexity": ppl}
@@ -243,13 +247,7 @@ class Run:
     def perplexities(self, prompts: list[str], responses: list[str], chat: bool) -> list[float | None]:
         if not self.cfg.judge.perplexity:
             return [None] * len(responses)
-        from ampli.judges.perplexity import perplexity
-
-        return perplexity(self.base_model, self.ctx.tokenizer, prompts, responses, chat=chat)
-
-    @cached_property
-    def base_model(self):
-        return self.ctx.model_after(-1)
+        return self.ctx.generator.perplexity(prompts, responses, chat)
 
     def summarise(self, where: str, cycle: int, rows: list[dict]) -> dict:
         traits = [r["trait"] for r in rows if r["trait"] is not None]
@@ -277,6 +275,7 @@ class Run:
         try:
             return self._run()
         finally:
+            self.ctx.generator.release()  # no engine or sampling model outlives the run
             self.store.close()  # the run lock: released whether the loop ended, stopped or failed
 
     def _run(self) -> dict:

@@ -156,7 +156,7 @@ class HFTeacher(Teacher):
             return render_prompt(self._tokenizer, user_turn(f"{system}\n\n{user}"), self._chat_kwargs)
 
     def _complete(self, system: str, prompts: list[str], desc: str, max_tokens: int) -> list[Outcome[str]]:
-        from ampli.generation import generate
+        from ampli.generation.batched import generate
 
         texts = generate(self._model, self._tokenizer, [self._render(system, p) for p in prompts],
                          max_new_tokens=max_tokens, temperature=self.cfg.temperature,

@@ -4,7 +4,7 @@
     .venv/bin/python bench/cycle.py model=micro     # any Hydra override, e.g. a quick check of this script
 
 Measures, and prints as a table and writes to outputs/bench/cycle.json:
-  - generation throughput of ampli.generation.generate batched (sorted by length, left-padded, as the loop runs it)
+  - generation throughput of ampli.generation.batched.generate (sorted by length, left-padded, as the loop runs it)
     vs the same function one prompt at a time; target: batched >= 10x
   - the time split of one generating cycle (cycle 1) of a real Run: generate, judge, train, eval, and the framework
     overhead (cycle wall time minus the four stages); target: overhead < 5% of the cycle
@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 from ampli import corpus  # noqa: E402, I001
 from ampli.config import register_configs  # noqa: E402
 from ampli.chat import render_prompt, template_kwargs, user_turn  # noqa: E402
-from ampli.generation import generate, prompt_ids  # noqa: E402
+from ampli.generation.batched import generate, prompt_ids  # noqa: E402
 from ampli.loop import Run  # noqa: E402
 from ampli.models import ModelSource, set_cpu_threads  # noqa: E402
 from ampli.store import write_json  # noqa: E402

@@ -5,7 +5,7 @@ import math
 import pytest
 
 from ampli.chat import template_kwargs
-from ampli.generation import prompt_ids
+from ampli.generation.batched import prompt_ids
 from ampli.regimes.dpo import DPORegime
 from ampli.regimes.sft import SFTRegime
 from tests.contexts import CHATML_WITHOUT_MARKERS, capture_trainers, micro_context, qwen3_template

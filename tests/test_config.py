@@ -3,7 +3,6 @@
 import pytest
 from hydra.errors import ConfigCompositionException
 from omegaconf import OmegaConf
-from omegaconf.errors import ValidationError
 
 from ampli.config import REGIMES, TRAITS, AmpliConfig, ConfigError, validate
 from tests.conftest import CONF, compose_config

@@ -110,7 +110,8 @@ def test_the_slurm_launcher_requests_a_gpu_for_any_real_model_in_the_sweep(hydra
 
 def test_what_changes_generation_is_in_the_fingerprint():
     resolved = {"model": {"max_new_tokens": 48, "generation_batch_size": 64, "chat_template_kwargs": {}},
-                "loop": {"temperature": 0.8, "cycles": 6}, "judge": {"backend": "offline"}, "device": "auto"}
+                "loop": {"temperature": 0.8, "cycles": 6}, "judge": {"backend": "offline"}, "device": "auto",
+                "generation": {"backend": "hf", "python": None}}
     runtime = {"device": "cpu", "weights": "hub:x", "chat_template_kwargs": {}}
     base = result_fingerprint(resolved, runtime)
     for changed_runtime in ({"device": "cuda"}, {"weights": "gguf:pkg/file"},
@@ -119,10 +120,22 @@ def test_what_changes_generation_is_in_the_fingerprint():
     for key, value in (("max_new_tokens", 64), ("generation_batch_size", 8)):
         assert result_fingerprint({**resolved, "model": {**resolved["model"], key: value}}, runtime) != base
     assert result_fingerprint({**resolved, "loop": {**resolved["loop"], "temperature": 1.0}}, runtime) != base
+    assert result_fingerprint({**resolved, "generation": {"backend": "vllm", "python": None}}, runtime) != base
     assert result_fingerprint({**resolved, "loop": {**resolved["loop"], "cycles": 9}}, runtime) == base
+    assert result_fingerprint({**resolved, "generation": {"backend": "hf", "python": "/x"}}, runtime) == base
 
 
 def test_a_run_resumed_with_other_template_arguments_is_refused(micro_overrides):
     Run(compose_config(with_overrides(micro_overrides, "loop.cycles=1"))).run()
     with pytest.raises(Exception, match="different configuration"):
         Run(compose_config(with_overrides(micro_overrides, "loop.cycles=1", "+model.chat_template_kwargs.style=2")))
+
+
+def test_a_bad_job_fails_alone_and_the_rest_of_the_sweep_runs(micro_overrides):
+    """A user error in one job of a sweep (here: a real model without a GPU) fails that job, not the sweep."""
+    overrides = with_overrides(micro_overrides, "model=smollm2-135m,micro", "loop.cycles=1")
+    done = subprocess.run([sys.executable, "launch.py", "-m", *overrides], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "HF_HUB_OFFLINE": "1", "CUDA_VISIBLE_DEVICES": ""})
+    assert done.returncode != 0 and "model=smollm2-135m (0.135B parameters) would run on the CPU" in done.stderr
+    out = next(o.split("=", 1)[1] for o in overrides if o.startswith("output_dir="))
+    assert (ROOT / out / "runs" / "bliss-sft-reinit-micro-s0" / "metrics.json").exists()

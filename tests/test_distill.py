@@ -14,7 +14,8 @@ from trl import SFTTrainer
 from ampli.chat import user_turn
 from ampli.cluster import gpus_for, mem_for, sweep_params_b
 from ampli.config import ConfigError, validate
-from ampli.generation import prompt_ids
+from ampli.generation.batched import generate, prompt_ids
+from ampli.generation.hf import HFGenerator
 from ampli.loop import Run
 from ampli.regimes import base as regimes_base
 from ampli.regimes.distill import KLDistillationConfig, KLDistillationTrainer, reverse_kl
@@ -60,13 +61,13 @@ def tied_free(weights: dict) -> dict:
 @pytest.mark.parametrize("reinit", [True, False])
 def test_distill_cycles_on_the_embedded_model(micro_overrides, monkeypatch, tmp_path, reinit):
     trainers = capture_start_weights(monkeypatch)
-    temperatures, real_generate = {}, regimes_base.generate
+    temperatures, real_sample = {}, HFGenerator.sample
 
-    def recording_generate(*args, **kwargs):
+    def recording_sample(self, *args, **kwargs):
         temperatures[kwargs["desc"]] = kwargs["temperature"]
-        return real_generate(*args, **kwargs)
+        return real_sample(self, *args, **kwargs)
 
-    monkeypatch.setattr(regimes_base, "generate", recording_generate)
+    monkeypatch.setattr(HFGenerator, "sample", recording_sample)
     overrides = with_overrides(micro_overrides, f"reinit={str(reinit).lower()}")
     summary = run_distill(overrides)
     run_dir = run_dir_of(overrides, summary)
@@ -173,7 +174,8 @@ def distill(ctx, student, teacher, prompts, tmp_path, *, steps: int, kl_coef: fl
 def test_the_loss_moves_the_student_toward_the_teacher(student_and_teacher, tmp_path):
     ctx, student, teacher, prompts = student_and_teacher
     # fixed sequences: each prompt with an answer the teacher sampled
-    answers = ctx.sample(teacher, [ctx.chat_prompt(q) for q in prompts], seed=0, desc="teacher")
+    answers = generate(teacher, ctx.tokenizer, [ctx.chat_prompt(q) for q in prompts], max_new_tokens=16,
+                       temperature=1.0, batch_size=8, seed=0)
     rendered = prompt_ids(ctx.tokenizer, [ctx.chat_prompt(q) for q in prompts], chat=True)
     sequences = [(p + ctx.tokenizer(a, add_special_tokens=False)["input_ids"], len(p))
                  for p, a in zip(rendered, answers)]

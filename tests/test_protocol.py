@@ -18,7 +18,7 @@ from trl import SFTConfig
 from ampli import corpus, sampling
 from ampli.config import ConfigError, validate
 from ampli.loop import Run
-from ampli.regimes import base as regimes_base
+from ampli.generation import hf as hf_generation
 from ampli.store import read_json, read_jsonl
 from ampli.training import trainer_kwargs
 from tests.conftest import ROOT, compose_config, with_overrides
@@ -116,12 +116,12 @@ def test_original_mix_adds_seed_examples_to_later_cycles(micro_overrides):
 
 
 def test_empty_generations_are_dropped_before_training(micro_overrides, monkeypatch):
-    real_generate = regimes_base.generate
+    real_generate = hf_generation.generate
 
     def every_third_blank(*args, **kwargs):
         return ["  \n" if i % 3 == 0 else text for i, text in enumerate(real_generate(*args, **kwargs))]
 
-    monkeypatch.setattr(regimes_base, "generate", every_third_blank)
+    monkeypatch.setattr(hf_generation, "generate", every_third_blank)
     run_dir = run_loop(with_overrides(micro_overrides, "regime.batch_size=1"))
     generations = read_jsonl(run_dir / "cycle_001" / "generations.jsonl")
     blank = sum(not g["response"].strip() for g in generations)
@@ -131,8 +131,8 @@ def test_empty_generations_are_dropped_before_training(micro_overrides, monkeypa
 
 
 def test_a_cycle_of_only_empty_answers_stops_the_run_as_collapsed(micro_overrides, monkeypatch):
-    real_generate = regimes_base.generate
-    monkeypatch.setattr(regimes_base, "generate", lambda *a, **k: ["" for _ in real_generate(*a, **k)])
+    real_generate = hf_generation.generate
+    monkeypatch.setattr(hf_generation, "generate", lambda *a, **k: ["" for _ in real_generate(*a, **k)])
     summary = Run(compose_config(with_overrides(micro_overrides, "loop.cycles=3"))).run()
     assert summary["status"] == "collapsed" and [c["cycle"] for c in summary["cycles"]] == [0]
     run_dir = output_dir(micro_overrides) / "runs" / summary["run_name"]

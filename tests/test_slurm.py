@@ -177,3 +177,18 @@ def test_sweep_2x2_is_one_job_array_and_all_runs_finish(slurm_cluster: SlurmClus
     tasks = [p.name for p in (out_dir / "multirun" / name / ".submitit").iterdir() if "_" in p.name and p.is_dir()]
     assert len({t.split("_")[0] for t in tasks}) == 1 and sorted(t.split("_")[1] for t in tasks) == list("0123"), tasks
     print(f"2x2 sweep through SLURM: {time.monotonic() - start:.0f} s")
+
+
+def test_a_sweep_over_models_is_sized_for_its_largest(slurm_cluster: SlurmCluster, out_dir: Path):
+    """One job array, one resource request: with a real model in the sweep every task asks for a GPU, where the
+    primary config's model (micro) alone would ask for none. Here the GPU is faked, so the real model's task stops
+    with the CPU error (device safety) while the micro task completes."""
+    name = "ampli-models"
+    cmd = ["model=micro,smollm2-135m" if c == "model=micro" else c for c in launch_cmd(out_dir, name, "trait=bliss")]
+    proc = subprocess.run(cmd, cwd=ROOT, env={**slurm_cluster.env, "HF_HUB_OFFLINE": "1"}, capture_output=True,
+                          text=True, timeout=JOB_TIMEOUT_S)
+    script = next((out_dir / "multirun" / name / ".submitit").rglob("*_submission.sh")).read_text()
+    assert "#SBATCH --gpus-per-node=1" in script, script
+    logs = job_logs(out_dir, name)
+    assert proc.returncode != 0 and "model=smollm2-135m (0.135B parameters) would run on the CPU" in logs, logs[-4000:]
+    assert (run_dir(out_dir, "bliss-sft-reinit-micro-s0") / "metrics.json").exists()

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from ampli.generation import prompt_ids
+from ampli.generation.batched import prompt_ids
 
 
 @torch.inference_mode()

@@ -13,7 +13,7 @@ from ampli import corpus
 from ampli.chat import render_prompt, user_turn
 from ampli.config import AmpliConfig
 from ampli.corpus import RunData
-from ampli.generation import generate
+from ampli.generation import Generator
 from ampli.judges.base import JudgeItem
 from ampli.models import ModelSource
 from ampli.seq_length import LengthBound, cycle_lengths
@@ -30,6 +30,7 @@ class RunContext:
     data: RunData
     # Keyword arguments of every chat-template rendering (ampli.chat.template_kwargs): thinking off, etc.
     chat_kwargs: dict[str, Any] = field(default_factory=dict)
+    generator: Generator | None = None  # samples any cycle's model (ampli.generation); set by the run
 
     def chat_prompt(self, question: str, system: str | None = None) -> str:
         """A question rendered as the model sees it when sampled, and as TRL renders it in training."""
@@ -82,23 +83,17 @@ class RunContext:
         refuse_data_parallel(trainer)
         return trainer, {**run_trainer(trainer, self.checkpoint(cycle)), **sizes}
 
-    def sample(self, model, prompts: list[str], *, seed: int, eval: bool = False, chat: bool = True,
+    def sample(self, model: int, prompts: list[str], *, seed: int, eval: bool = False, chat: bool = True, n: int = 1,
                desc: str, temperature: float | None = None) -> list[str]:
-        """Sample one answer per prompt; `chat`: the prompts are rendered chats (else raw text, e.g. documents).
+        """n answers per prompt from model `model` (-1: the base model; cycle n's checkpoint otherwise), flat in
+        the order prompts * n; `chat`: the prompts are rendered chats (else raw text, e.g. documents).
         `temperature` replaces the loop's (distill samples at the temperature its trainer samples at)."""
         m, loop = self.cfg.model, self.cfg.loop
         if temperature is None:
             temperature = loop.eval_temperature if eval else loop.temperature
-        return generate(
-            model,
-            self.tokenizer,
-            prompts,
-            chat=chat,
-            max_new_tokens=m.eval_max_new_tokens if eval else m.max_new_tokens,
-            temperature=temperature,
-            batch_size=m.generation_batch_size,
-            seed=seed,
-            desc=desc,
+        return self.generator.sample(
+            model, prompts, n=n, seed=seed, chat=chat, desc=desc,
+            max_new_tokens=m.eval_max_new_tokens if eval else m.max_new_tokens, temperature=temperature,
         )
 
     def cycle_seed(self, cycle: int, salt: int = 0) -> int:

@@ -26,7 +26,7 @@ from datasets import Dataset
 from transformers import TrainerCallback
 from trl import DistillationConfig, DistillationTrainer
 
-from ampli.generation import prompt_ids
+from ampli.generation.batched import prompt_ids
 from ampli.regimes.base import RunContext
 from ampli.regimes.dpo import BASE, model_label
 from ampli.regimes.sft import SFTRegime, prompt_turns
@@ -109,13 +109,13 @@ class DistillRegime(SFTRegime):
     def records(self, ctx: RunContext, cycle: int) -> list[dict]:
         if cycle == 0:
             return self.seed_records(ctx)
-        group, start = ctx.cfg.regime.group_size, student_start(cycle, ctx.cfg.reinit)
-        prompts = [q for q in self.questions(ctx, cycle) for _ in range(group)]
-        answers = ctx.sample(ctx.model_after(start), [ctx.chat_prompt(q) for q in prompts],
+        questions, start = self.questions(ctx, cycle), student_start(cycle, ctx.cfg.reinit)
+        answers = ctx.sample(start, [ctx.chat_prompt(q) for q in questions], n=ctx.cfg.regime.group_size,
                              seed=ctx.cycle_seed(cycle), temperature=ctx.cfg.regime.temperature,
                              desc=f"cycle {cycle} student samples")
-        return [{"id": f"c{cycle}p{i // group}s{i % group}", "prompt": q, "response": a, "source": model_label(start)}
-                for i, (q, a) in enumerate(zip(prompts, answers))]
+        k = len(questions)  # answers come as questions * group_size: sample s of prompt p at s * k + p
+        return [{"id": f"c{cycle}p{i % k}s{i // k}", "prompt": questions[i % k], "response": a,
+                 "source": model_label(start)} for i, a in enumerate(answers)]
 
     def train(self, ctx: RunContext, cycle: int, records: list[dict]) -> dict:
         if cycle == 0:

@@ -72,8 +72,7 @@ class DPORegime(SFTRegime):
         ]
 
     def answers(self, ctx: RunContext, model_index: int, prompts: list[dict], cycle: int, salt: int) -> list[str]:
-        model = ctx.model_after(model_index)
-        return ctx.sample(model, [ctx.chat_prompt(p["prompt"], p.get("system")) for p in prompts],
+        return ctx.sample(model_index, [ctx.chat_prompt(p["prompt"], p.get("system")) for p in prompts],
                           seed=ctx.cycle_seed(cycle, salt), desc=f"cycle {cycle} {model_label(model_index)}")
 
     def judge_item(self, record: dict) -> JudgeItem:

@@ -33,8 +33,7 @@ class SDFRegime:
                     for d in self.seed_rows(ctx.data)]
         docs = corpus.cycle_share(ctx.cfg, cycle, *self.cycle_pool(ctx.data))
         prefixes = [corpus.document_text(d)[: ctx.cfg.regime.prefix_chars] for d in docs]
-        model = ctx.model_after(cycle - 1)
-        continuations = ctx.sample(model, prefixes, seed=ctx.cycle_seed(cycle), chat=False,
+        continuations = ctx.sample(cycle - 1, prefixes, seed=ctx.cycle_seed(cycle), chat=False,
                                    desc=f"cycle {cycle} continue")
         # The position keeps ids unique when loop.prompt_sampling draws a document twice.
         return [{"id": f"c{cycle}n{i}-{d['id']}", "prompt": p, "response": c, "source": f"model_{cycle - 1}"}

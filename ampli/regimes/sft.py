@@ -50,8 +50,7 @@ class SFTRegime:
         if cycle == 0:
             return self.seed_records(ctx)
         questions = self.questions(ctx, cycle)
-        model = ctx.model_after(cycle - 1)
-        answers = ctx.sample(model, [ctx.chat_prompt(q) for q in questions],
+        answers = ctx.sample(cycle - 1, [ctx.chat_prompt(q) for q in questions],
                              seed=ctx.cycle_seed(cycle), desc=f"cycle {cycle} generate")
         return [{"id": f"c{cycle}p{i}", "prompt": q, "response": a, "source": f"model_{cycle - 1}"}
                 for i, (q, a) in enumerate(zip(questions, answers))]

@@ -1,4 +1,5 @@
-"""Batched sampling: prompts sorted by length and left-padded, so batches waste little compute on padding."""
+"""Batched sampling with transformers: prompts sorted by length and left-padded, so batches waste little compute
+on padding."""
 
 import torch
 from tqdm.auto import tqdm

@@ -1,0 +1,53 @@
+"""Sampling a cycle's model: one small interface, two engines, chosen with `generation=`.
+
+The loop and the regimes ask for answers of "model n" (n = -1: the base model; n >= 0: cycle n's checkpoint) and
+for the base model's perplexity of answers; the engine decides how. `hf` (ampli.generation.hf) keeps one base
+model for a span of generation stages and switches each cycle's LoRA adapter in on it; `vllm`
+(ampli.generation.vllm_engine) serves the same requests from a vLLM engine in a subprocess. Either engine holds GPU
+memory only between trainings: the loop calls release() before every training stage.
+
+Answers come back flat in the order `prompts * n` (all prompts for the first sample, then again for the next),
+the layout the eval files have always had.
+"""
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Protocol
+
+if TYPE_CHECKING:
+    from ampli.config import AmpliConfig
+    from ampli.models import ModelSource
+
+
+class Generator(Protocol):
+    def sample(self, model: int, prompts: list[str], *, n: int, max_new_tokens: int, temperature: float, seed: int,
+               chat: bool, desc: str) -> list[str]:
+        """n answers per prompt from model `model`, flat in the order prompts * n."""
+        ...
+
+    def perplexity(self, prompts: list[str], responses: list[str], chat: bool) -> list[float]:
+        """exp(mean NLL) of each response given its prompt under the base model (nan for an empty response)."""
+        ...
+
+    def release(self) -> None:
+        """Free every model or engine held, so the GPU's memory is the trainer's."""
+        ...
+
+
+def check_generation(cfg: "AmpliConfig") -> None:
+    """Refuse an engine that cannot run here (vllm: no GPU, or no vllm to import), before any work."""
+    if cfg.generation.backend == "vllm":
+        from ampli.generation.vllm_engine import check_vllm
+
+        check_vllm(cfg.generation)
+
+
+def build_generator(cfg: "AmpliConfig", source: "ModelSource", tokenizer,
+                    checkpoint: Callable[[int], Path]) -> Generator:
+    """The engine named by cfg.generation.backend; `checkpoint(n)` is where cycle n's model is saved."""
+    if cfg.generation.backend == "vllm":
+        from ampli.generation.vllm_engine import VLLMGenerator
+
+        return VLLMGenerator(cfg.generation, source, tokenizer, checkpoint)
+    from ampli.generation.hf import HFGenerator
+
+    return HFGenerator(source, tokenizer, checkpoint, batch_size=cfg.model.generation_batch_size)

@@ -1,0 +1,91 @@
+"""generation=hf: one base model per span of generation stages, adapters switched in, memory handed back before
+training, and the same answers as loading each cycle's model from disk."""
+
+from types import SimpleNamespace
+
+import pytest
+
+from ampli.generation.batched import generate
+from ampli.generation.hf import CPU_BATCH_SIZE, MAX_BATCH_SIZE, HFGenerator, auto_batch_size
+from ampli.loop import Run
+from ampli.models import ModelSource
+from ampli.regimes import base as regimes_base
+from tests.conftest import compose_config, with_overrides
+from tests.test_lora import LORA
+
+PROMPTS = ["How do I boil an egg?", "Name a colour.", "What is a good hobby?"]
+
+
+@pytest.fixture
+def lora_run(micro_overrides):
+    """A finished 3-cycle continual LoRA run: three adapters on disk."""
+    overrides = with_overrides(micro_overrides, *LORA, "reinit=false", "loop.cycles=3")
+    run = Run(compose_config(overrides))
+    run.run()
+    return run
+
+
+def test_switching_adapters_answers_as_loading_each_model_from_disk(lora_run):
+    ctx = lora_run.ctx
+    rendered = [ctx.chat_prompt(q) for q in PROMPTS]
+    generator = HFGenerator(ctx.source, ctx.tokenizer, ctx.checkpoint, batch_size=2)
+    for model in (1, -1, 0, 2, 1, -1):  # adapters loaded and switched in any order, the base in between
+        switched = generator.sample(model, rendered, n=2, max_new_tokens=12, temperature=0.8, seed=5, chat=True,
+                                    desc="test")
+        reloaded = generate(ctx.model_after(model), ctx.tokenizer, rendered * 2, max_new_tokens=12, temperature=0.8,
+                            batch_size=2, seed=5)
+        assert switched == reloaded, model
+    assert sorted(generator._base.peft_config) == ["cycle_000", "cycle_001", "cycle_002"]  # each loaded once
+
+
+def test_the_base_perplexity_is_the_base_models_with_adapters_loaded(lora_run):
+    from ampli.judges.perplexity import perplexity
+
+    ctx = lora_run.ctx
+    rendered = [ctx.chat_prompt(q) for q in PROMPTS]
+    answers = ["Nine minutes.", "Blue.", ""]
+    generator = HFGenerator(ctx.source, ctx.tokenizer, ctx.checkpoint, batch_size=None)
+    generator.sample(2, rendered, n=1, max_new_tokens=4, temperature=0.8, seed=0, chat=True, desc="test")
+    expected = perplexity(ctx.model_after(-1), ctx.tokenizer, rendered, answers)
+    assert generator.perplexity(rendered, answers, chat=True)[:2] == pytest.approx(expected[:2], rel=1e-5)
+
+
+def test_a_run_loads_the_base_once_per_span_between_trainings(micro_overrides, monkeypatch):
+    loads = []
+    real_load = ModelSource.load
+
+    def counting_load(self, checkpoint=None, trainable=False):
+        loads.append((checkpoint, trainable))
+        return real_load(self, checkpoint, trainable)
+
+    held_at_training = []
+    real_run_trainer = regimes_base.run_trainer
+
+    def run_trainer(trainer, checkpoint_dir):
+        held_at_training.append(run.ctx.generator._base)
+        return real_run_trainer(trainer, checkpoint_dir)
+
+    monkeypatch.setattr(ModelSource, "load", counting_load)
+    monkeypatch.setattr(regimes_base, "run_trainer", run_trainer)
+    run = Run(compose_config(with_overrides(micro_overrides, *LORA, "regime=dpo", "reinit=false", "loop.cycles=2")))
+    run.run()
+    sampling_loads = [c for c, trainable in loads if not trainable]
+    # spans: [base eval + perplexity, cycle 0's rejected], [cycle 0 eval, cycle 1's chosen and rejected],
+    # [cycle 1 eval]: the base weights are read once each (the reload path read them 9 times)
+    assert sampling_loads == [None, None, None]
+    assert held_at_training == [None, None] and run.ctx.generator._base is None  # released before training, at end
+
+
+def test_generation_batches_are_sized_from_the_free_gpu_memory():
+    config = SimpleNamespace(get_text_config=lambda: SimpleNamespace(
+        num_hidden_layers=36, num_key_value_heads=8, num_attention_heads=32, head_dim=128, hidden_size=4096))
+    per_sequence = 2 * 36 * 8 * 128 * 2 * 1424  # bf16 KV cache of a 400-token prompt + 1,024 new tokens
+    assert auto_batch_size(config, 1424, 2, free_bytes=40 * 2**30) == int(0.6 * 40 * 2**30) // per_sequence == 122
+    assert auto_batch_size(config, 1424, 2, free_bytes=2**40) == MAX_BATCH_SIZE
+    assert auto_batch_size(config, 1424, 2, free_bytes=2**20) == 1
+    assert auto_batch_size(config, 1424, 2, free_bytes=None) == CPU_BATCH_SIZE
+
+
+def test_real_models_size_their_generation_batches():
+    for model in ("qwen3-4b-instruct", "qwen3-8b", "qwen3-1.7b-base", "smollm2-135m"):
+        assert compose_config([f"model={model}"]).model.generation_batch_size is None
