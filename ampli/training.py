@@ -1,9 +1,12 @@
 """What every regime's TRL trainer shares: the arguments built from RegimeConfig, and saving the result."""
 
+import logging
 import math
 from pathlib import Path
 
 import torch
+from tqdm.auto import tqdm
+from transformers import ProgressCallback
 
 from ampli.config import RegimeConfig
 from ampli.store import PARTIAL_CHECKPOINT_PREFIX, atomic_directory, disk_full_names
@@ -44,6 +47,33 @@ def trainer_kwargs(regime: RegimeConfig, *, continual: bool, seed: int, device: 
     )
 
 
+class TrainerProgress(ProgressCallback):
+    """HF Trainer's progress bar without its printed metric dicts: the bar is named and cleared when training ends,
+    and each logged dict ({'loss': ..., 'grad_norm': ...}) becomes a DEBUG record of the `ampli.train` logger,
+    which goes to the job's log file (and to the console with logger.verbose=true)."""
+
+    def __init__(self, desc: str):
+        super().__init__()
+        self.desc = desc
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        if state.is_world_process_zero:
+            self.training_bar = tqdm(total=state.max_steps, desc=self.desc, unit="step", leave=False,
+                                     dynamic_ncols=True)
+        self.current_step = 0
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if state.is_world_process_zero and logs:
+            metrics = {k: v for k, v in logs.items() if k != "total_flos"}
+            logging.getLogger("ampli.train").debug("%s step %d: %s", self.desc, state.global_step, metrics)
+
+
+def show_progress(trainer, desc: str) -> None:
+    """Replace the trainer's default progress callback (which prints every logged metric dict) with TrainerProgress."""
+    trainer.remove_callback(ProgressCallback)
+    trainer.add_callback(TrainerProgress(desc))
+
+
 def refuse_data_parallel(trainer) -> None:
     """HF Trainer wraps a model that is not sharded in DataParallel when it sees several GPUs: a full copy per GPU
     and a batch silently multiplied by their number. ampli shards instead (ampli.models.placement)."""
@@ -54,8 +84,10 @@ def refuse_data_parallel(trainer) -> None:
         )
 
 
-def run_trainer(trainer, checkpoint_dir: Path) -> dict:
-    """Train, refuse a non-finite loss or weights, and save the model (adapter or full weights) atomically."""
+def run_trainer(trainer, checkpoint_dir: Path, desc: str) -> dict:
+    """Train (its progress bar named `desc`), refuse a non-finite loss or weights, and save the model (adapter or
+    full weights) atomically."""
+    show_progress(trainer, desc)
     result = trainer.train()
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
     if not all(math.isfinite(x) for x in losses) or not math.isfinite(result.training_loss):

@@ -78,7 +78,7 @@ class RunContext:
             **trainer_extra,
         )
         refuse_data_parallel(trainer)
-        return trainer, {**run_trainer(trainer, self.checkpoint(cycle)), **sizes}
+        return trainer, {**run_trainer(trainer, self.checkpoint(cycle), f"cycle_{cycle:03d} train"), **sizes}
 
     def sample(self, model, prompts: list[str], *, seed: int, eval: bool = False, chat: bool = True,
                desc: str) -> list[str]:
