@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
-from transformers import ProgressCallback
+from transformers import PrinterCallback, ProgressCallback
 
 from ampli.config import RegimeConfig
 from ampli.store import PARTIAL_CHECKPOINT_PREFIX, atomic_directory, disk_full_names
@@ -69,8 +69,10 @@ class TrainerProgress(ProgressCallback):
 
 
 def show_progress(trainer, desc: str) -> None:
-    """Replace the trainer's default progress callback (which prints every logged metric dict) with TrainerProgress."""
+    """Replace the trainer's default progress callback with TrainerProgress. Both defaults print every logged metric
+    dict: ProgressCallback, or PrinterCallback when transformers' verbosity is above WARNING (disable_tqdm)."""
     trainer.remove_callback(ProgressCallback)
+    trainer.remove_callback(PrinterCallback)
     trainer.add_callback(TrainerProgress(desc))
 
 

@@ -9,6 +9,8 @@ import sys
 import warnings
 from pathlib import Path
 
+import pytest
+
 from ampli import console
 from tests.conftest import MICRO, ROOT, with_overrides
 
@@ -105,3 +107,19 @@ def test_a_record_logged_while_a_bar_is_live_gets_a_line_of_its_own():
     (line,) = records(terminal.getvalue())
     assert line.endswith("WARNING: a judge request was retried")
     assert any(part.startswith("cycle_000 eval:  90%") for part in segments(terminal.getvalue()))
+
+
+@pytest.mark.parametrize("disable_tqdm", [True, False])
+def test_a_trainer_keeps_only_ampli_s_progress_whatever_transformers_verbosity(tmp_path, disable_tqdm):
+    """disable_tqdm (what an ERROR verbosity selects) swaps ProgressCallback for PrinterCallback: both print dicts."""
+    import torch
+    from transformers import Trainer, TrainingArguments
+
+    from ampli.training import TrainerProgress, show_progress
+
+    args = TrainingArguments(output_dir=str(tmp_path), disable_tqdm=disable_tqdm, use_cpu=True, report_to="none")
+    trainer = Trainer(model=torch.nn.Linear(2, 2), args=args)
+    show_progress(trainer, "cycle_000 train")
+    progress = [type(c).__name__ for c in trainer.callback_handler.callbacks if "Progress" in type(c).__name__
+                or "Printer" in type(c).__name__]
+    assert progress == [TrainerProgress.__name__]
