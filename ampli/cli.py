@@ -20,7 +20,7 @@ def _report(args: argparse.Namespace) -> int:
         print(f"ampli report: error: {err}", file=sys.stderr)
         return 2
     print_summary(files.configurations_csv, files.html, title=f"runs under {args.path}")
-    print(f"tables and plots: {files.out_dir}")
+    print(f"tables and plots: {files.out_dir.resolve()}")
     return 0
 
 

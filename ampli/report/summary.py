@@ -68,4 +68,4 @@ def print_summary(configurations_csv: Path, html: Path, title: str, console: Con
     configurations = pd.read_csv(configurations_csv)
     console.print(summary_table(configurations, title))
     console.print(LEGEND, soft_wrap=True, highlight=False)
-    console.print(f"report: {html}", soft_wrap=True, highlight=False)
+    console.print(f"report: {html.resolve()}", soft_wrap=True, highlight=False)
