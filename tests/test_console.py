@@ -76,9 +76,10 @@ def test_verbose_brings_the_trainer_metrics_and_stage_starts_back(tmp_path):
 def test_python_and_transformers_warnings_reach_the_console_handlers(caplog):
     from transformers.utils import logging as hf_logging
 
-    console.setup(verbose=False)
     caplog.set_level(logging.WARNING)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings():  # restores the warnings module afterwards
+        logging.captureWarnings(False)  # as in a fresh process: an earlier setup may have captured pytest's hook
+        console.setup(verbose=False)
         warnings.simplefilter("always")
         warnings.warn("a deprecated knob", UserWarning)
     hf_logging.get_logger("transformers.generation").warning("generation flags are ignored")
