@@ -86,10 +86,8 @@ def refuse_data_parallel(trainer) -> None:
         )
 
 
-def run_trainer(trainer, checkpoint_dir: Path, desc: str) -> dict:
-    """Train (its progress bar named `desc`), refuse a non-finite loss or weights, and save the model (adapter or
-    full weights) atomically."""
-    show_progress(trainer, desc)
+def run_trainer(trainer, checkpoint_dir: Path) -> dict:
+    """Train, refuse a non-finite loss or weights, and save the model (adapter or full weights) atomically."""
     result = trainer.train()
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
     if not all(math.isfinite(x) for x in losses) or not math.isfinite(result.training_loss):
