@@ -16,9 +16,9 @@ venv: .venv/.installed
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
+# The sweep ends with its report and a summary (ampli/sweep_summary.py).
 demo: venv
 	$(PY) launch.py -m trait=bliss,misalignment regime=sft reinit=true,false sweep=demo
-	$(PY) -m ampli.cli report outputs/runs
 
 test: venv
 	$(PY) -m pytest -q -m "not real"
