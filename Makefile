@@ -37,7 +37,6 @@ real: .venv/.real
 
 demo-real: real
 	$(PY) launch.py -m experiment=demo_real reinit=true,false
-	$(PY) -m ampli.cli report outputs/demo-real/runs
 
 test-real: real
 	AMPLI_REAL_TESTS=required $(PY) -m pytest -q -m real
