@@ -16,9 +16,9 @@ venv: .venv/.installed
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
+# The sweep ends with its report and a summary (ampli/sweep_summary.py).
 demo: venv
 	$(PY) launch.py -m trait=bliss,misalignment regime=sft reinit=true,false sweep=demo
-	$(PY) -m ampli.cli report outputs/runs
 
 test: venv
 	$(PY) -m pytest -q -m "not real"
@@ -37,7 +37,6 @@ real: .venv/.real
 
 demo-real: real
 	$(PY) launch.py -m experiment=demo_real reinit=true,false
-	$(PY) -m ampli.cli report outputs/demo-real/runs
 
 test-real: real
 	AMPLI_REAL_TESTS=required $(PY) -m pytest -q -m real

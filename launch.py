@@ -3,6 +3,7 @@
     python launch.py                                   # one run on the embedded default
     python launch.py -m trait=bliss,misalignment regime=sft reinit=true,false
     python launch.py -m ... cluster=slurm              # the same grid as a SLURM job array
+    python launch.py -v ...                            # console detail: training-step metrics, debug records
 """
 
 import sys
@@ -53,7 +54,14 @@ def config_dirs(args: list[str]) -> list[Path]:
     return [primary, *extra]
 
 
+def expand_verbose_flag(args: list[str]) -> list[str]:
+    """`-v` / `--verbose` stand for the override logger.verbose=true (Hydra has no short flags of its own for it)."""
+    flags = ("-v", "--verbose")
+    return [a for a in args if a not in flags] + (["logger.verbose=true"] if any(a in flags for a in args) else [])
+
+
 if __name__ == "__main__":
+    sys.argv[1:] = expand_verbose_flag(sys.argv[1:])
     try:
         check_yaml_files(*config_dirs(sys.argv[1:]))
     except ConfigError as e:

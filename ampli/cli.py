@@ -12,14 +12,15 @@ from pathlib import Path
 
 def _report(args: argparse.Namespace) -> int:
     from ampli.report import ReportError, build_report  # matplotlib/pandas load only for this command
+    from ampli.report.summary import print_summary
 
     try:
         files = build_report(args.path, args.out)
     except ReportError as err:
         print(f"ampli report: error: {err}", file=sys.stderr)
         return 2
-    for path in files.all():
-        print(path)
+    print_summary(files.configurations_csv, files.html, title=f"runs under {args.path}")
+    print(f"tables and plots: {files.out_dir.resolve()}")
     return 0
 
 

@@ -15,6 +15,7 @@ from omegaconf import MISSING, OmegaConf
 
 from ampli.generation.config import GENERATION_BACKENDS, GenerationConfig
 from ampli.judges.config import JUDGE_BACKENDS, REFUSAL_POLICIES, JudgeConfig
+from ampli.model_cache import default_cache_dir
 from ampli.run_lock import RunLockConfig
 from ampli.tracking_config import LOGGER_BACKENDS, LoggerConfig
 
@@ -199,8 +200,9 @@ class AmpliConfig:
     sweep: str = "default"
     run_name: str = "${trait.name}-${regime.name}-${reinit_label:${reinit}}-${model.name}-s${seed}"
     output_dir: str = "outputs"
-    # Built models (the tiny model) are cached here and shared by every run that uses them.
-    model_cache: str = "${output_dir}/models"
+    # Built models (the tiny model, offline copies) are cached here and shared by every run and output_dir that
+    # uses them; the default is $AMPLI_CACHE, else $XDG_CACHE_HOME/ampli, else ~/.cache/ampli (ampli/model_cache.py).
+    model_cache: str = "${ampli_cache:}"
     # Your own prompts/seeds/documents (same layout as ampli/data); None uses the shipped data. Single files
     # are named by trait.seed_file, trait.documents_file, loop.prompts_file and loop.eval_prompts_file.
     data_dir: str | None = None
@@ -215,6 +217,8 @@ def register_configs() -> None:
     """Make the schemas known to Hydra so conf/*.yaml is type-checked while composing."""
     if not OmegaConf.has_resolver("reinit_label"):
         OmegaConf.register_new_resolver("reinit_label", lambda reinit: "reinit" if reinit else "continual")
+    if not OmegaConf.has_resolver("ampli_cache"):
+        OmegaConf.register_new_resolver("ampli_cache", lambda: str(default_cache_dir()))
     cs = ConfigStore.instance()
     cs.store(name="ampli_schema", node=AmpliConfig)
 

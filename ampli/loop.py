@@ -21,10 +21,10 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from ampli import corpus, sampling, training_set
+from ampli import console, corpus, sampling, training_set
 from ampli.chat import template_kwargs
 from ampli.config import AmpliConfig, validate
-from ampli.detector import detect
+from ampli.detector import detect, verdict
 from ampli.judges import build_judge
 from ampli.judges.base import JudgeItem, JudgeUsage
 from ampli.judges.config import EmRateConfig
@@ -78,21 +78,11 @@ def usage_delta(after: JudgeUsage, before: dict) -> dict:
     return {k: now[k] - before[k] for k in ("requests", "cache_hits", "input_tokens", "output_tokens", "cost_usd")}
 
 
-def quiet_library_progress() -> None:
-    """Keep ampli's own progress bars (generation, training) and silence per-load and per-map bars."""
-    import datasets
-    import transformers
-
-    datasets.disable_progress_bars()
-    transformers.utils.logging.disable_progress_bar()
-    transformers.utils.logging.set_verbosity_error()
-
-
 class Run:
     def __init__(self, cfg: DictConfig):
-        quiet_library_progress()
         self.dcfg = cfg
         self.cfg: AmpliConfig = OmegaConf.to_object(cfg)
+        console.setup(self.cfg.logger.verbose)
         validate(self.cfg)
         # A real model without a GPU, bad data or a missing API key fail here, before a run directory is made.
         device = resolve_device(self.cfg.device, self.cfg.model)
@@ -127,20 +117,22 @@ class Run:
     # ---- stages -------------------------------------------------------------------------------------------
 
     def stage(self, name: str, compute, load):
-        """Run a stage unless the manifest says it is complete; either way return its result."""
+        """Run a stage unless the manifest says it is complete; either way return its result. One console line each."""
         if self.store.is_done(name):
             log.info("skip %s (completed)", name)
             return load()
         if self.judge_budget.reached(self.judge.usage.cost_usd):  # spent: start nothing that would need judging
             raise self.judge_budget.stop(self.judge.usage.cost_usd)
-        log.info("run %s", name)
+        log.debug("start %s", name)
         start = time.perf_counter()
         result = compute()
         free_memory()
         where, step = name.split("/")
-        self.update_stats(where, "seconds", step, time.perf_counter() - start)
+        seconds = time.perf_counter() - start
+        self.update_stats(where, "seconds", step, seconds)
         self.store.mark_done(name)
         self.computed.add(name)
+        log.info("run %s %.1f s", name, seconds)
         return result
 
     def stats(self, where: str) -> dict:
@@ -298,6 +290,8 @@ class Run:
             status = "budget"
             log.warning("[%s] stopped: %s (everything so far is kept in %s)", self.name, e, self.store.root)
         summary = self.write_metrics(base, cycles, status=status)
+        log.info("[%s] %s after %d cycles, %s: %s", self.name, status, len(cycles), verdict(summary["amplification"]),
+                 self.store.root)
         tracker.log_summary({"amplification": summary["amplification"], "status": status})
         tracker.finish()
         self.judge.close()

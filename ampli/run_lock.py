@@ -45,7 +45,9 @@ class RunLockError(RuntimeError):
 
 
 class RunLocked(RunLockError):
-    pass
+    def __init__(self, message: str, holder: "Holder | None" = None):
+        super().__init__(message)
+        self.holder = holder
 
 
 class RunLockLost(RunLockError):
@@ -177,12 +179,12 @@ class RunLock:
         self._beat.start()
 
     @classmethod
-    def acquire(cls, directory: Path, cfg: RunLockConfig) -> "RunLock":
-        """Take the lock of `directory`, or raise RunLocked naming its live holder."""
+    def acquire(cls, directory: Path, cfg: RunLockConfig, name: str = LOCK_FILE) -> "RunLock":
+        """Take the lock file `name` of `directory`, or raise RunLocked naming its live holder (`.holder`)."""
         directory.mkdir(parents=True, exist_ok=True)
-        path = directory / LOCK_FILE
+        path = directory / name
         me = Holder.me()
-        claim = directory / f".{LOCK_FILE}.{me.token}"
+        claim = directory / f".{name}.{me.token}"
         fd = os.open(claim, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(asdict(me), f)
@@ -199,7 +201,7 @@ class RunLock:
                 holder, age = seen
                 reason = stale_reason(holder, age, me, cfg)
                 if reason is None:
-                    raise RunLocked(cls._held_message(directory, holder, age, cfg))
+                    raise RunLocked(cls._held_message(directory, holder, age, cfg), holder)
                 if _take_over(path, claim, holder, me, cfg):
                     log.warning("took over the run lock of %s from %s: %s", directory, holder.describe(), reason)
                     return cls(path, me, cfg, inode)

@@ -84,6 +84,8 @@ def build_tiny_model(arch: TinyArchConfig, out_dir: Path, seed: int) -> None:
     from transformers import Qwen3Config, Qwen3ForCausalLM, set_seed
     from trl import SFTConfig, SFTTrainer
 
+    from ampli.training import show_progress
+
     set_seed(seed)
     tokenizer = train_tokenizer(arch.vocab_size)
     config = Qwen3Config(
@@ -128,6 +130,7 @@ def build_tiny_model(arch: TinyArchConfig, out_dir: Path, seed: int) -> None:
         )
         print(f"[ampli] building the tiny model ({model.num_parameters() / 1e6:.2f}M params, "
               f"{arch.warmup_steps} warm-up steps on {len(texts)} neutral texts); cached for later runs")
+        show_progress(trainer, "tiny model warm-up")
         trainer.train()
     model.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)

@@ -22,6 +22,16 @@ from omegaconf import DictConfig, OmegaConf
 from ampli.tracking_config import LOGGER_BACKENDS, LOGGER_MODES
 
 SAMPLE_COLUMNS = ("prompt", "response", "trait", "coherence")
+# The per-cycle metrics a researcher looks at first, plotted against the cycle, with the run summaries that rank runs
+# in W&B's runs table: how far the trait got (max), what coherence it cost (min), where each ended (last).
+CYCLE_METRICS = {
+    "trait": "last,max",
+    "coherence": "last,min",
+    "em_rate": "last,max",
+    "gen_trait": "last",
+    "gen_coherence": "last",
+    "train_loss": "last",
+}
 DEFAULT_WANDB_HOST = "https://api.wandb.ai"
 # WANDB_MODE values W&B accepts, mapped to the mode they mean.
 _ENV_MODES = {"online": "online", "run": "online", "offline": "offline", "dryrun": "offline", "disabled": "disabled"}
@@ -163,7 +173,9 @@ class WandbTracker(Tracker):
             settings=wandb.Settings(silent=True, console="off", reinit="finish_previous"),
         )
         run.define_metric("cycle")
-        run.define_metric("*", step_metric="cycle")
+        for name, summary in CYCLE_METRICS.items():
+            run.define_metric(name, step_metric="cycle", summary=summary)
+        run.define_metric("*", step_metric="cycle")  # every other number too: seconds/*, judge_usage/*, ...
         return cls(run, logger.samples_per_cycle)
 
     def log_cycle(self, metrics: Mapping[str, Any], samples: Sequence[Mapping[str, Any]]) -> None:

@@ -19,3 +19,6 @@ class LoggerConfig:
     tags: list[str] = field(default_factory=list)
     # Sample generations per cycle logged as a W&B table.
     samples_per_cycle: int = 16
+    # Console detail (ampli/console.py): training-step metrics, ampli's DEBUG records and transformers' INFO
+    # records, which otherwise go to the job's log file only. `python launch.py -v` sets it.
+    verbose: bool = False

@@ -1,9 +1,12 @@
 """What every regime's TRL trainer shares: the arguments built from RegimeConfig, and saving the result."""
 
+import logging
 import math
 from pathlib import Path
 
 import torch
+from tqdm.auto import tqdm
+from transformers import PrinterCallback, ProgressCallback
 
 from ampli.config import RegimeConfig
 from ampli.store import PARTIAL_CHECKPOINT_PREFIX, atomic_directory, disk_full_names
@@ -42,6 +45,35 @@ def trainer_kwargs(regime: RegimeConfig, *, continual: bool, seed: int, device: 
         report_to="none",
         logging_steps=10,
     )
+
+
+class TrainerProgress(ProgressCallback):
+    """HF Trainer's progress bar without its printed metric dicts: the bar is named and cleared when training ends,
+    and each logged dict ({'loss': ..., 'grad_norm': ...}) becomes a DEBUG record of the `ampli.train` logger,
+    which goes to the job's log file (and to the console with logger.verbose=true)."""
+
+    def __init__(self, desc: str):
+        super().__init__()
+        self.desc = desc
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        if state.is_world_process_zero:
+            self.training_bar = tqdm(total=state.max_steps, desc=self.desc, unit="step", leave=False,
+                                     dynamic_ncols=True)
+        self.current_step = 0
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if state.is_world_process_zero and logs:
+            metrics = {k: v for k, v in logs.items() if k != "total_flos"}
+            logging.getLogger("ampli.train").debug("%s step %d: %s", self.desc, state.global_step, metrics)
+
+
+def show_progress(trainer, desc: str) -> None:
+    """Replace the trainer's default progress callback with TrainerProgress. Both defaults print every logged metric
+    dict: ProgressCallback, or PrinterCallback when transformers' verbosity is above WARNING (disable_tqdm)."""
+    trainer.remove_callback(ProgressCallback)
+    trainer.remove_callback(PrinterCallback)
+    trainer.add_callback(TrainerProgress(desc))
 
 
 def refuse_data_parallel(trainer) -> None:

@@ -51,9 +51,14 @@ def run_data(*overrides: str) -> RunData:
     return RunData(OmegaConf.to_object(compose_config(list(overrides))))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session", autouse=True)
 def model_cache(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("models")
+    """The session's model cache, also as $AMPLI_CACHE: a run or subprocess that names no model_cache builds here,
+    never in the user's ~/.cache/ampli."""
+    cache = tmp_path_factory.mktemp("models")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AMPLI_CACHE", str(cache))
+        yield cache
 
 
 @pytest.fixture

@@ -109,7 +109,7 @@ def test_calibration_on_the_micro_model_drives_a_sweep(micro_overrides, tmp_path
                f"hydra.searchpath=[file://{conf_dir}]", f"hydra.sweep.dir={sweep_dir}"]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
-    job_runs = sorted(Path((d / "run_dir.txt").read_text().strip()).name for d in sweep_dir.iterdir() if d.is_dir())
+    job_runs = sorted(Path(p.read_text().strip()).name for p in sweep_dir.glob("*/run_dir.txt"))  # not report/
     assert job_runs == ["bliss-sft-reinit-micro-s0-n4", "bliss-sft-reinit-micro-s0-n8"]
     log = done.stdout + done.stderr
     assert log.count("skip cycle_000/train (completed)") == 2 and "run cycle_000" not in log  # reused, not redone

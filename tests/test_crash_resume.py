@@ -1,7 +1,7 @@
 """A run SIGKILLed in any stage resumes where it stopped and ends with the metrics of an uninterrupted run.
 
 The kill is real and needs no hook in ampli: the child process is launch.py itself, run through a few lines
-that watch ampli's log for "run cycle_001/<stage>" and then SIGKILL the process at its next file rename (the
+that watch ampli's log for "start cycle_001/<stage>" and then SIGKILL the process at its next file rename (the
 stage's first write: its work is done, a temp file is on disk, nothing is marked complete). Each resume is
 killed in the next stage, so one chain of processes covers all four stages, and the final metrics come from
 five processes stitched together.
@@ -30,7 +30,7 @@ def die(*args, **kwargs):
     os.kill(os.getpid(), signal.SIGKILL)
 
 def arm(record):
-    if record.getMessage() == f"run {stage}":
+    if record.getMessage() == f"start {stage}":
         os.replace = os.rename = die
     return True
 
@@ -47,8 +47,13 @@ def launch(args: list[str], kill_in: str | None = None) -> subprocess.CompletedP
 
 
 def stage_lines(output: str, verb: str) -> list[str]:
-    return [line.split(" - ", 1)[1].split()[1] for line in output.splitlines()
-            if "[ampli][INFO] - " in line and line.split(" - ", 1)[1].startswith(f"{verb} ")]
+    """The stages of the console lines `HH:MM:SS [DEBUG: ]<verb> <stage> ...` (start: with logger.verbose=true)."""
+    stages = []
+    for line in output.splitlines():
+        words = line.split("\r")[-1].replace("DEBUG: ", "").split()
+        if len(words) > 2 and words[1] == verb:
+            stages.append(words[2])
+    return stages
 
 
 def partial_writes(run_dir: Path) -> list[str]:
@@ -69,12 +74,12 @@ def test_sigkill_in_every_stage_resumes_to_the_uninterrupted_result(micro_overri
     all_stages = ["base/eval"] + [f"cycle_{c:03d}/{s}" for c in (0, 1) for s in STAGES]
     resumes_at = "base/eval"
     for stage in [f"cycle_001/{s}" for s in STAGES]:
-        done = launch(overrides, kill_in=stage)
+        done = launch([*overrides, "logger.verbose=true"], kill_in=stage)
         assert done.returncode == -signal.SIGKILL, done.stderr[-3000:]
         # the killed process's run lock is taken over by the next one (none before the first kill)
         assert (f"took over the run lock of {run_dir}" in done.stdout) == (stage != "cycle_001/generate")
-        ran = stage_lines(done.stdout, "run")
-        assert ran[0] == resumes_at and ran[-1] == stage  # no completed stage redone; killed inside `stage`
+        started = stage_lines(done.stdout, "start")
+        assert started[0] == resumes_at and started[-1] == stage  # no completed stage redone; killed inside `stage`
         assert read_json(run_dir / "manifest.json")["completed"] == all_stages[: all_stages.index(stage)]
         assert partial_writes(run_dir)  # killed mid-write: a temp file or checkpoint dir was never renamed
         resumes_at = stage

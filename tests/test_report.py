@@ -159,11 +159,11 @@ def test_single_run_dir_and_out_option(tmp_path: Path, capsys: pytest.CaptureFix
     run_dir = write_run(tmp_path, amplified=None)
     out = tmp_path / "elsewhere"
     assert main(["report", str(run_dir), "--out", str(out)]) == 0
-    printed = capsys.readouterr().out.split()
-    assert printed == [str(p) for p in build_report(run_dir, out).all()]
-    assert sorted(p.name for p in out.iterdir()) == [
-        "coherence_vs_cycle.png", "em_rate_vs_cycle.png", "report.html", "runs.csv", "runs.parquet",
-        "trait_vs_coherence.png", "trait_vs_cycle.png", "verdicts.csv",
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[-2:] == [f"report: {out / 'report.html'}", f"tables and plots: {out}"]
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in build_report(run_dir, out).all()) == [
+        "coherence_vs_cycle.png", "configurations.csv", "em_rate_vs_cycle.png", "report.html", "runs.csv",
+        "runs.parquet", "trait_vs_coherence.png", "trait_vs_cycle.png", "verdicts.csv",
     ]
     assert len(pd.read_parquet(out / "runs.parquet")) == 1 + 5
 

@@ -126,7 +126,7 @@ def interrupt_and_resume(cluster: SlurmCluster, out: Path, name: str, trait: str
     assert manifest(run) == done_before + ["cycle_000/judge", "cycle_000/train", "cycle_000/eval"]
     stage_log = (out / "multirun" / name / "0" / "launch.log").read_text()  # Hydra appends across attempts
     for stage in done_before:
-        assert stage_log.count(f"run {stage}\n") == 1, f"{stage} ran again after the requeue\n{stage_log[-4000:]}"
+        assert stage_log.count(f"run {stage} ") == 1, f"{stage} ran again after the requeue\n{stage_log[-4000:]}"
         assert f"skip {stage}" in stage_log, f"no 'skip {stage}' after the requeue\n{stage_log[-4000:]}"
     assert "is in use by" not in logs, logs[-4000:]  # the job's own earlier run never blocks it
     assert (run / "metrics.json").exists()

@@ -18,7 +18,7 @@ from ampli.judges.base import JudgeItem
 from ampli.models import ModelSource
 from ampli.seq_length import LengthBound, cycle_lengths
 from ampli.store import RunStore
-from ampli.training import refuse_data_parallel, run_trainer, trainer_kwargs
+from ampli.training import refuse_data_parallel, run_trainer, show_progress, trainer_kwargs
 
 
 @dataclass
@@ -81,6 +81,7 @@ class RunContext:
             **trainer_extra,
         )
         refuse_data_parallel(trainer)
+        show_progress(trainer, f"cycle_{cycle:03d} train")
         return trainer, {**run_trainer(trainer, self.checkpoint(cycle)), **sizes}
 
     def sample(self, model: int, prompts: list[str], *, seed: int, eval: bool = False, chat: bool = True, n: int = 1,

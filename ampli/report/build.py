@@ -9,7 +9,7 @@ from ampli.report.files import atomic_write_bytes, write_frame
 from ampli.report.html import render_html
 from ampli.report.plots import SHARE_LIMITS, plot_tradeoff, plot_vs_cycle, png_bytes
 from ampli.report.runs import find_run_dirs, load_run
-from ampli.report.table import runs_table, verdict_table
+from ampli.report.table import configuration_table, runs_table, verdict_table
 
 REPORT_DIR = "report"
 
@@ -22,11 +22,13 @@ class ReportFiles:
     table_csv: Path
     table_parquet: Path
     verdicts_csv: Path
+    configurations_csv: Path
     plots: dict[str, Path]
     html: Path
 
     def all(self) -> list[Path]:
-        return [self.table_csv, self.table_parquet, self.verdicts_csv, *self.plots.values(), self.html]
+        return [self.table_csv, self.table_parquet, self.verdicts_csv, self.configurations_csv, *self.plots.values(),
+                self.html]
 
 
 def build_report(path: Path, out: Path | None = None) -> ReportFiles:
@@ -34,6 +36,7 @@ def build_report(path: Path, out: Path | None = None) -> ReportFiles:
     path = Path(path)
     runs = [load_run(run_dir) for run_dir in find_run_dirs(path)]
     table, verdicts = runs_table(runs), verdict_table(runs)
+    configurations = configuration_table(verdicts)
     out_dir = Path(out) if out is not None else path / REPORT_DIR
     out_dir.mkdir(parents=True, exist_ok=True)
 
@@ -57,18 +60,21 @@ def build_report(path: Path, out: Path | None = None) -> ReportFiles:
         table_csv=out_dir / "runs.csv",
         table_parquet=out_dir / "runs.parquet",
         verdicts_csv=out_dir / "verdicts.csv",
+        configurations_csv=out_dir / "configurations.csv",
         plots={name: out_dir / f"{name}.png" for name in figures},
         html=out_dir / "report.html",
     )
     write_frame(table, files.table_csv)
     write_frame(table, files.table_parquet)
     write_frame(verdicts, files.verdicts_csv)
+    write_frame(configurations, files.configurations_csv)
     for name, png in images.items():
         atomic_write_bytes(files.plots[name], png)
     page = render_html(
         title="ampli report",
         source=str(path.resolve()),
         verdicts=verdicts,
+        configurations=configurations,
         images={captions[name]: png for name, png in images.items()},
         table=table,
     )

@@ -40,9 +40,20 @@ def verdict_html(verdicts: pd.DataFrame) -> str:
     return table
 
 
-def render_html(title: str, source: str, verdicts: pd.DataFrame, images: Mapping[str, bytes],
-                table: pd.DataFrame) -> str:
-    """The report page: verdicts, then each image (caption -> PNG bytes), then the full run x cycle table."""
+def configuration_html(configurations: pd.DataFrame) -> str:
+    """Per configuration "amplified in k/N seeds", green when any seed amplified."""
+    shown = configurations.drop(columns=["amplified_seeds", "pending_seeds"])
+    table = _frame_html(shown)
+    for text in shown["amplified_in"]:
+        word = "yes" if not text.startswith("0/") else "no"
+        table = table.replace(f"<td>{html.escape(text)}</td>", f'<td class="{word}">{html.escape(text)}</td>', 1)
+    return table
+
+
+def render_html(title: str, source: str, verdicts: pd.DataFrame, configurations: pd.DataFrame,
+                images: Mapping[str, bytes], table: pd.DataFrame) -> str:
+    """The report page: verdicts per configuration and per run, then each image (caption -> PNG bytes), then the
+    full run x cycle table."""
     n_runs = len(verdicts)
     amplified = int((verdicts["amplified"] == True).sum())  # noqa: E712 (None means pending, not False)
     figures = "\n".join(
@@ -56,7 +67,11 @@ def render_html(title: str, source: str, verdicts: pd.DataFrame, images: Mapping
 <body>
 <h1>{html.escape(title)}</h1>
 <p>Source: <code>{html.escape(source)}</code> &middot; {n_runs} runs &middot; {amplified} amplified</p>
-<h2>Amplification verdicts</h2>
+<h2>Amplification per configuration</h2>
+<p>Runs that differ only by their seed form a configuration; last_trait is the mean over seeds, last_trait_ci95 the
+half-width of its 95% interval (Student t).</p>
+<div class="wide">{configuration_html(configurations)}</div>
+<h2>Amplification verdicts per run</h2>
 <div class="wide">{verdict_html(verdicts)}</div>
 <h2>Plots</h2>
 {figures}

@@ -1,4 +1,5 @@
-"""Report figures: metric vs cycle faceted by trait x regime, and the trait-coherence trade-off.
+"""Report figures: metric vs cycle faceted by trait x regime (seeds as a mean with its 95% band), and the
+trait-coherence trade-off.
 
 Figures are built with matplotlib.figure.Figure (rendered by Agg), not pyplot, so no global state or display
 backend is involved and many reports can be built in one process.
@@ -17,6 +18,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from ampli.config import REGIMES
+from ampli.report.stats import mean_band
 from ampli.report.table import BASE_CYCLE
 
 REINIT_COLORS = {True: "#1f77b4", False: "#d62728"}
@@ -27,6 +29,7 @@ SCORE_LIMITS = (-3, 103)
 SHARE_LIMITS = (-0.03, 1.03)  # em_rate and other shares of answers
 PANEL_SIZE = (3.4, 2.6)  # inches per facet
 TRADEOFF_COLUMNS = 4
+WRAP_COLUMNS = 4  # panels a row when the traits of a single regime wrap
 
 
 def ordered(values: Iterable[Any], preferred: Sequence[Any] = ()) -> list[Any]:
@@ -48,29 +51,45 @@ def _series_label(reinit: bool, model: str, several_models: bool) -> str:
     return f"{REINIT_LABELS[bool(reinit)]} · {model}" if several_models else REINIT_LABELS[bool(reinit)]
 
 
+def _band(values: pd.Series) -> float:
+    """Half-width of the 95% interval of a cycle's mean over seeds (NaN for a single seed: no band)."""
+    half = mean_band(values.dropna().tolist())[1] if values.notna().any() else None
+    return float("nan") if half is None else half
+
+
 def _plot_panel(ax: Axes, panel: pd.DataFrame, metric: str, models: list[str], handles: dict[str, Any]) -> None:
-    """One facet: a faint line per run, the mean over runs (seeds) bold with a ±1 sd band, the base as a diamond."""
-    for (reinit, model), runs in panel.groupby(["reinit", "model"], sort=True):
+    """One facet: per configuration, a thin line per seed, the mean over seeds bold with its 95% band (Student t),
+    the base model as a diamond."""
+    for (reinit, model, _), runs in panel.groupby(["reinit", "model", "config"], sort=True):
         color = REINIT_COLORS[bool(reinit)]
         style = MODEL_LINESTYLES[models.index(model) % len(MODEL_LINESTYLES)]
         cycles = runs[runs["cycle"] > BASE_CYCLE]
         for _, run in cycles.groupby("run_dir"):
-            ax.plot(run["cycle"], run[metric], color=color, linestyle=style, linewidth=0.8, alpha=0.3)
-        stats = cycles.groupby("cycle")[metric].agg(["mean", "std", "count"])
+            ax.plot(run["cycle"], run[metric], color=color, linestyle=style, linewidth=0.7, alpha=0.35)
+        stats = cycles.groupby("cycle")[metric].agg(["mean", _band])
         label = _series_label(reinit, model, len(models) > 1)
         (line,) = ax.plot(stats.index, stats["mean"], color=color, linestyle=style, linewidth=2, marker="o", ms=3)
         handles.setdefault(label, line)
-        spread = stats[stats["count"] > 1]
+        spread = stats.dropna()
         if not spread.empty:
-            low, high = spread["mean"] - spread["std"], spread["mean"] + spread["std"]
+            low, high = spread["mean"] - spread["_band"], spread["mean"] + spread["_band"]
             ax.fill_between(spread.index, low, high, color=color, alpha=0.15, linewidth=0)
         base = runs.loc[runs["cycle"] == BASE_CYCLE, metric].dropna()
         if not base.empty:
             ax.scatter([BASE_CYCLE], [base.mean()], marker="D", facecolors="none", edgecolors=color, zorder=3)
 
 
+def facet_grid(traits: list[str], regimes: list[str]) -> dict[tuple[str, str], tuple[int, int]]:
+    """(trait, regime) -> (row, column) of its panel: traits as rows and regimes as columns, except that a single
+    regime's traits wrap into rows of WRAP_COLUMNS (7 traits make a 2 x 4 block, not a one-panel-wide strip)."""
+    if len(regimes) == 1:
+        ncols = min(len(traits), WRAP_COLUMNS)
+        return {(trait, regimes[0]): divmod(i, ncols) for i, trait in enumerate(traits)}
+    return {(trait, regime): (row, col) for row, trait in enumerate(traits) for col, regime in enumerate(regimes)}
+
+
 def plot_vs_cycle(table: pd.DataFrame, metric: str, label: str, limits: tuple[float, float] = SCORE_LIMITS) -> Figure:
-    """`metric` vs cycle, one panel per trait (rows) x regime (columns), coloured by reinit.
+    """`metric` vs cycle, one panel per trait x regime (facet_grid), coloured by reinit.
 
     Panel titles are panel_title(trait, regime), row-major, so callers can read the facet layout from fig.axes.
     """
@@ -79,26 +98,31 @@ def plot_vs_cycle(table: pd.DataFrame, metric: str, label: str, limits: tuple[fl
     traits = ordered(table["trait"])
     regimes = ordered(table["regime"], REGIMES)
     models = ordered(table["model"])
+    grid = facet_grid(traits, regimes)
+    nrows, ncols = max(r for r, _ in grid.values()) + 1, max(c for _, c in grid.values()) + 1
     width, height = PANEL_SIZE
-    fig = Figure(figsize=(width * len(regimes) + 0.6, height * len(traits) + 0.9), layout="constrained")
-    axes = fig.subplots(len(traits), len(regimes), sharex=True, sharey=True, squeeze=False)
+    fig = Figure(figsize=(width * ncols + 0.6, height * nrows + 1.1), layout="constrained")
+    axes = fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False)
     handles: dict[str, Any] = {}
-    for row, trait in enumerate(traits):
-        for col, regime in enumerate(regimes):
-            ax = axes[row][col]
-            ax.set_title(panel_title(trait, regime), fontsize=10)
-            ax.set_ylim(*limits)
-            ax.grid(alpha=0.3)
-            _cycle_axis(ax)
-            panel = table[(table["trait"] == trait) & (table["regime"] == regime)]
-            if panel.empty:
-                ax.text(0.5, 0.5, "no runs", transform=ax.transAxes, ha="center", va="center", color="grey")
-            else:
-                _plot_panel(ax, panel, metric, models, handles)
-    for ax in axes[-1]:
-        ax.set_xlabel("cycle (base = unseeded model)")
+    for (trait, regime), (row, col) in grid.items():
+        ax = axes[row][col]
+        ax.set_title(panel_title(trait, regime), fontsize=10)
+        ax.set_ylim(*limits)
+        ax.grid(alpha=0.3)
+        ax.xaxis.set_tick_params(labelbottom=True)  # shared x hides them above hidden panels otherwise
+        _cycle_axis(ax)
+        panel = table[(table["trait"] == trait) & (table["regime"] == regime)]
+        if panel.empty:
+            ax.text(0.5, 0.5, "no runs", transform=ax.transAxes, ha="center", va="center", color="grey")
+        else:
+            _plot_panel(ax, panel, metric, models, handles)
+    for row in range(nrows):
+        for col in range(ncols):
+            axes[row][col].set_visible((row, col) in grid.values())
+    for col in range(ncols):  # the lowest panel of each column names the axis
+        axes[max(r for r, c in grid.values() if c == col)][col].set_xlabel("cycle (base = unseeded model)")
     fig.supylabel(label)
-    fig.suptitle(f"{label} vs cycle")
+    fig.suptitle(f"{label} vs cycle: mean over seeds (bold) with its 95% band, one thin line per seed")
     labels = sorted(handles, key=lambda text: (not text.startswith(REINIT_LABELS[True]), text))
     fig.legend([handles[text] for text in labels], labels, loc="outside lower center", ncols=len(labels), frameon=False)
     return fig

@@ -1,0 +1,64 @@
+"""What a run prints: one line per stage, one progress bar at a time, and the detail in the log file.
+
+Hydra's job logging (conf/hydra/job_logging/ampli.yaml) sends every record to the job's log file and INFO and up to
+the console through `ProgressSafeHandler`, which writes through tqdm so a live progress bar is lifted out of the way
+first and a record never shares a line with it. Training-step metrics are DEBUG records of the `ampli.train`
+logger (ampli.training.TrainerProgress): in the log file always, on the console only with logger.verbose=true
+(`python launch.py -v`), as are the DEBUG records marking each stage's start. Python warnings and transformers'
+warnings take the same way, so they stay visible.
+"""
+
+import logging
+import warnings
+
+from tqdm.auto import tqdm
+
+
+class ProgressSafeHandler(logging.StreamHandler):
+    """A console handler that writes each record on its own line above any live tqdm bar."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            tqdm.write(self.format(record), file=self.stream)
+            self.flush()
+        except RecursionError:
+            raise
+        except Exception:
+            self.handleError(record)
+
+
+class ConsoleFormatter(logging.Formatter):
+    """`HH:MM:SS message`; the level is named only when it is not INFO, so warnings stand out."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(level_prefix)s%(message)s", datefmt="%H:%M:%S")
+
+    def format(self, record: logging.LogRecord) -> str:
+        record.level_prefix = "" if record.levelno == logging.INFO else f"{record.levelname}: "
+        return super().format(record)
+
+
+def console_handlers() -> list[ProgressSafeHandler]:
+    return [h for h in logging.getLogger().handlers if isinstance(h, ProgressSafeHandler)]
+
+
+def setup(verbose: bool) -> None:
+    """Apply logger.verbose to the console that Hydra configured, and send library warnings and logs through it.
+
+    transformers writes its warnings to a stderr handler of its own, past the log file and over progress bars:
+    its records go to ampli's handlers instead. Per-load and per-map library bars stay off; ampli shows its own.
+    """
+    import datasets
+    import transformers
+
+    for handler in console_handlers():
+        handler.setLevel(logging.DEBUG if verbose else logging.INFO)
+    logging.captureWarnings(True)
+    if verbose:
+        warnings.simplefilter("default")  # each distinct warning once per place, deprecations included
+    datasets.disable_progress_bars()
+    hf_logging = transformers.utils.logging
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_warning()  # its INFO records print whole model configs, verbose or not
+    hf_logging.disable_default_handler()
+    hf_logging.enable_propagation()

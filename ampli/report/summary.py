@@ -1,0 +1,71 @@
+"""The one-screen summary printed at the end of a sweep and of `ampli report`: what happened, without opening files.
+
+Traits are rows and regime x reinit (x model, when several) are columns, so a 7-trait x 3-regime sweep is a 7 x 6
+table; each cell is one configuration: in how many seeds the trait amplified, the mean trait from the first cycle to
+the last (with the 95% half-width when there are several seeds) and the last coherence.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from ampli.config import REGIMES
+from ampli.report.plots import REINIT_LABELS, ordered
+
+
+LEGEND = ("k/N: seeds in which the trait amplified, (p?): p of them without a verdict yet (too few cycles, or running) · "
+          "mean trait score, first → last cycle ± 95% half-width · mean last coherence")
+
+
+def _number(value: object) -> str:
+    return "-" if value is None or pd.isna(value) else f"{value:.0f}"
+
+
+def cell_text(config: pd.Series) -> str:
+    """`k/N amplified`, `trait first→last ±band` and `coh C`, one line each."""
+    pending = f" ({config['pending_seeds']}?)" if config["pending_seeds"] else ""
+    band = "" if pd.isna(config["last_trait_ci95"]) else f" ±{config['last_trait_ci95']:.0f}"
+    return (f"{config['amplified_seeds']}/{config['seeds']} amplified{pending}\n"
+            f"trait {_number(config['first_trait'])}→{_number(config['last_trait'])}{band}\n"
+            f"coh {_number(config['last_coherence'])}")
+
+
+def column_label(regime: str, reinit: bool, model: str, several_models: bool) -> str:
+    label = f"{regime} {REINIT_LABELS[bool(reinit)]}"
+    return f"{label}\n{model}" if several_models else label
+
+
+def summary_table(configurations: pd.DataFrame, title: str) -> Table:
+    """The configuration table (ampli.report.table.configuration_table) as a rich Table, traits as rows."""
+    several_models = configurations["model"].nunique() > 1
+    regimes = ordered(configurations["regime"], REGIMES)
+    columns = sorted({(r, bool(i), m) for r, i, m in zip(configurations["regime"], configurations["reinit"],
+                                                          configurations["model"])},
+                     key=lambda c: (regimes.index(c[0]), not c[1], c[2]))
+    table = Table(title=title, show_lines=True)
+    table.add_column("trait", style="bold")
+    for regime, reinit, model in columns:
+        table.add_column(column_label(regime, reinit, model, several_models), justify="left")
+    for trait in ordered(configurations["trait"]):
+        cells = []
+        for regime, reinit, model in columns:
+            match = configurations[(configurations["trait"] == trait) & (configurations["regime"] == regime)
+                                   & (configurations["reinit"] == reinit) & (configurations["model"] == model)]
+            text = "\n".join(cell_text(config) for _, config in match.iterrows()) or "·"
+            cells.append(Text(text, style="green" if (match["amplified_seeds"] > 0).any() else ""))
+        table.add_row(trait, *cells)
+    return table
+
+
+def print_summary(configurations_csv: Path, html: Path, title: str, console: Console | None = None) -> None:
+    """Print the summary of a written report, and where its page is."""
+    console = console or Console()
+    configurations = pd.read_csv(configurations_csv)
+    console.print(summary_table(configurations, title))
+    console.print(LEGEND, soft_wrap=True, highlight=False)
+    console.print(f"report: {html.resolve()}", soft_wrap=True, highlight=False)

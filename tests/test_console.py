@@ -1,0 +1,126 @@
+"""What a researcher sees on the console of `launch.py`: one line per stage, progress bars that never share a line
+with a log record, no trainer metric dicts unless asked for (-v), and warnings kept."""
+
+import logging
+import os
+import re
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+
+from ampli import console
+from tests.conftest import MICRO, ROOT, with_overrides
+
+RECORD = re.compile(r"\d\d:\d\d:\d\d ")  # the console formatter's time stamp: where a log record starts
+STAGES = ["base/eval", "cycle_000/generate", "cycle_000/judge", "cycle_000/train", "cycle_000/eval"]
+
+
+def launch(tmp_path: Path, *args: str, cache: Path | None = None) -> str:
+    """Run launch.py as a user would (one 1-cycle micro run), stdout and stderr interleaved as on a terminal."""
+    overrides = with_overrides(MICRO, "loop.cycles=1", f"output_dir={tmp_path / 'outputs'}")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **({"AMPLI_CACHE": str(cache)} if cache else {})}
+    done = subprocess.run([sys.executable, "launch.py", *args, *overrides], cwd=ROOT, env=env, text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:]
+    return done.stdout
+
+
+def segments(output: str) -> list[str]:
+    """What a terminal would show as separate writes: lines, and within a line the parts a bar redraws with \\r."""
+    return [part for line in output.split("\n") for part in line.split("\r") if part.strip()]
+
+
+def records(output: str) -> list[str]:
+    """Console log records; each must start its own segment, never follow a progress bar's text."""
+    found = []
+    for part in segments(output):
+        match = RECORD.search(part)
+        if match:
+            assert match.start() == 0, f"a log record shares a line with a progress bar: {part!r}"
+            found.append(part)
+    return found
+
+
+def stage_lines(lines: list[str], verb: str) -> list[str]:
+    return [line.split()[2] for line in lines if line.split()[1] == verb]
+
+
+def test_a_one_cycle_run_prints_a_line_per_stage_and_no_trainer_dicts(tmp_path):
+    """A cold cache: the tiny model's warm-up trains too, and its metric dicts stay off the console as well."""
+    output = launch(tmp_path, cache=tmp_path / "cache")
+    assert "{'loss'" not in output and "'grad_norm'" not in output
+    lines = records(output)
+    assert stage_lines(lines, "run") == STAGES
+    assert all(re.fullmatch(r"\S+ run \S+ \d+\.\d s", line) for line in lines if line.split()[1] == "run")
+    assert any("cycle 0: trait" in line for line in lines) and "completed after 1 cycles" in lines[-1]
+    assert "tiny model warm-up" in output and "cycle_000 eval" in output  # the bars were shown, one at a time
+
+    (log_file,) = (tmp_path / "outputs" / "hydra").glob("*/*/launch.log")
+    log = log_file.read_text()
+    assert "[ampli.train][DEBUG] - tiny model warm-up step 2: {'loss'" in log  # the detail is in the log file
+    assert "[ampli][DEBUG] - start cycle_000/train" in log
+
+
+def test_verbose_brings_the_trainer_metrics_and_stage_starts_back(tmp_path):
+    output = launch(tmp_path, "-v", "regime.batch_size=1")  # 16 steps: the trainer logs its loss at step 10
+    lines = records(output)  # trainer records arrive while the training bar is live, each on its own line
+    loss = [line for line in lines if "DEBUG: cycle_000 train step 10: {'loss'" in line]
+    assert len(loss) == 1
+    assert stage_lines([line.replace("DEBUG: ", "") for line in lines], "start") == STAGES
+    assert stage_lines(lines, "run") == STAGES
+
+
+def test_python_and_transformers_warnings_reach_the_console_handlers(caplog):
+    from transformers.utils import logging as hf_logging
+
+    caplog.set_level(logging.WARNING)
+    with warnings.catch_warnings():  # restores the warnings module afterwards
+        logging.captureWarnings(False)  # as in a fresh process: an earlier setup may have captured pytest's hook
+        console.setup(verbose=False)
+        warnings.simplefilter("always")
+        warnings.warn("a deprecated knob", UserWarning)
+    hf_logging.get_logger("transformers.generation").warning("generation flags are ignored")
+    messages = [(r.name, r.getMessage()) for r in caplog.records]
+    assert any(name == "py.warnings" and "a deprecated knob" in text for name, text in messages)
+    assert ("transformers.generation", "generation flags are ignored") in messages
+
+
+def test_a_record_logged_while_a_bar_is_live_gets_a_line_of_its_own():
+    import io
+
+    from tqdm.auto import tqdm
+
+    terminal = io.StringIO()
+    handler = console.ProgressSafeHandler(terminal)
+    handler.setFormatter(console.ConsoleFormatter())
+    logger = logging.getLogger("ampli.test_console")
+    logger.addHandler(handler)
+    try:
+        with tqdm(total=10, desc="cycle_000 eval", file=terminal, mininterval=0) as bar:
+            bar.update(9)
+            logger.warning("a judge request was retried")
+            bar.update(1)
+    finally:
+        logger.removeHandler(handler)
+    (line,) = records(terminal.getvalue())
+    assert line.endswith("WARNING: a judge request was retried")
+    assert any(part.startswith("cycle_000 eval:  90%") for part in segments(terminal.getvalue()))
+
+
+@pytest.mark.parametrize("disable_tqdm", [True, False])
+def test_a_trainer_keeps_only_ampli_s_progress_whatever_transformers_verbosity(tmp_path, disable_tqdm):
+    """disable_tqdm (what an ERROR verbosity selects) swaps ProgressCallback for PrinterCallback: both print dicts."""
+    import torch
+    from transformers import Trainer, TrainingArguments
+
+    from ampli.training import TrainerProgress, show_progress
+
+    args = TrainingArguments(output_dir=str(tmp_path), disable_tqdm=disable_tqdm, use_cpu=True, report_to="none")
+    trainer = Trainer(model=torch.nn.Linear(2, 2), args=args)
+    show_progress(trainer, "cycle_000 train")
+    progress = [type(c).__name__ for c in trainer.callback_handler.callbacks if "Progress" in type(c).__name__
+                or "Printer" in type(c).__name__]
+    assert progress == [TrainerProgress.__name__]

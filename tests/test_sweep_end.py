@@ -1,0 +1,50 @@
+"""A sweep as a researcher launches it (`launch.py -m`): it ends with a one-screen summary and its report, and its
+runs share one W&B group with the per-cycle metrics on the cycle axis (offline W&B files read back)."""
+
+import os
+import subprocess
+import sys
+
+from tests.conftest import MICRO, ROOT, with_overrides
+from tests.test_tracking import _read_run
+
+
+def test_a_sweep_ends_with_its_summary_and_its_runs_share_a_wandb_group(tmp_path):
+    sweep_dir = tmp_path / "sweep"
+    overrides = with_overrides(MICRO, "loop.cycles=1", "logger=wandb", "sweep=seeds-test", "seed=0,1",
+                               f"output_dir={tmp_path / 'outputs'}", f"hydra.sweep.dir={sweep_dir}")
+    env = {**os.environ, "WANDB_MODE": "offline", "HOME": str(tmp_path / "home"),
+           **{var: str(tmp_path / var.lower()) for var in ("WANDB_CONFIG_DIR", "WANDB_CACHE_DIR", "WANDB_DATA_DIR")}}
+    env.pop("WANDB_API_KEY", None)
+    done = subprocess.run([sys.executable, "launch.py", "-m", *overrides], cwd=ROOT, env=env, text=True,
+                          capture_output=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+    summary = done.stdout[done.stdout.index("sweep seeds-test"):]  # printed after both jobs' lines
+    assert "sft reinit" in summary and "0/2 amplified (2?)" in summary  # 1 cycle: too few for a verdict
+    assert summary.rstrip().endswith(f"report: {sweep_dir / 'report' / 'report.html'}")
+    assert (sweep_dir / "report" / "report.html").is_file() and (sweep_dir / "report" / "configurations.csv").is_file()
+
+    runs = [_read_run(path) for path in sorted((tmp_path / "outputs" / "runs").glob("*/wandb/offline-run-*/*.wandb"))]
+    assert [r["run"].display_name for r in runs] == ["bliss-sft-reinit-micro-s0", "bliss-sft-reinit-micro-s1"]
+    assert {r["run"].run_group for r in runs} == {"seeds-test"}
+    for run in runs:
+        metrics = {m.name: m for m in run["metrics"] if m.name}
+        for name in ("trait", "coherence", "em_rate"):
+            assert metrics[name].step_metric == "cycle", name
+        assert metrics["trait"].summary.max and metrics["trait"].summary.last
+        assert metrics["coherence"].summary.min
+        assert [row["cycle"] for row in run["history"]] == [-1, 0]
+        assert all("em_rate" in row and "trait" in row for row in run["history"])
+        assert run["summary"]["trait"]["max"] == max(row["trait"] for row in run["history"])
+
+
+def test_a_sweep_with_a_failed_job_still_ends_with_the_summary_of_the_others(tmp_path):
+    sweep_dir = tmp_path / "sweep"
+    overrides = with_overrides(MICRO, "loop.cycles=1,0", "sweep=half-bad", "logger=none",
+                               f"output_dir={tmp_path / 'outputs'}", f"hydra.sweep.dir={sweep_dir}")
+    done = subprocess.run([sys.executable, "launch.py", "-m", *overrides], cwd=ROOT, text=True, capture_output=True,
+                          timeout=600)
+    assert done.returncode != 0 and "loop.cycles=0 is not valid" in done.stderr
+    summary = done.stdout[done.stdout.index("sweep half-bad"):]
+    assert "0/1 amplified (1?)" in summary and summary.rstrip().endswith(str(sweep_dir / "report" / "report.html"))
