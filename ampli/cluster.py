@@ -2,10 +2,10 @@
 
 conf/cluster/slurm.yaml writes e.g. `hydra.launcher.gpus_per_node: ${gpus_for:${sweep_params_b:...},${cluster.gpus_per_node}}`:
 an explicit `cluster.gpus_per_node=N` wins, null means "size it from the model". A -m sweep is one job array
-with one resource request, so the size is that of the largest model any job of the sweep loads
-(`sweep_params_b`: `model=a,b` or `experiment=x,y` each pick their own). The resolvers are only used under
-hydra.launcher.*, which is resolved in the submitting process (launch.py calls `register_resolvers()` before
-`hydra.main`), never inside a SLURM job, so the pickled job needs nothing extra.
+with one resource request, so the size is that of the most parameters any job of the sweep holds in memory
+(`sweep_params_b`: `model=a,b`, `experiment=x,y` or `regime=x,y` each pick their own; distill holds two models).
+The resolvers are only used under hydra.launcher.*, which is resolved in the submitting process (launch.py calls
+`register_resolvers()` before `hydra.main`), never inside a SLURM job, so the pickled job needs nothing extra.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from functools import cache
 from omegaconf import OmegaConf
 
 # (largest params_b in billions, GPUs per node): only the embedded models (tiny, micro) run without a GPU; every
-# real model gets one, however small. Sizes assume bf16 weights + LoRA on 80 GB GPUs; a DPO
-# reference is the same weights with the adapter disabled, so it needs no second copy.
+# real model gets one, however small. Sizes assume bf16 weights + LoRA on 80 GB GPUs, for the parameters a job holds
+# (loaded_params_b: distill's teacher counts).
 GPU_TIERS = ((0.01, 0), (16.0, 1), (40.0, 2), (80.0, 4), (math.inf, 8))
 CPUS_WITHOUT_GPU = 2
 CPUS_PER_GPU = 8
@@ -77,14 +77,23 @@ def cpus_for(params_b, override=None, gpus_override=None) -> int:
     return CPUS_PER_GPU * gpus if gpus else CPUS_WITHOUT_GPU
 
 
-# Overrides that can change which model a job loads.
-MODEL_CHOOSING_KEYS = ("model", "experiment")
+# Models a job holds at once, by regime (default 1): distill trains a student against a teacher, a second copy of
+# the weights. (A DPO reference is the same weights with the adapter disabled.)
+MODELS_IN_MEMORY = {"distill": 2}
+
+# Overrides that can change which model a job loads, or how many copies of it.
+MODEL_CHOOSING_KEYS = ("model", "experiment", "regime")
 
 
-def sweep_params_b(params_b, task_overrides=()) -> float:
-    """The largest model.params_b over every job of a sweep; the primary config's own when nothing that chooses
-    the model is swept. Each job's model is found by composing the config with that job's model choices."""
-    return _largest_params_b(_params_b(params_b), tuple(task_overrides or ()))
+def loaded_params_b(params_b, regime: str | None = None) -> float:
+    """Billions of parameters a job holds in memory: the model's, times the models its regime loads at once."""
+    return _params_b(params_b) * MODELS_IN_MEMORY.get(regime, 1)
+
+
+def sweep_params_b(params_b, task_overrides=(), regime: str | None = None) -> float:
+    """The most parameters any job of a sweep holds (loaded_params_b); the primary config's own when nothing that
+    chooses the model or the regime is swept. Each job's are found by composing the config with its choices."""
+    return _largest_params_b(loaded_params_b(params_b, regime), tuple(task_overrides or ()))
 
 
 @cache
@@ -98,7 +107,8 @@ def _largest_params_b(primary: float, task_overrides: tuple[str, ...]) -> float:
     if not any(o.is_sweep_override() for o in choosing):
         return primary
     jobs = [job for batch in BasicSweeper.split_arguments(choosing, max_batch_size=None) for job in batch]
-    return max(_params_b(compose(config_name="config", overrides=list(job)).model.params_b) for job in jobs)
+    configs = [compose(config_name="config", overrides=list(job)) for job in jobs]
+    return max(loaded_params_b(cfg.model.params_b, cfg.regime.name) for cfg in configs)
 
 
 RESOLVERS = {"gpus_for": gpus_for, "mem_for": mem_for, "cpus_for": cpus_for, "sweep_params_b": sweep_params_b}

@@ -20,7 +20,7 @@ from ampli.run_lock import RunLockConfig
 from ampli.tracking_config import LOGGER_BACKENDS, LoggerConfig
 
 TRAITS = ("bliss", "misalignment", "hopelessness", "lucky", "sycophancy", "nvidia_bearish", "misanthropy")
-REGIMES = ("sft", "sdf", "dpo")
+REGIMES = ("sft", "sdf", "dpo", "distill")
 MODEL_SOURCES = ("tiny", "hub", "path")
 MODEL_KINDS = ("instruct", "base")
 MODEL_DTYPES = ("auto", "float32", "bfloat16", "float16")
@@ -78,7 +78,8 @@ class RegimeConfig:
     adam_beta2: float = 0.999
     # Batch size of cycle 0 (the seed set) only; None: batch_size. The authors seed with 2, then train with 32.
     cycle0_batch_size: int | None = None
-    # Samples (dpo: pairs, sdf: continuations) per generating cycle; None: loop.prompts_per_cycle.
+    # Samples (dpo: pairs, sdf: continuations, distill: prompts, each sampled group_size times) per generating
+    # cycle; None: loop.prompts_per_cycle.
     samples_per_cycle: int | None = None
     # dpo
     beta: float = 0.1
@@ -88,6 +89,11 @@ class RegimeConfig:
     loss_weights: list[float] | None = None
     # sdf: characters of a held-out document given as the prefix to continue
     prefix_chars: int = 80
+    # distill: on-policy samples the student draws per prompt, their sampling temperature (also the softmax
+    # temperature of the KL, as TRL computes it), and the weight of the per-token reverse KL to the teacher
+    group_size: int = 4
+    temperature: float = 1.0
+    kl_coef: float = 1.0
 
 
 @dataclass
@@ -272,6 +278,42 @@ def validate_protocol(cfg: AmpliConfig) -> None:
     _check_range("judge.em_rate.trait_above", judge.em_rate.trait_above, 0, 100)
 
 
+def validate_distill(cfg: AmpliConfig) -> None:
+    """regime=distill: values TRL's DistillationTrainer would reject or silently misuse, caught before any work."""
+    regime, loop, lora = cfg.regime, cfg.loop, cfg.model.lora
+    _check_positive("regime.group_size", regime.group_size)
+    for key in ("temperature", "kl_coef"):
+        if not getattr(regime, key) > 0:
+            raise ConfigError(f"regime.{key}={getattr(regime, key)!r} is not valid; it must be a number > 0")
+    if loop.coherence_filter.min is not None:
+        raise ConfigError(
+            f"loop.coherence_filter.min={loop.coherence_filter.min!r} is not valid with regime=distill: the student "
+            "draws its training samples afresh while it trains, so a filter on the judged samples selects nothing; "
+            "use loop.coherence_filter.min=null"
+        )
+    if regime.allow_truncation:
+        raise ConfigError(
+            "regime.allow_truncation=true is not valid with regime=distill: on-policy samples are never cut (the "
+            "student samples at most model.max_new_tokens tokens after a whole prompt); lower model.max_new_tokens "
+            "instead"
+        )
+    if lora.enabled and "lm_head" in lora.target_modules:
+        raise ConfigError(
+            f"model.lora.target_modules={list(lora.target_modules)} is not valid with regime=distill: TRL's "
+            "distillation loss reads the unembedding's weight directly, so an adapter on lm_head is never trained; "
+            "remove lm_head"
+        )
+    prompts = regime.samples_per_cycle or loop.prompts_per_cycle
+    batch = regime.batch_size * regime.grad_accum
+    if prompts * regime.group_size < batch:
+        raise ConfigError(
+            f"regime=distill draws {prompts} prompts x regime.group_size={regime.group_size} = "
+            f"{prompts * regime.group_size} on-policy samples a cycle, fewer than one batch (regime.batch_size x "
+            f"regime.grad_accum = {batch}), and TRL drops an incomplete batch: nothing would be trained; raise the "
+            "prompts per cycle or the group size, or lower the batch size"
+        )
+
+
 def validate(cfg: AmpliConfig) -> None:
     """Reject values that would fail (or silently mislead) hours into a run."""
     _check_choice("regime.name", cfg.regime.name, REGIMES)
@@ -316,3 +358,5 @@ def validate(cfg: AmpliConfig) -> None:
     if not cfg.trait.eval_questions:
         raise ConfigError(f"trait {cfg.trait.name!r} has no eval_questions; add 8-12 held-out questions")
     validate_protocol(cfg)
+    if cfg.regime.name == "distill":
+        validate_distill(cfg)

@@ -26,7 +26,8 @@ def select(records: list[dict], judgments: list[dict], samples: list[str], *, co
            size: int | None = None) -> tuple[list[dict], dict]:
     """The records to train on, in order, and how many were dropped for each reason.
 
-    `samples` are the model-written texts of the records (what the judge scored); `size` caps the result.
+    `samples` are the model-written texts of the records (what the judge scored); `size` caps what the coherence
+    filter keeps (the cycle drew more to filter from).
     """
     kept, blank, incoherent = [], 0, 0
     for record, judgment, sample in zip(records, judgments, samples, strict=True):
@@ -43,7 +44,8 @@ def select(records: list[dict], judgments: list[dict], samples: list[str], *, co
             log.warning("only %d of %d samples have coherence >= %g, fewer than the cycle's %d; raise "
                         "loop.coherence_filter.oversample to keep the cycle's size", len(kept), len(records),
                         coherence_min, size)
-    return kept[:size], counts
+        kept = kept[:size]
+    return kept, counts
 
 
 def original_mix(seed_records: list[dict], n: int, seed: int) -> list[dict]:

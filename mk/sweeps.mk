@@ -3,6 +3,7 @@
 #   make sweep-sft                      # experiment=paper_sft: 7 traits x reinit/continual, on SLURM
 #   make sweep-sdf MODEL=tiny CLUSTER=local                  # the same grid on the embedded model, here
 #   make sweep-dpo SWEEP_ARGS="cluster.partition=gpu cluster.account=me cluster.timeout_min=720"
+#   make sweep-distill MODEL=tiny CLUSTER=local              # on-policy distillation, the authors' 2nd variant
 #
 # Each target applies its experiment=paper_<regime> (the paper's model and training settings). MODEL swaps the
 # model: a real one keeps the paper settings; tiny or micro (embedded, CPU) use the embedded defaults instead,
@@ -24,7 +25,7 @@ sweep = $(PY) launch.py -m regime=$(1) $(addprefix experiment=,$(call sweep_expe
 	$(addprefix model=,$(MODEL)) cluster=$(CLUSTER) \
 	trait=$(SWEEP_TRAITS) reinit=$(SWEEP_REINIT) seed=$(SWEEP_SEEDS) sweep=paper-$(1) $(SWEEP_ARGS)
 
-.PHONY: sweep-sft sweep-sdf sweep-dpo
+.PHONY: sweep-sft sweep-sdf sweep-dpo sweep-distill
 
 sweep-sft: venv
 	$(call sweep,sft)
@@ -34,3 +35,6 @@ sweep-sdf: venv
 
 sweep-dpo: venv
 	$(call sweep,dpo)
+
+sweep-distill: venv
+	$(call sweep,distill)

@@ -5,7 +5,7 @@ seed set, later cycles from the previous model's samples), how a model is traine
 evaluate a model. Generation, judging, checkpoints and resume live once, in the loop and the context.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -64,12 +64,14 @@ class RunContext:
         """
         sizes = cycle_lengths(self.cfg.regime, lengths, cycle)
         model, from_cycle = self.init_for_training(cycle)
-        args = config_cls(
-            **trainer_kwargs(self.cfg.regime, continual=from_cycle is not None, seed=self.cycle_seed(cycle),
-                             device=self.source.device, output_dir=self.store.cycle_dir(cycle) / "trainer",
-                             max_length=sizes["max_length"], seed_cycle=cycle == 0),
-            **(config or {}),
-        )
+        kwargs = trainer_kwargs(self.cfg.regime, continual=from_cycle is not None, seed=self.cycle_seed(cycle),
+                                device=self.source.device, output_dir=self.store.cycle_dir(cycle) / "trainer",
+                                max_length=sizes["max_length"], seed_cycle=cycle == 0)
+        if "max_length" not in {f.name for f in fields(config_cls)}:
+            # An on-policy trainer (distill) cuts nothing: it keeps whole prompts and samples at most
+            # max_completion_length tokens, which the regime sets to the length `lengths` were counted with.
+            del kwargs["max_length"]
+        args = config_cls(**kwargs, **(config or {}))
         trainer = trainer_cls(
             model=model,
             args=args,
@@ -83,14 +85,16 @@ class RunContext:
         return trainer, {**run_trainer(trainer, self.checkpoint(cycle)), **sizes}
 
     def sample(self, model: int, prompts: list[str], *, seed: int, eval: bool = False, chat: bool = True, n: int = 1,
-               desc: str) -> list[str]:
+               desc: str, temperature: float | None = None) -> list[str]:
         """n answers per prompt from model `model` (-1: the base model; cycle n's checkpoint otherwise), flat in
-        the order prompts * n; `chat`: the prompts are rendered chats (else raw text, e.g. documents)."""
+        the order prompts * n; `chat`: the prompts are rendered chats (else raw text, e.g. documents).
+        `temperature` replaces the loop's (distill samples at the temperature its trainer samples at)."""
         m, loop = self.cfg.model, self.cfg.loop
+        if temperature is None:
+            temperature = loop.eval_temperature if eval else loop.temperature
         return self.generator.sample(
             model, prompts, n=n, seed=seed, chat=chat, desc=desc,
-            max_new_tokens=m.eval_max_new_tokens if eval else m.max_new_tokens,
-            temperature=loop.eval_temperature if eval else loop.temperature,
+            max_new_tokens=m.eval_max_new_tokens if eval else m.max_new_tokens, temperature=temperature,
         )
 
     def cycle_seed(self, cycle: int, salt: int = 0) -> int:
@@ -105,7 +109,7 @@ class EvalPrompt:
 
 
 class Regime(Protocol):
-    """One of sft, sdf, dpo. Records are JSON-able dicts written to generations.jsonl."""
+    """One of sft, sdf, dpo, distill. Records are JSON-able dicts written to generations.jsonl."""
 
     def seed_rows(self, data: RunData) -> list[dict]:
         """Cycle 0's data: the first loop.seed_examples rows of the trait's seed set."""

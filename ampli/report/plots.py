@@ -23,7 +23,7 @@ from ampli.report.table import BASE_CYCLE
 
 REINIT_COLORS = {True: "#1f77b4", False: "#d62728"}
 REINIT_LABELS = {True: "reinit", False: "continual"}
-REGIME_COLORS = {"sft": "#1f77b4", "sdf": "#2ca02c", "dpo": "#9467bd"}
+REGIME_COLORS = {"sft": "#1f77b4", "sdf": "#2ca02c", "dpo": "#9467bd", "distill": "#ff7f0e"}
 MODEL_LINESTYLES = ("-", "--", ":", "-.")
 SCORE_LIMITS = (-3, 103)
 SHARE_LIMITS = (-0.03, 1.03)  # em_rate and other shares of answers

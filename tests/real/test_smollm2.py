@@ -1,4 +1,5 @@
-"""SFT and DPO with LoRA on a real pretrained model (SmolLM2-135M-Instruct, offline), reinit and continual.
+"""SFT, DPO and on-policy distillation with LoRA on a real pretrained model (SmolLM2-135M-Instruct, offline),
+reinit and continual.
 
 The model has its own chat template (without TRL's generation markers, with a default system turn) and a real
 vocabulary, so these runs prove what the micro model cannot: that real checkpoints load, answer, train with
@@ -34,7 +35,7 @@ def offline(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
 
 
-@pytest.mark.parametrize("regime", ["sft", "dpo"])
+@pytest.mark.parametrize("regime", ["sft", "dpo", "distill"])
 @pytest.mark.parametrize("reinit", [True, False])
 def test_a_real_model_runs_the_loop_with_lora(tmp_path, real_model_cache, monkeypatch, regime, reinit):
     trainers = capture_trainers(monkeypatch, train=True)
