@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ampli.report.files import atomic_write_bytes, write_frame
 from ampli.report.html import render_html
+from ampli.report.paper_table import paper_tables
 from ampli.report.plots import SHARE_LIMITS, plot_tradeoff, plot_vs_cycle, png_bytes
 from ampli.report.runs import find_run_dirs, load_run
 from ampli.report.table import runs_table, verdict_table
@@ -71,6 +72,7 @@ def build_report(path: Path, out: Path | None = None) -> ReportFiles:
         verdicts=verdicts,
         images={captions[name]: png for name, png in images.items()},
         table=table,
+        paper_tables=paper_tables(runs),
     )
     atomic_write_bytes(files.html, page.encode("utf-8"))
     return files
