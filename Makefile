@@ -17,7 +17,7 @@ venv: .venv/.installed
 	touch $@
 
 demo: venv
-	$(PY) launch.py -m trait=bliss,misalignment regime=sft reinit=true,false sweep=demo
+	$(PY) launch.py -m trait=bliss,misalignment regime=sft reinit=true,false sweep=demo cluster=pool
 	$(PY) -m ampli.cli report outputs/runs
 
 # The paper's table on the embedded default: every trait x regime x reinit, the jobs side by side on this machine's
