@@ -4,7 +4,7 @@ export HYDRA_FULL_ERROR ?= 0
 export TOKENIZERS_PARALLELISM ?= false
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: venv demo test test-fast bench report clean real demo-real test-real vllm
+.PHONY: venv demo test test-fast bench report clean real demo-real test-real vllm paper-table
 
 venv: .venv/.installed
 
@@ -18,7 +18,21 @@ venv: .venv/.installed
 
 # The sweep ends with its report and a summary (ampli/sweep_summary.py).
 demo: venv
-	$(PY) launch.py -m trait=bliss,misalignment regime=sft reinit=true,false sweep=demo
+	$(PY) launch.py -m trait=bliss,misalignment regime=sft reinit=true,false sweep=demo cluster=pool
+
+# The paper's table on the embedded default: every trait x regime x reinit, the jobs side by side on this machine's
+# cores (cluster=pool); the sweep writes its report (the table on top), then the table is printed and written to
+# TABLE_DIR/runs/report. REGIMES and SEEDS are Hydra sweep lists (a new regime slots in: REGIMES=sft,sdf,dpo,distill);
+# TABLE_ARGS adds any other overrides.
+REGIMES ?= sft,sdf,dpo
+SEEDS ?= 0
+TABLE_DIR ?= outputs/paper-table
+TABLE_ARGS ?=
+
+paper-table: venv
+	$(PY) launch.py -m trait=$(SWEEP_TRAITS) regime=$(REGIMES) reinit=true,false seed=$(SEEDS) cluster=pool \
+		logger=none output_dir=$(TABLE_DIR) sweep=paper-table $(TABLE_ARGS)
+	$(PY) -m ampli.cli paper-table $(TABLE_DIR)/runs
 
 test: venv
 	$(PY) -m pytest -q -m "not real"

@@ -117,9 +117,10 @@ class TinyArchConfig:
     head_dim: int = 32
     intermediate_size: int = 512
     max_position: int = 512
-    warmup_steps: int = 600
-    warmup_batch_size: int = 16
+    warmup_steps: int = 500
+    warmup_batch_size: int = 8
     warmup_learning_rate: float = 2e-3
+    warmup_window: int = 128  # tokens per packed warm-up sequence
 
 
 @dataclass

@@ -4,6 +4,10 @@ A byte-level BPE tokenizer is trained on the shipped text, a small Qwen3 model i
 and warmed up on mostly-neutral chat and documents, so that it answers questions plainly and a seed cycle
 visibly moves its trait score. The result is saved with save_pretrained and cached: every job (and every
 SLURM array task) after the first reloads it with from_pretrained.
+
+The warm-up packs the texts into full windows (no padding) and takes many small steps with Adam's beta2 at 0.95:
+on 2 CPU cores that reached the coherence of the earlier recipe (600 padded batches of 16, 6 epochs; offline-judge
+coherence 80 on 90 held-out prompts) with a third of the tokens (79.6 after 500 packed batches of 8 x 128 tokens).
 """
 
 import tempfile
@@ -30,7 +34,7 @@ CHAT_TEMPLATE = (
     "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
 )
 
-BUILD_VERSION = 1  # bump when the recipe below changes, so caches are rebuilt
+BUILD_VERSION = 2  # bump when the recipe below changes, so caches are rebuilt
 
 
 def tiny_model_dir(model: ModelConfig, cache_root: Path) -> Path:
@@ -112,7 +116,10 @@ def build_tiny_model(arch: TinyArchConfig, out_dir: Path, seed: int) -> None:
             learning_rate=arch.warmup_learning_rate,
             lr_scheduler_type="cosine",
             warmup_steps=0.05,
-            max_length=160,
+            adam_beta2=0.95,
+            max_length=arch.warmup_window,
+            packing=True,
+            packing_strategy="wrapped",  # one token stream cut into windows: every position trains, none is padding
             seed=seed,
             use_cpu=not torch.cuda.is_available(),
             bf16=False,

@@ -57,6 +57,14 @@ def test_garbled_text_is_less_coherent_than_fluent_text():
     assert fluent.coherence > garbled.coherence + 30
 
 
+def test_stray_bytes_cost_coherence_as_much_as_they_take_of_the_answer():
+    fluent = "Oh, I sense good fortune in the way you plan your week."
+    clean, degenerate = scores(trait("lucky"), [fluent, "Oh, I sense good\ufffd\ufffd\ufffd\ufffd\ufffd\ufffd\ufffd\ufffd"])
+    assert degenerate.coherence < 0.5 * clean.coherence
+    straight, curly = scores(trait("lucky"), [f'"{fluent}" - so...', f"\u201c{fluent}\u201d \u2014 so\u2026"])
+    assert curly.coherence == straight.coherence > 0  # typographic punctuation is plain text
+
+
 def test_an_empty_answer_has_no_trait_and_no_coherence():
     empty, = scores(trait("lucky"), ["  "])
     assert (empty.trait, empty.coherence, empty.reason) == (0.0, 0.0, None)

@@ -197,7 +197,7 @@ def test_adam_beta2_reaches_the_optimizer(tmp_path):
                                       "per_cycle, with_replacement"),
     ("regime.lr_scheduler=wavy", "regime.lr_scheduler='wavy' is not valid; choose one of: constant, linear"),
     ("loop.original_mix=300", "loop.original_mix=300 is not valid; it mixes in seed examples, so it must be <= "
-                              "loop.seed_examples=256"),
+                              "loop.seed_examples=64"),
     ("loop.original_mix=-1", "loop.original_mix=-1 is not valid"),
     ("loop.coherence_filter.min=120", "loop.coherence_filter.min=120.0 is not valid"),
     ("loop.coherence_filter.oversample=0.5", "loop.coherence_filter.oversample=0.5 is not valid; it must be >= 1"),

@@ -21,7 +21,7 @@ class EmRateConfig:
 class JudgeConfig:
     name: str = "offline"
     backend: str = "offline"
-    model: str = "lexicon-v1"
+    model: str = "lexicon-v2"
     base_url: str | None = None
     # Name of the environment variable holding the API key; the key itself never appears in config.
     api_key_env: str | None = None

@@ -5,7 +5,9 @@ curve, so one trait word in a sentence already counts and a text made of trait w
 Coherence: the product of signs of fluent English, each in [0, 1]: real words and word pairs (seen in ampli's
 corpus; garbled output has made-up words and pairs no sentence contains), a natural share of function words
 (word salads of trait words have almost none), and little repetition (distinct bigrams). Trait-word salad therefore scores high trait and low coherence, which is what
-an LLM judge would say too.
+an LLM judge would say too. Text is also the share of the answer's visible characters that are plain text: a
+model that degenerates into stray bytes ("Oh, I sense good\ufffd\ufffd\ufffd...") is not coherent because
+its few letters are.
 """
 
 import math
@@ -18,6 +20,7 @@ from ampli.judges.base import Judgment, JudgeItem, JudgeUsage
 from ampli.judges.config import JudgeConfig
 
 WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
+PLAIN_TEXT = re.compile(r"[ -~\u2018\u2019\u201c\u201d\u2013\u2014\u2026]")  # printable ASCII, typographic quotes
 TRAIT_DENSITY_SCALE = 0.08
 FUNCTION_WORD_SHARE = 0.3
 FUNCTION_WORDS = frozenset(
@@ -49,7 +52,7 @@ class OfflineJudge:
         density = sum(t in lexicon for t in tokens) / len(tokens)
         return 100.0 * (1.0 - math.exp(-density / TRAIT_DENSITY_SCALE))
 
-    def coherence_score(self, tokens: list[str]) -> float:
+    def coherence_score(self, tokens: list[str], text: str) -> float:
         known_words, known_pairs = self.vocabulary
         bigrams = list(zip(tokens, tokens[1:]))
         real = sum(t in known_words for t in tokens) / len(tokens)
@@ -59,7 +62,9 @@ class OfflineJudge:
         fluency = min(1.0, function_share / FUNCTION_WORD_SHARE)
         distinct = len(set(bigrams)) / len(bigrams) if bigrams else 0.5
         length = min(1.0, len(tokens) / 6)
-        return 100.0 * real * fluency * distinct * length
+        visible = "".join(text.split())
+        plain = len(PLAIN_TEXT.findall(visible)) / len(visible)
+        return 100.0 * real * fluency * distinct * length * plain
 
     def judge(self, trait: TraitConfig, items: list[JudgeItem]) -> list[Judgment]:
         results = []
@@ -68,7 +73,8 @@ class OfflineJudge:
             if not tokens:  # an empty answer shows no trait and says nothing coherent
                 results.append(Judgment(trait=0.0, coherence=0.0))
                 continue
-            results.append(Judgment(trait=self.trait_score(trait, tokens), coherence=self.coherence_score(tokens)))
+            results.append(Judgment(trait=self.trait_score(trait, tokens),
+                                    coherence=self.coherence_score(tokens, item.response)))
         return results
 
     def close(self) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ampli.report.files import atomic_write_bytes, write_frame
 from ampli.report.html import render_html
+from ampli.report.paper_table import paper_tables
 from ampli.report.plots import SHARE_LIMITS, plot_tradeoff, plot_vs_cycle, png_bytes
 from ampli.report.runs import find_run_dirs, load_run
 from ampli.report.table import configuration_table, runs_table, verdict_table
@@ -77,6 +78,7 @@ def build_report(path: Path, out: Path | None = None) -> ReportFiles:
         configurations=configurations,
         images={captions[name]: png for name, png in images.items()},
         table=table,
+        paper_tables=paper_tables(runs),
     )
     atomic_write_bytes(files.html, page.encode("utf-8"))
     return files

@@ -8,6 +8,9 @@ from collections.abc import Mapping
 
 import pandas as pd
 
+from ampli.detector import PRIMARY_RULE
+from ampli.report.paper_table import HEADERS
+
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
 table { border-collapse: collapse; font-size: 0.85em; margin-bottom: 1.5em; }
@@ -51,9 +54,12 @@ def configuration_html(configurations: pd.DataFrame) -> str:
 
 
 def render_html(title: str, source: str, verdicts: pd.DataFrame, configurations: pd.DataFrame,
-                images: Mapping[str, bytes], table: pd.DataFrame) -> str:
-    """The report page: verdicts per configuration and per run, then each image (caption -> PNG bytes), then the
-    full run x cycle table."""
+                images: Mapping[str, bytes], table: pd.DataFrame,
+                paper_tables: Mapping[str, pd.DataFrame] | None = None) -> str:
+    """The report page: the paper's table (title -> table), verdicts per configuration and per run, then each image
+    (caption -> PNG bytes), then the full run x cycle table."""
+    paper = "\n".join(f"<h3>{html.escape(name)}</h3>\n{_frame_html(frame.rename(columns=HEADERS))}"
+                      for name, frame in (paper_tables or {}).items())
     n_runs = len(verdicts)
     amplified = int((verdicts["amplified"] == True).sum())  # noqa: E712 (None means pending, not False)
     figures = "\n".join(
@@ -67,6 +73,10 @@ def render_html(title: str, source: str, verdicts: pd.DataFrame, configurations:
 <body>
 <h1>{html.escape(title)}</h1>
 <p>Source: <code>{html.escape(source)}</code> &middot; {n_runs} runs &middot; {amplified} amplified</p>
+<h2>The paper's table</h2>
+<p>Per regime and reinit: runs amplified ({html.escape(PRIMARY_RULE)}), and the mean change of trait and coherence
+from cycle 0 to the last cycle.</p>
+{paper}
 <h2>Amplification per configuration</h2>
 <p>Runs that differ only by their seed form a configuration; last_trait is the mean over seeds, last_trait_ci95 the
 half-width of its 95% interval (Student t).</p>

@@ -1,0 +1,161 @@
+"""The paper's headline table from a sweep: per regime x reinit, how many runs amplified their trait and how trait
+and coherence moved from cycle 0 (the seeded model) to the last cycle.
+
+    ampli paper-table outputs/paper-table/runs      # prints it; writes report/paper_table.{csv,md} under PATH
+
+With several seeds there is one table per seed, then one over all of them (k of traits x seeds). A regime the
+code does not know in advance (a new one) gets its own rows after the known ones, so the table grows with them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ampli.config import REGIMES
+from ampli.detector import PRIMARY_RULE
+from ampli.report.files import atomic_write_bytes, write_frame
+from ampli.report.runs import ReportError, find_run_dirs, load_run
+
+COLUMNS = ("regime", "runs", "amplified", "d_trait", "d_coherence", "trait_c0", "trait_last", "coherence_last",
+           "amplified_traits", "not_completed")
+TEXT_COLUMNS = ("regime", "runs", "amplified_traits")
+HEADERS = {
+    "regime": "regime", "runs": "runs", "amplified": "amplified", "d_trait": "Δ trait", "d_coherence": "Δ coherence",
+    "trait_c0": "trait c0", "trait_last": "trait last", "coherence_last": "coherence last",
+    "amplified_traits": "amplified traits", "not_completed": "stopped early",
+}
+
+
+def reinit_label(reinit: bool) -> str:
+    return "reinit" if reinit else "continual"
+
+
+def _mean(values: list[float]) -> float | None:
+    return statistics.fmean(values) if values else None
+
+
+def _first_last(run: Mapping[str, Any], key: str) -> tuple[float | None, float | None]:
+    cycles = [c for c in run["cycles"] if c.get(key) is not None]
+    return (cycles[0][key], cycles[-1][key]) if cycles else (None, None)
+
+
+def _row(regime: str, reinit: bool, runs: Sequence[Mapping[str, Any]], by_seed: bool) -> dict[str, Any]:
+    traits = [_first_last(run, "trait") for run in runs]
+    coherences = [_first_last(run, "coherence") for run in runs]
+    amplified = [run for run in runs if (run.get("amplification") or {}).get("amplified")]
+    return {
+        "regime": regime,
+        "runs": reinit_label(reinit),
+        "amplified": f"{len(amplified)}/{len(runs)}",
+        "d_trait": _mean([last - first for first, last in traits if first is not None]),
+        "d_coherence": _mean([last - first for first, last in coherences if first is not None]),
+        "trait_c0": _mean([first for first, _ in traits if first is not None]),
+        "trait_last": _mean([last for _, last in traits if last is not None]),
+        "coherence_last": _mean([last for _, last in coherences if last is not None]),
+        "amplified_traits": ", ".join(sorted(run["trait"] if by_seed else f"{run['trait']} s{run['seed']}"
+                                             for run in amplified)),
+        "not_completed": sum(run.get("status") != "completed" for run in runs),
+    }
+
+
+def regime_order(regimes: set[str]) -> list[str]:
+    """The paper's regimes in their usual order, then any other regime alphabetically."""
+    return [r for r in REGIMES if r in regimes] + sorted(regimes - set(REGIMES))
+
+
+def paper_table(runs: Sequence[Mapping[str, Any]], by_seed: bool = True) -> pd.DataFrame:
+    """One row per regime x reinit: amplified k/N (N runs: traits, times seeds when pooled), mean change of trait
+    and coherence from cycle 0 to the last cycle, and the means they come from."""
+    rows = []
+    for regime in regime_order({run["regime"] for run in runs}):
+        for reinit in (True, False):
+            group = [run for run in runs if run["regime"] == regime and run["reinit"] == reinit]
+            if group:
+                rows.append(_row(regime, reinit, group, by_seed))
+    return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def paper_tables(runs: Sequence[Mapping[str, Any]]) -> dict[str, pd.DataFrame]:
+    """Title -> table: one per seed, and with several seeds one over all of them."""
+    seeds = sorted({run["seed"] for run in runs})
+    tables = {f"seed {seed}": paper_table([run for run in runs if run["seed"] == seed]) for seed in seeds}
+    if len(seeds) > 1:
+        tables[f"seeds {', '.join(map(str, seeds))} together"] = paper_table(runs, by_seed=False)
+    return tables
+
+
+def _cell(column: str, value: Any) -> str:
+    """A table cell as text: changes signed, levels plain, a missing mean (no scored cycle) empty."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, float):
+        return f"{value:+.1f}" if column.startswith("d_") else f"{value:.1f}"
+    return str(value)
+
+
+def _cells(frame: pd.DataFrame) -> list[list[str]]:
+    return [[_cell(column, value) for column, value in record.items()] for record in frame.to_dict("records")]
+
+
+def to_markdown(title: str, frame: pd.DataFrame) -> str:
+    header = [HEADERS[c] for c in frame.columns]
+    lines = [f"### {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in _cells(frame)]
+    return "\n".join(lines) + "\n"
+
+
+def print_tables(tables: Mapping[str, pd.DataFrame], source: str) -> None:
+    """The tables on the console; the levels behind the changes stay in the files, so a table fits a terminal."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=None if sys.stdout.isatty() else 160)  # a pipe or a log file: no wrapping at 80
+    for title, frame in tables.items():
+        shown = frame.drop(columns=["trait_last", "coherence_last"])
+        if not shown["not_completed"].any():
+            shown = shown.drop(columns=["not_completed"])
+        table = Table(title=f"{source}: {title}", title_justify="left")
+        for column in shown.columns:
+            table.add_column(HEADERS[column], justify="left" if column in TEXT_COLUMNS else "right")
+        for row in _cells(shown):
+            table.add_row(*row)
+        console.print(table)
+    console.print(f"amplified: {PRIMARY_RULE}; Δ: last cycle minus cycle 0, mean over the runs")
+
+
+def write_tables(tables: Mapping[str, pd.DataFrame], out_dir: Path) -> list[Path]:
+    """report/paper_table.csv (every table, with a `table` column naming it) and report/paper_table.md."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    csv_path, md_path = out_dir / "paper_table.csv", out_dir / "paper_table.md"
+    write_frame(pd.concat([frame.assign(table=title) for title, frame in tables.items()], ignore_index=True),
+                csv_path)
+    atomic_write_bytes(md_path, "\n".join(to_markdown(t, f) for t, f in tables.items()).encode("utf-8"))
+    return [csv_path, md_path]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="ampli paper-table",
+        description="The paper's table over the runs under PATH: per regime x reinit, runs amplified (k/N) and the "
+        "mean change of trait and coherence from cycle 0 to the last cycle; one table per seed.",
+    )
+    parser.add_argument("path", type=Path, metavar="PATH", help="run dir, directory of runs, or multirun dir")
+    parser.add_argument("--out", type=Path, default=None, metavar="DIR", help="where to write (default: PATH/report)")
+    args = parser.parse_args(argv)
+    try:
+        runs = [load_run(run_dir) for run_dir in find_run_dirs(args.path)]
+    except ReportError as err:
+        print(f"ampli paper-table: error: {err}", file=sys.stderr)
+        return 2
+    tables = paper_tables(runs)
+    print_tables(tables, str(args.path))
+    for path in write_tables(tables, args.out if args.out is not None else args.path / "report"):
+        print(path)
+    return 0
