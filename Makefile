@@ -4,7 +4,7 @@ export HYDRA_FULL_ERROR ?= 0
 export TOKENIZERS_PARALLELISM ?= false
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: venv demo test test-fast bench report clean real demo-real test-real vllm paper-table
+.PHONY: venv demo test test-fast bench report clean real demo-real test-real vllm paper-table bench-gpu
 
 venv: .venv/.installed
 
@@ -67,6 +67,10 @@ vllm: .venv-vllm/.installed
 
 bench: venv
 	$(PY) bench/cycle.py
+
+# GPU only, after `make vllm`: generation=hf against generation=vllm (bench/generation_gpu.py); MODEL picks the model.
+bench-gpu: venv
+	$(PY) bench/generation_gpu.py $(addprefix model=,$(MODEL))
 
 clean:
 	rm -rf outputs multirun

@@ -128,9 +128,9 @@ class TimedRun(Run):
 
 def instrument(run: TimedRun) -> None:
     """Attribute stage time to sampling, judging, optimiser steps, model loading and checkpoint saving."""
-    import ampli.regimes.base as regime_base
+    import ampli.generation.hf as hf_generation
 
-    regime_base.generate = run.count("sampling", regime_base.generate)
+    hf_generation.generate = run.count("sampling", hf_generation.generate)
     run.judge.judge = run.count("judging", run.judge.judge)
     ModelSource.load = run.count("model loading", ModelSource.load)
     transformers.PreTrainedModel.save_pretrained = run.count("checkpoint saving",
