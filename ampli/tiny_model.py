@@ -34,7 +34,7 @@ CHAT_TEMPLATE = (
     "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
 )
 
-BUILD_VERSION = 2  # bump when the recipe below changes, so caches are rebuilt
+BUILD_VERSION = 3  # bump when the recipe below changes, so caches are rebuilt
 
 
 def tiny_model_dir(model: ModelConfig, cache_root: Path) -> Path:
@@ -80,6 +80,19 @@ def warmup_texts(tokenizer) -> list[str]:
     ]
     docs = [corpus.document_text(d) + tokenizer.eos_token for d in corpus.neutral_documents()]
     return chats + docs
+
+
+def unseen_token_ids(tokenizer) -> list[int]:
+    """Tokens that never occur in ampli's corpus (stray single bytes, mostly non-ASCII), special tokens aside.
+
+    Their embeddings are never trained, so their logits are arbitrary; when DPO pushes probability off the rejected
+    answers, these soak it up and a continual run degenerates into stray bytes that no judge can read. The tiny
+    model suppresses them when it samples (generation_config.suppress_tokens); a real model has no such tokens.
+    """
+    seen = set(tokenizer.all_special_ids)
+    for ids in tokenizer(list(corpus.all_texts()), add_special_tokens=False)["input_ids"]:
+        seen.update(ids)
+    return [i for i in range(len(tokenizer)) if i not in seen]
 
 
 def build_tiny_model(arch: TinyArchConfig, out_dir: Path, seed: int) -> None:
@@ -139,5 +152,6 @@ def build_tiny_model(arch: TinyArchConfig, out_dir: Path, seed: int) -> None:
               f"{arch.warmup_steps} warm-up steps on {len(texts)} neutral texts); cached for later runs")
         show_progress(trainer, "tiny model warm-up")
         trainer.train()
+    model.generation_config.suppress_tokens = unseen_token_ids(tokenizer)
     model.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
