@@ -4,7 +4,7 @@ side by side: config composition only (fast)."""
 import pytest
 from omegaconf import OmegaConf
 
-from ampli.config import REGIMES, LoopConfig
+from ampli.config import REGIMES, LoopConfig, validate
 from ampli.sampling import cycle_size
 from tests.conftest import compose_config
 from tests.test_slurm_config import compose_cfg
@@ -20,6 +20,11 @@ def test_tiny_trains_every_cycle_on_as_many_examples_as_the_seed_cycle(regime):
     assert cfg.model.name == "tiny"
     assert cycle_size(cfg)[0] == cfg.loop.seed_examples
     assert cfg.loop.cycles >= 5  # the paper's rule looks at cycles >= 4
+
+
+@pytest.mark.parametrize("regime", REGIMES)
+def test_every_regime_runs_on_the_embedded_default_as_composed(regime):
+    validate(typed(f"regime={regime}"))  # e.g. distill refuses a coherence filter, which tiny.yaml sets
 
 
 def test_the_matched_size_follows_a_changed_seed_count():
