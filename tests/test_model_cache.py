@@ -69,8 +69,8 @@ def test_a_second_output_dir_reuses_the_cached_model(micro_overrides, monkeypatc
     cache = tmp_path / "user-cache"
     monkeypatch.setenv("AMPLI_CACHE", str(cache))
     builds = []
-    real_build = tiny_model.build_tiny_model
-    monkeypatch.setattr(tiny_model, "build_tiny_model", lambda *a, **k: builds.append(1) or real_build(*a, **k))
+    real_build = tiny_model.build
+    monkeypatch.setattr(tiny_model, "build", lambda *a, **k: builds.append(1) or real_build(*a, **k))
     base = [o for o in micro_overrides if not o.startswith(("model_cache=", "output_dir="))]
     for name in ("first", "second"):
         out = tmp_path / name
