@@ -64,9 +64,10 @@ def build(arch: TinyArchConfig, out_dir: Path) -> None:
         build_tiny_model(arch, out_dir, seed=BUILD_SEED)
         return
     package_root = str(Path(__file__).resolve().parents[1])  # the child runs this very copy of ampli
+    # joblib's workers export MKL_NUM_THREADS=1 and the like, which would pin the child's matmuls to one core
     env = {**os.environ, "OMP_WAIT_POLICY": "ACTIVE", "OMP_NUM_THREADS": str(threads),
-           "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
-    cmd = [sys.executable, "-m", "ampli.tiny_model", str(out_dir), json.dumps(asdict(arch))]
+           "MKL_NUM_THREADS": str(threads), "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
+    cmd = [sys.executable, "-m", "ampli.tiny_model", str(out_dir), json.dumps(asdict(arch)), str(threads)]
     done = subprocess.run(cmd, env=env, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"building the tiny model in a child process failed (exit code {done.returncode}); "
@@ -187,5 +188,8 @@ def build_tiny_model(arch: TinyArchConfig, out_dir: Path, seed: int) -> None:
     tokenizer.save_pretrained(out_dir)
 
 
-if __name__ == "__main__":  # the child process of build()
+if __name__ == "__main__":  # the child process of build(): OUT_DIR ARCH_JSON THREADS
+    import torch
+
+    torch.set_num_threads(int(sys.argv[3]))
     build_tiny_model(TinyArchConfig(**json.loads(sys.argv[2])), Path(sys.argv[1]), seed=BUILD_SEED)
