@@ -18,7 +18,7 @@ venv: .venv/.installed
 
 # The sweep ends with its report and a summary (ampli/sweep_summary.py).
 demo: venv
-	$(PY) launch.py -m trait=bliss,misalignment regime=sft reinit=true,false sweep=demo cluster=pool
+	$(PY) launch.py -m trait=misalignment regime=sft reinit=true,false sweep=demo cluster=pool
 
 # The paper's table on the embedded default: every trait x regime x reinit, the jobs side by side on this machine's
 # cores (cluster=pool); the sweep writes its report (the table on top), then the table is printed and written to
