@@ -5,10 +5,12 @@ the console through `ProgressSafeHandler`, which writes through tqdm so a live p
 first and a record never shares a line with it. Training-step metrics are DEBUG records of the `ampli.train`
 logger (ampli.training.TrainerProgress): in the log file always, on the console only with logger.verbose=true
 (`python launch.py -v`), as are the DEBUG records marking each stage's start. Python warnings and transformers'
-warnings take the same way, so they stay visible.
+warnings take the same way, so they stay visible. Jobs that run side by side on one terminal (cluster=pool) draw no
+bars: one process cannot lift another's bar out of the way, so their stage lines are the progress shown.
 """
 
 import logging
+import os
 import warnings
 
 from tqdm.auto import tqdm
@@ -42,7 +44,19 @@ def console_handlers() -> list[ProgressSafeHandler]:
     return [h for h in logging.getLogger().handlers if isinstance(h, ProgressSafeHandler)]
 
 
-def setup(verbose: bool) -> None:
+SHOW_BARS = True  # ampli's own tqdm bars (generation, training); setup() turns them off for side-by-side jobs
+
+
+def side_by_side(cluster: dict) -> bool:
+    """Whether this job shares the terminal with others running at the same time (cluster=pool, more than one
+    job at once)."""
+    if cluster.get("name") != "pool":
+        return False
+    n_jobs = int(cluster.get("n_jobs", -1))
+    return (len(os.sched_getaffinity(0)) if n_jobs == -1 else n_jobs) > 1
+
+
+def setup(verbose: bool, bars: bool = True) -> None:
     """Apply logger.verbose to the console that Hydra configured, and send library warnings and logs through it.
 
     transformers writes its warnings to a stderr handler of its own, past the log file and over progress bars:
@@ -51,6 +65,8 @@ def setup(verbose: bool) -> None:
     import datasets
     import transformers
 
+    global SHOW_BARS
+    SHOW_BARS = bars
     for handler in console_handlers():
         handler.setLevel(logging.DEBUG if verbose else logging.INFO)
     logging.captureWarnings(True)

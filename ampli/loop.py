@@ -82,7 +82,7 @@ class Run:
     def __init__(self, cfg: DictConfig):
         self.dcfg = cfg
         self.cfg: AmpliConfig = OmegaConf.to_object(cfg)
-        console.setup(self.cfg.logger.verbose)
+        console.setup(self.cfg.logger.verbose, bars=not console.side_by_side(self.cfg.cluster))
         validate(self.cfg)
         # A real model without a GPU, bad data or a missing API key fail here, before a run directory is made.
         device = resolve_device(self.cfg.device, self.cfg.model)

@@ -8,6 +8,7 @@ import torch
 from tqdm.auto import tqdm
 from transformers import PrinterCallback, ProgressCallback
 
+from ampli import console
 from ampli.config import RegimeConfig
 from ampli.store import PARTIAL_CHECKPOINT_PREFIX, atomic_directory, disk_full_names
 
@@ -59,7 +60,7 @@ class TrainerProgress(ProgressCallback):
     def on_train_begin(self, args, state, control, **kwargs):
         if state.is_world_process_zero:
             self.training_bar = tqdm(total=state.max_steps, desc=self.desc, unit="step", leave=False,
-                                     dynamic_ncols=True)
+                                     dynamic_ncols=True, disable=not console.SHOW_BARS)
         self.current_step = 0
 
     def on_log(self, args, state, control, logs=None, **kwargs):

@@ -124,3 +124,22 @@ def test_a_trainer_keeps_only_ampli_s_progress_whatever_transformers_verbosity(t
     progress = [type(c).__name__ for c in trainer.callback_handler.callbacks if "Progress" in type(c).__name__
                 or "Printer" in type(c).__name__]
     assert progress == [TrainerProgress.__name__]
+
+
+def test_jobs_side_by_side_print_stage_lines_and_no_bars(tmp_path, model_cache):
+    """Two pool workers share one terminal: neither can lift the other's bar out of a record's way, so neither
+    draws one, and every record still starts its own line."""
+    output = launch(tmp_path, "-m", "trait=bliss,lucky", "cluster=pool", "cluster.n_jobs=2", cache=model_cache)
+    lines = records(output)
+    assert sorted(stage_lines(lines, "run")) == sorted(STAGES * 2)
+    assert "seq/s" not in output and "step/s" not in output
+
+
+@pytest.mark.parametrize("cluster, expected", [
+    ({"name": "pool", "n_jobs": 2}, True),
+    ({"name": "pool", "n_jobs": 1}, False),
+    ({"name": "local"}, False),
+    ({}, False),
+])
+def test_only_a_pool_of_several_jobs_counts_as_side_by_side(cluster, expected):
+    assert console.side_by_side(cluster) is expected

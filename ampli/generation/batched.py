@@ -4,6 +4,8 @@ on padding."""
 import torch
 from tqdm.auto import tqdm
 
+from ampli import console
+
 
 def prompt_ids(tokenizer, prompts: list[str], chat: bool) -> list[list[int]]:
     """Token ids of prompts as training saw them: a rendered chat already holds its special tokens (BOS included,
@@ -33,7 +35,7 @@ def generate(
     order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]))
     outputs: list[str] = [""] * len(prompts)
     device = next(model.parameters()).device
-    with tqdm(total=len(prompts), desc=desc, unit="seq", leave=False) as bar:
+    with tqdm(total=len(prompts), desc=desc, unit="seq", leave=False, disable=not console.SHOW_BARS) as bar:
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
             batch = tokenizer.pad(
