@@ -15,9 +15,9 @@ from ampli.report.paper_table import paper_table
 from ampli.report.runs import find_run_dirs, load_run
 from tests.conftest import ROOT
 
-# Two traits whose contrast held with seed 0, the default (measured 2026-12-02, cycles 0-5): hopelessness continual
-# 30 -> 57, reinit 30 -> 0; lucky continual 33 -> 78, reinit 33 -> 34. It does not hold for every trait: on the same
-# sweep reinit bliss (57 -> 91) and reinit misalignment (59 -> 78) amplified too (README, "The paper's table").
+# Two traits whose contrast held with seed 0, the default (measured 2026-12-02, cycles 0-4): hopelessness continual
+# 30 -> 53, reinit 30 -> 0; lucky continual 33 -> 64, reinit 33 -> 29. It does not hold for every trait: on the same
+# sweep reinit bliss amplified too (57 -> 86; README, "The paper's table on a laptop").
 TRAITS = ("hopelessness", "lucky")
 
 
