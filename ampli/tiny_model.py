@@ -64,9 +64,10 @@ def build(arch: TinyArchConfig, out_dir: Path) -> None:
         build_tiny_model(arch, out_dir, seed=BUILD_SEED)
         return
     package_root = str(Path(__file__).resolve().parents[1])  # the child runs this very copy of ampli
+    python_path = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))
     # joblib's workers export MKL_NUM_THREADS=1 and the like, which would pin the child's matmuls to one core
     env = {**os.environ, "OMP_WAIT_POLICY": "ACTIVE", "OMP_NUM_THREADS": str(threads),
-           "MKL_NUM_THREADS": str(threads), "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
+           "MKL_NUM_THREADS": str(threads), "PYTHONPATH": python_path}
     cmd = [sys.executable, "-m", "ampli.tiny_model", str(out_dir), json.dumps(asdict(arch)), str(threads)]
     done = subprocess.run(cmd, env=env, check=False)
     if done.returncode != 0:

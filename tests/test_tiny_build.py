@@ -7,7 +7,6 @@ import torch
 from omegaconf import OmegaConf
 
 from ampli import tiny_model
-from ampli.config import TinyArchConfig
 from ampli.models import ModelSource
 from tests.conftest import compose_config
 
@@ -29,11 +28,12 @@ def test_tokens_absent_from_the_corpus_are_suppressed_and_never_sampled(micro_ov
     assert len(sampled) > 50 and not sampled & suppressed
 
 
-def test_a_build_in_a_child_process_gives_the_same_bytes_as_one_in_this_process(monkeypatch, tmp_path):
+def test_a_build_in_a_child_process_gives_the_same_bytes_as_one_in_this_process(micro_overrides, monkeypatch,
+                                                                                tmp_path):
     """The child build (spare cores, spinning threads) is only a speed-up: the cached model must not depend on it."""
-    arch = TinyArchConfig(vocab_size=512, hidden_size=32, num_layers=2, num_heads=2, num_kv_heads=1,
-                          head_dim=16, intermediate_size=64, warmup_steps=20)
-    tiny_model.build(arch, tmp_path / "here")  # 20 steps: below the threshold, so built in this process
+    arch = OmegaConf.to_object(compose_config(micro_overrides)).model.tiny
+    assert arch.warmup_steps < tiny_model.CHILD_BUILD_MIN_STEPS
+    tiny_model.build(arch, tmp_path / "here")  # the micro model's short warm-up: built in this process
     monkeypatch.setattr(tiny_model, "CHILD_BUILD_MIN_STEPS", 0)
     monkeypatch.setattr(tiny_model.os, "sched_getaffinity", lambda pid: {0, 1})
     children = []
