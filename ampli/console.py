@@ -10,7 +10,6 @@ bars: one process cannot lift another's bar out of the way, so their stage lines
 """
 
 import logging
-import os
 import warnings
 
 from tqdm.auto import tqdm
@@ -52,8 +51,9 @@ def side_by_side(cluster: dict) -> bool:
     job at once)."""
     if cluster.get("name") != "pool":
         return False
-    n_jobs = int(cluster.get("n_jobs", -1))
-    return (len(os.sched_getaffinity(0)) if n_jobs == -1 else n_jobs) > 1
+    import joblib  # the pool's launcher: it resolves n_jobs (-1: every usable core, -2: all but one, ...)
+
+    return joblib.effective_n_jobs(int(cluster.get("n_jobs", -1))) > 1
 
 
 def setup(verbose: bool, bars: bool = True) -> None:
