@@ -22,15 +22,17 @@ demo: venv
 
 # The paper's table on the embedded default: every trait x regime x reinit, the jobs side by side on this machine's
 # cores (cluster=pool); the sweep writes its report (the table on top), then the table is printed and written to
-# TABLE_DIR/runs/report. REGIMES and SEEDS are Hydra sweep lists (a new regime slots in: REGIMES=sft,sdf,dpo,distill);
-# TABLE_ARGS adds any other overrides.
-REGIMES ?= sft,sdf,dpo
+# TABLE_DIR/runs/report. REGIMES and SEEDS are Hydra sweep lists (a new regime slots in: REGIMES=dpo,sdf,sft,distill);
+# TABLE_ARGS adds any other overrides. Jobs start in the order of the sweep lists: continual runs first, so that each
+# reinit run adopts the base eval and seed cycle its continual twin computed (ampli/shared_stages.py), and the
+# longest regime first, so that the last jobs are short.
+REGIMES ?= dpo,sdf,sft
 SEEDS ?= 0
 TABLE_DIR ?= outputs/paper-table
 TABLE_ARGS ?=
 
 paper-table: venv
-	$(PY) launch.py -m trait=$(SWEEP_TRAITS) regime=$(REGIMES) reinit=true,false seed=$(SEEDS) cluster=pool \
+	$(PY) launch.py -m seed=$(SEEDS) reinit=false,true regime=$(REGIMES) trait=$(SWEEP_TRAITS) cluster=pool \
 		logger=none output_dir=$(TABLE_DIR) sweep=paper-table $(TABLE_ARGS)
 	$(PY) -m ampli.cli paper-table $(TABLE_DIR)/runs
 

@@ -26,6 +26,7 @@ def _umask() -> int:
 
 UMASK = _umask()
 PARTIAL_CHECKPOINT_PREFIX = ".checkpoint."  # a checkpoint being saved, renamed into place when complete
+ADOPTING_PREFIX = ".adopting."  # a stage group being linked in from a sibling run (ampli.shared_stages)
 
 
 class DiskFullError(OSError):
@@ -131,17 +132,18 @@ class RunStore:
     """One run's directory, written by one process at a time: the holder of its run lock, from construction to
     close(). Stage names look like 'base/eval' or 'cycle_003/train'."""
 
-    def __init__(self, root: Path, config_fingerprint: str, lock: RunLockConfig | None = None):
+    def __init__(self, root: Path, config_fingerprint: str, lock: RunLockConfig | None = None,
+                 shared_key: str | None = None):
         self.root = root
         # Before anything is read or cleaned up: a second process must not touch the first one's files.
         self.lock = RunLock.acquire(root, lock or RunLockConfig())
         try:
-            self._open(config_fingerprint)
+            self._open(config_fingerprint, shared_key)
         except BaseException:
             self.lock.release()
             raise
 
-    def _open(self, config_fingerprint: str) -> None:
+    def _open(self, config_fingerprint: str, shared_key: str | None) -> None:
         root = self.root
         self._manifest_path = root / "manifest.json"
         if self._manifest_path.exists():
@@ -156,12 +158,13 @@ class RunStore:
             self.remove_partial_writes()
         else:
             self.manifest = {"fingerprint": config_fingerprint, "completed": []}
-            write_json(self._manifest_path, self.manifest)
+        self.manifest["shared_key"] = shared_key  # what sibling runs match on (ampli.shared_stages)
+        write_json(self._manifest_path, self.manifest)
 
     def remove_partial_writes(self) -> None:
         """Temp files and checkpoints left by a killed process: never part of a completed stage, and a
         full-weights checkpoint may be gigabytes, so a resume deletes them."""
-        patterns = (".*.tmp", "*/.*.tmp", f"*/{PARTIAL_CHECKPOINT_PREFIX}*")
+        patterns = (".*.tmp", "*/.*.tmp", f"*/{PARTIAL_CHECKPOINT_PREFIX}*", f"{ADOPTING_PREFIX}*")
         for path in [p for pattern in patterns for p in self.root.glob(pattern)]:
             if path.is_dir():
                 shutil.rmtree(path)

@@ -26,13 +26,17 @@ TRAITS = ("hopelessness", "lucky")
 def test_continual_dpo_amplifies_and_reinit_dpo_does_not(tmp_path, model_cache):
     env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
     done = subprocess.run(
-        [sys.executable, "launch.py", "-m", f"trait={','.join(TRAITS)}", "regime=dpo", "reinit=true,false",
+        [sys.executable, "launch.py", "-m", "reinit=false,true", f"trait={','.join(TRAITS)}", "regime=dpo",
          "cluster=pool", "logger=none", f"output_dir={tmp_path}", f"model_cache={model_cache}"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     runs = {(r["trait"], r["reinit"]): r for r in map(load_run, find_run_dirs(tmp_path / "runs"))}
     assert len(runs) == 4 and all(r["status"] == "completed" for r in runs.values())
+    # continual runs go first, so each reinit run takes its twin's seed cycle instead of computing it again
+    adopted = {t: json.loads((tmp_path / "runs" / runs[t, True]["run_name"] / "cycle_000/stats.json").read_text())
+               .get("adopted_from") for t in TRAITS}
+    assert adopted == {t: runs[t, False]["run_name"] for t in TRAITS}
     verdicts = {key: run["amplification"]["amplified"] for key, run in runs.items()}
     summary = json.dumps({f"{t}-{'reinit' if r else 'continual'}": [round(c["trait"]) for c in run["cycles"]]
                           for (t, r), run in runs.items()})
