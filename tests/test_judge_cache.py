@@ -123,12 +123,14 @@ def test_a_full_disk_while_caching_names_the_cache_file(server, tmp_path, monkey
 
 
 def test_the_runs_of_a_sweep_reuse_each_others_scores(micro_overrides, server, tmp_path):
-    """reinit=true and reinit=false share the base model and cycle 0 (same seeds, same first training): the
-    second run pays only for what differs, its continual cycle 1."""
-    overrides = with_overrides(micro_overrides, *judge_overrides(server, KEY_ENV))
-    Run(compose_config(with_overrides(overrides, "reinit=true"))).run()
+    """Two runs that differ only in what a continual cycle 1 does (its learning rate) score the same base model and
+    cycle 0 answers: the second run computes those stages (it is not the first run's reinit twin, which would adopt
+    them, see test_shared_stages.py) but pays only for its cycle 1."""
+    overrides = with_overrides(micro_overrides, *judge_overrides(server, KEY_ENV), "reinit=false")
+    Run(compose_config(overrides)).run()
     paid_by_first = server.requests
-    second = Run(compose_config(with_overrides(overrides, "reinit=false"))).run()
+    second = Run(compose_config(with_overrides(overrides, "regime.continual_learning_rate=5e-5",
+                                               "run_name=slower-continual"))).run()
     run_dir = tmp_path / "outputs" / "runs" / second["run_name"]
     usage = {f"{p.parent.name}/{step}": u for p in sorted(run_dir.glob("*/stats.json"))
              for step, u in read_json(p)["judge_usage"].items()}
