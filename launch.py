@@ -17,6 +17,7 @@ from omegaconf import DictConfig
 from ampli.cluster import register_resolvers
 from ampli.config import ConfigError, check_yaml_files, register_configs
 from ampli.errors import USER_ERRORS
+from ampli.run_identity import JobInfo
 from ampli.store import atomic_write_text
 
 register_configs()
@@ -27,13 +28,17 @@ register_resolvers()
 def main(cfg: DictConfig) -> dict | None:
     from ampli.loop import Run
 
+    hydra_cfg = HydraConfig.get()
+    sweep = hydra_cfg.mode == RunMode.MULTIRUN
     try:  # a user error mid-run (e.g. disk full) also ends in one line; the run's files so far are kept
-        run = Run(cfg)
-        atomic_write_text(Path(HydraConfig.get().runtime.output_dir) / "run_dir.txt", f"{run.store.root}\n")
+        # The job's overrides name its run directory (ampli/run_identity.py): each job of a sweep gets its own.
+        job = JobInfo(overrides=tuple(hydra_cfg.overrides.task), sweep_dir=hydra_cfg.sweep.dir if sweep else None)
+        run = Run(cfg, job)
+        atomic_write_text(Path(hydra_cfg.runtime.output_dir) / "run_dir.txt", f"{run.store.root}\n")
         return run.run()
     except USER_ERRORS as e:
         print(f"ampli: error: {e}", file=sys.stderr)
-        if HydraConfig.get().mode == RunMode.MULTIRUN:
+        if sweep:
             # One job of a sweep: raising marks it failed and the launcher goes on with the others (an exit
             # would end a local sweep here, and leave a SLURM launcher without accounting waiting for a result).
             raise

@@ -34,6 +34,7 @@ from ampli.generation import build_generator, check_generation
 from ampli.models import ModelSource, free_memory, resolve_device, set_cpu_threads
 from ampli.regimes import get_regime
 from ampli.regimes.base import RunContext, check_data
+from ampli.run_identity import JobInfo, result_inputs, run_identity, run_root
 from ampli.seq_length import check_max_length
 from ampli.spending import Budget, BudgetReached
 from ampli.store import RunStore, atomic_write_text, fingerprint, read_json, read_jsonl, write_json, write_jsonl
@@ -47,25 +48,6 @@ log = logging.getLogger("ampli")
 # left out of every later full collection: free_memory() after each stage spent 0.3 s a call walking them (~15% of
 # a tiny model's cycle), and Python's own periodic full collections walked them too.
 gc.freeze()
-
-# Settings that change how a run is executed or reported, not its results: they may differ on a resume.
-NOT_IN_FINGERPRINT = ("logger", "cluster", "sweep", "output_dir", "model_cache", "device", "run_lock")
-
-
-def result_inputs(resolved: dict, runtime: dict) -> dict:
-    """What a run's results depend on: its config, less what only changes how it is run or reported, plus what
-    is resolved at run time (the device type, where the weights came from, the chat-template arguments)."""
-    relevant = {k: v for k, v in resolved.items() if k not in NOT_IN_FINGERPRINT} | {"runtime": runtime}
-    relevant["loop"] = {k: v for k, v in relevant["loop"].items() if k != "cycles"}  # more cycles extend a run
-    relevant["generation"] = {"backend": relevant["generation"]["backend"]}  # not where or how big the engine is
-    relevant["judge"] = {k: v for k, v in relevant["judge"].items()
-                         if k in ("backend", "model", "top_logprobs", "min_number_mass", "refusal_policy")}
-    return relevant
-
-
-def result_fingerprint(resolved: dict, runtime: dict) -> str:
-    return fingerprint(result_inputs(resolved, runtime))
-
 
 def mean(xs: list[float]) -> float | None:
     return statistics.fmean(xs) if xs else None
@@ -90,8 +72,9 @@ def usage_delta(after: JudgeUsage, before: dict) -> dict:
 
 
 class Run:
-    def __init__(self, cfg: DictConfig):
+    def __init__(self, cfg: DictConfig, job: JobInfo = JobInfo()):
         self.dcfg = cfg
+        self.job = job
         self.cfg: AmpliConfig = OmegaConf.to_object(cfg)
         console.setup(self.cfg.logger.verbose, bars=not console.side_by_side(self.cfg.cluster))
         validate(self.cfg)
@@ -115,15 +98,17 @@ class Run:
                    "chat_template_kwargs": self.ctx.chat_kwargs}
         relevant = result_inputs(OmegaConf.to_container(cfg, resolve=True), runtime)
         self.shared_key = shared_stages.shared_key(relevant)
-        self.store = RunStore(self.output_dir / "runs" / self.cfg.run_name, fingerprint(relevant),
-                              self.cfg.run_lock, shared_key=self.shared_key)
+        self.identity = run_identity(cfg, job)
+        config_fingerprint = fingerprint(relevant)
+        root = run_root(self.output_dir / "runs", self.identity, config_fingerprint)
+        self.store = RunStore(root, config_fingerprint, self.cfg.run_lock, shared_key=self.shared_key)
         weakref.finalize(self, self.store.close)  # the run lock goes when this run does, even if never run()
         self.ctx.store = self.store
         self.ctx.generator = build_generator(self.cfg, source, tokenizer, self.ctx.checkpoint)
         self.judge_budget.spent_before = self.judge_spent()
+        self.name = self.cfg.run_name = cfg.run_name = root.name  # after the fingerprint, which keeps the stem
         atomic_write_text(self.store.root / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
         write_json(self.store.root / "runtime.json", runtime)
-        self.name = self.cfg.run_name
         self.computed: set[str] = set()  # stages this process ran or adopted (not skipped): new to the tracker
 
     # ---- stages -------------------------------------------------------------------------------------------
@@ -287,7 +272,8 @@ class Run:
             self.store.close()  # the run lock: released whether the loop ended, stopped or failed
 
     def _run(self) -> dict:
-        tracker = Tracker.start(self.dcfg, self.store.root)
+        tracker = Tracker.start(self.dcfg, self.store.root, group=self.tracker_group(), overrides=self.job.overrides,
+                                varies=self.identity.varies)
         base = None
         cycles: list[dict] = []
         status = "completed"
@@ -329,6 +315,14 @@ class Run:
         )
         return metrics
 
+    def tracker_group(self) -> str:
+        """One sweep, one W&B group: logger.group, else the sweep's name, else (an unnamed -m sweep) its directory."""
+        if self.cfg.logger.group:
+            return self.cfg.logger.group
+        if self.cfg.sweep == AmpliConfig.sweep and self.job.sweep_dir:
+            return "-".join(("multirun", *Path(self.job.sweep_dir).parts[-2:]))  # multirun-<date>-<time>
+        return self.cfg.sweep
+
     def track(self, tracker: Tracker, where: str, metrics: dict) -> None:
         """Log an evaluation once: a resumed run (same W&B run id) appends only the cycles it computed."""
         if f"{where}/eval" in self.computed:
@@ -345,6 +339,8 @@ class Run:
             "model": c.model.name,
             "seed": c.seed,
             "sweep": c.sweep,
+            "overrides": list(self.job.overrides),
+            "varies": self.identity.varies,
             "status": status,
             "base": base,
             "cycles": cycles,

@@ -113,15 +113,18 @@ class Tracker:
     """The no-op tracker (logger=none, mode=disabled); `WandbTracker` overrides every method."""
 
     @classmethod
-    def start(cls, cfg: DictConfig, run_dir: Path) -> Tracker:
-        """The tracker that `cfg.logger` asks for, started for the run whose files live in `run_dir`."""
+    def start(cls, cfg: DictConfig, run_dir: Path, group: str | None = None,
+              overrides: Sequence[str] = (), varies: Mapping[str, str] | None = None) -> Tracker:
+        """The tracker that `cfg.logger` asks for, started for the run whose files live in `run_dir`; `group`: the
+        W&B group (default: logger.group, else the sweep's name); the job's overrides and the settings its run
+        name carries go into the W&B config, so runs can be filtered by what a sweep varied."""
         backend = cfg.logger.backend
         if backend not in LOGGER_BACKENDS:
             raise ValueError(f"logger.backend={backend!r} is not valid; choose one of: {', '.join(LOGGER_BACKENDS)}")
         mode = "disabled" if backend == "none" else resolve_mode(cfg.logger.mode)
         if mode == "disabled":
             return Tracker()
-        return WandbTracker.open(cfg, Path(run_dir), mode)
+        return WandbTracker.open(cfg, Path(run_dir), mode, group, overrides, varies or {})
 
     def log_cycle(self, metrics: Mapping[str, Any], samples: Sequence[Mapping[str, Any]]) -> None:
         """Record one cycle's metrics (a metrics.json "cycles" entry) and a few of its generations."""
@@ -149,7 +152,8 @@ class WandbTracker(Tracker):
         self._samples_per_cycle = samples_per_cycle
 
     @classmethod
-    def open(cls, cfg: DictConfig, run_dir: Path, mode: str) -> WandbTracker:
+    def open(cls, cfg: DictConfig, run_dir: Path, mode: str, group: str | None = None,
+             overrides: Sequence[str] = (), varies: Mapping[str, str] | None = None) -> WandbTracker:
         """Start (or resume) the W&B run for `cfg`; W&B writes its files to `run_dir/wandb/`."""
         import wandb  # slow import, only paid when tracking is on
 
@@ -157,10 +161,12 @@ class WandbTracker(Tracker):
         logger = cfg.logger
         config = scrub_secrets(OmegaConf.to_container(cfg, resolve=True))
         config["run_dir"] = str(run_dir.resolve())
+        config["overrides"] = [o for o in overrides if not is_secret_key(o.split("=", 1)[0].lstrip("+~"))]
+        config["varies"] = dict(varies or {})
         run = wandb.init(
             project=logger.project,
             entity=logger.entity,
-            group=logger.group or cfg.sweep,
+            group=group or logger.group or cfg.sweep,
             job_type=cfg.regime.name,
             name=cfg.run_name,
             id=wandb_run_id(cfg.run_name, cfg.sweep),

@@ -40,6 +40,14 @@ def with_overrides(base: list[str], *extra: str) -> list[str]:
     return [o for o in base if o.split("=", 1)[0] not in keys] + list(extra)
 
 
+def find_run(runs_dir: Path, stem: str) -> Path:
+    """The one run directory of `stem` (trait-regime-reinit-model-s<seed>) under runs_dir, whatever varied settings
+    its name adds (ampli/run_identity.py): tests that launch with MICRO's overrides get names that carry them."""
+    matches = [p for p in Path(runs_dir).iterdir() if p.name == stem or p.name.startswith(f"{stem}-")]
+    assert len(matches) == 1, f"expected one run named {stem}[-...] under {runs_dir}, found {matches}"
+    return matches[0]
+
+
 def compose_config(overrides: list[str], conf: Path = CONF):
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(conf), version_base="1.3"):

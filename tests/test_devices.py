@@ -16,7 +16,7 @@ from ampli.loop import Run, result_fingerprint
 from ampli.models import ModelSource, resolve_device
 from ampli.training import refuse_data_parallel
 from ampli.weights import Weights
-from tests.conftest import CONF, ROOT, compose_config, with_overrides
+from tests.conftest import CONF, ROOT, compose_config, find_run, with_overrides
 
 HUB_MODEL = ModelConfig(name="qwen3-8b", source="hub", hub_id="Qwen/Qwen3-8B", params_b=8.0)
 
@@ -138,4 +138,4 @@ def test_a_bad_job_fails_alone_and_the_rest_of_the_sweep_runs(micro_overrides):
                           timeout=300, env={**os.environ, "HF_HUB_OFFLINE": "1", "CUDA_VISIBLE_DEVICES": ""})
     assert done.returncode != 0 and "model=smollm2-135m (0.135B parameters) would run on the CPU" in done.stderr
     out = next(o.split("=", 1)[1] for o in overrides if o.startswith("output_dir="))
-    assert (ROOT / out / "runs" / "bliss-sft-reinit-micro-s0" / "metrics.json").exists()
+    assert (find_run(ROOT / out / "runs", "bliss-sft-reinit-micro-s0") / "metrics.json").exists()

@@ -10,7 +10,7 @@ import pytest
 
 from ampli.loop import Run
 from ampli.store import read_json, read_jsonl
-from tests.conftest import ROOT, compose_config, with_overrides
+from tests.conftest import ROOT, compose_config, find_run, with_overrides
 
 STAGES = ["generate", "judge", "train", "eval"]
 
@@ -100,7 +100,8 @@ def test_launch_py_runs_a_sweep_and_rejects_bad_overrides(micro_overrides):
     assert done.returncode == 0, done.stderr[-3000:]
     out = output_dir_of(micro_overrides)
     run_dirs = sorted(p.name for p in (out / "runs").iterdir())
-    assert run_dirs == ["bliss-sft-reinit-micro-s0", "misalignment-sft-reinit-micro-s0"]
+    assert [find_run(out / "runs", stem).name for stem in ("bliss-sft-reinit-micro-s0",
+                                                           "misalignment-sft-reinit-micro-s0")] == run_dirs
     pointers = sorted(out.glob("multirun/*/*/*/run_dir.txt"))
     assert len(pointers) == 2
 

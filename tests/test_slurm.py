@@ -17,6 +17,7 @@ import pytest
 from fakes.judge_server import FakeJudgeServer, Reply, judge_overrides, score_by_text
 
 from ampli.traits import load_trait
+from tests.conftest import find_run
 from slurm_fixtures import ROOT, SlurmCluster, slurm_cluster  # noqa: F401  (session fixture)
 
 # The smallest real run; cpus/mem kept small so two array tasks share the 2-CPU test node.
@@ -52,10 +53,6 @@ def manifest(run_dir: Path) -> list[str]:
         return json.loads(path.read_text())["completed"] if path.exists() else []
     except json.JSONDecodeError:  # caught mid-write by the polling test
         return []
-
-
-def run_dir(out: Path, name: str) -> Path:
-    return out / "runs" / name
 
 
 def _wait_pending(cluster: SlurmCluster, job: str, timeout: float = 90) -> None:
@@ -98,7 +95,6 @@ def interrupt_and_resume(cluster: SlurmCluster, out: Path, name: str, trait: str
     """Run one job until it waits inside cycle_000/judge, interrupt it there, let Slurm restart it, release the
     judge; return what happened. Each step waits on an event (the judge reached, the old processes gone, the
     job done), with generous safety timeouts."""
-    run = run_dir(out, f"{trait}-sft-continual-micro-s0")
     judge = HeldJudge(trait)
     with FakeJudgeServer(judge) as server:
         cmd = launch_cmd(out, name, f"trait={trait}", "reinit=false", *judge_overrides(server, KEY_ENV),
@@ -108,6 +104,7 @@ def interrupt_and_resume(cluster: SlurmCluster, out: Path, name: str, trait: str
         try:
             job = cluster.wait_for_job(name, timeout=60)
             wait_for(judge.reached, "the job reaching cycle_000/judge", proc, out, name)
+            run = find_run(out / "runs", f"{trait}-sft-continual-micro-s0")
             done_before = manifest(run)
             assert done_before == ["base/eval", "cycle_000/generate"], done_before
             interrupt(job)
@@ -167,12 +164,11 @@ def test_sweep_2x2_is_one_job_array_and_all_runs_finish(slurm_cluster: SlurmClus
     proc = subprocess.run(launch_cmd(out_dir, name, "trait=bliss,misalignment", "reinit=true,false"), cwd=ROOT,
                           env=slurm_cluster.env, capture_output=True, text=True, timeout=JOB_TIMEOUT_S)
     assert proc.returncode == 0, f"{proc.stderr[-4000:]}\n{job_logs(out_dir, name)[-4000:]}"
-    expected = {f"{t}-sft-{r}-micro-s0" for t in ("bliss", "misalignment") for r in ("reinit", "continual")}
-    assert expected <= {p.name for p in (out_dir / "runs").iterdir()}
-    for run in expected:
-        completed = manifest(run_dir(out_dir, run))
+    expected = [f"{t}-sft-{r}-micro-s0" for t in ("bliss", "misalignment") for r in ("reinit", "continual")]
+    for run in [find_run(out_dir / "runs", stem) for stem in expected]:
+        completed = manifest(run)
         assert {"base/eval", "cycle_000/train", "cycle_000/eval"} <= set(completed), (run, completed)
-        assert (run_dir(out_dir, run) / "metrics.json").exists(), run
+        assert (run / "metrics.json").exists(), run
     # submitit names an array's task folders <array job id>_<task>: one array, four tasks.
     tasks = [p.name for p in (out_dir / "multirun" / name / ".submitit").iterdir() if "_" in p.name and p.is_dir()]
     assert len({t.split("_")[0] for t in tasks}) == 1 and sorted(t.split("_")[1] for t in tasks) == list("0123"), tasks
@@ -191,4 +187,21 @@ def test_a_sweep_over_models_is_sized_for_its_largest(slurm_cluster: SlurmCluste
     assert "#SBATCH --gpus-per-node=1" in script, script
     logs = job_logs(out_dir, name)
     assert proc.returncode != 0 and "model=smollm2-135m (0.135B parameters) would run on the CPU" in logs, logs[-4000:]
-    assert (run_dir(out_dir, "bliss-sft-reinit-micro-s0") / "metrics.json").exists()
+    assert (find_run(out_dir / "runs", "bliss-sft-reinit-micro-s0") / "metrics.json").exists()
+
+
+def test_a_sweep_over_any_key_is_one_job_array_with_a_directory_per_job(slurm_cluster: SlurmCluster, out_dir: Path):
+    """regime.beta x loop.seed_examples x reinit: 8 tasks of one array, each in the directory its overrides name,
+    the same names as the local launcher and cluster=pool give (tests/test_sweep_any_key.py)."""
+    name = "ampli-any-key"
+    cmd = [c for c in launch_cmd(out_dir, name, "trait=bliss", "regime=dpo", "reinit=false,true",
+                                 "regime.beta=0.05,0.2", "loop.seed_examples=8,16") if c != "loop.seed_examples=16"]
+    proc = subprocess.run(cmd, cwd=ROOT, env=slurm_cluster.env, capture_output=True, text=True, timeout=JOB_TIMEOUT_S)
+    assert proc.returncode == 0, f"{proc.stderr[-4000:]}\n{job_logs(out_dir, name)[-4000:]}"
+    names = sorted(p.name for p in (out_dir / "runs").glob("bliss-dpo-*"))
+    assert names == sorted(f"bliss-dpo-{r}-micro-s0-eval_pool_prompts=0,eval_samples=1,prompts_per_cycle=8,"
+                           f"seed_examples={n},beta={b}" for r in ("reinit", "continual") for n in (8, 16)
+                           for b in ("0.05", "0.2"))
+    assert all(json.loads((out_dir / "runs" / n / "metrics.json").read_text())["status"] == "completed" for n in names)
+    tasks = [p.name for p in (out_dir / "multirun" / name / ".submitit").iterdir() if "_" in p.name and p.is_dir()]
+    assert len({t.split("_")[0] for t in tasks}) == 1 and len(tasks) == 8, tasks

@@ -5,7 +5,7 @@ import os
 import subprocess
 import sys
 
-from tests.conftest import MICRO, ROOT, with_overrides
+from tests.conftest import MICRO, ROOT, find_run, with_overrides
 from tests.test_tracking import _read_run
 
 
@@ -26,7 +26,9 @@ def test_a_sweep_ends_with_its_summary_and_its_runs_share_a_wandb_group(tmp_path
     assert (sweep_dir / "report" / "report.html").is_file() and (sweep_dir / "report" / "configurations.csv").is_file()
 
     runs = [_read_run(path) for path in sorted((tmp_path / "outputs" / "runs").glob("*/wandb/offline-run-*/*.wandb"))]
-    assert [r["run"].display_name for r in runs] == ["bliss-sft-reinit-micro-s0", "bliss-sft-reinit-micro-s1"]
+    outputs = tmp_path / "outputs" / "runs"
+    assert [r["run"].display_name for r in runs] == [find_run(outputs, f"bliss-sft-reinit-micro-s{seed}").name
+                                                     for seed in (0, 1)]
     assert {r["run"].run_group for r in runs} == {"seeds-test"}
     for run in runs:
         metrics = {m.name: m for m in run["metrics"] if m.name}

@@ -9,7 +9,7 @@ from ampli.report.files import atomic_write_bytes, write_frame
 from ampli.report.html import render_html
 from ampli.report.paper_table import paper_tables
 from ampli.report.plots import SHARE_LIMITS, plot_tradeoff, plot_vs_cycle, png_bytes
-from ampli.report.runs import find_run_dirs, load_run
+from ampli.report.runs import add_swept_settings, find_run_dirs, load_run
 from ampli.report.table import configuration_table, runs_table, verdict_table
 
 REPORT_DIR = "report"
@@ -36,8 +36,9 @@ def build_report(path: Path, out: Path | None = None) -> ReportFiles:
     """Report on every run at or under `path`, written to `out` (default: path/report/)."""
     path = Path(path)
     runs = [load_run(run_dir) for run_dir in find_run_dirs(path)]
+    swept = add_swept_settings(runs)
     table, verdicts = runs_table(runs), verdict_table(runs)
-    configurations = configuration_table(verdicts)
+    configurations = configuration_table(verdicts, swept)
     out_dir = Path(out) if out is not None else path / REPORT_DIR
     out_dir.mkdir(parents=True, exist_ok=True)
 
@@ -48,12 +49,12 @@ def build_report(path: Path, out: Path | None = None) -> ReportFiles:
         "trait_vs_coherence": "Amplification-coherence trade-off",
     }
     figures = {
-        "trait_vs_cycle": plot_vs_cycle(table, "trait_score", "trait score"),
-        "coherence_vs_cycle": plot_vs_cycle(table, "coherence", "coherence"),
-        "trait_vs_coherence": plot_tradeoff(table),
+        "trait_vs_cycle": plot_vs_cycle(table, "trait_score", "trait score", swept=swept),
+        "coherence_vs_cycle": plot_vs_cycle(table, "coherence", "coherence", swept=swept),
+        "trait_vs_coherence": plot_tradeoff(table, swept=swept),
     }
     if "em_rate" in table:  # runs made before ampli computed it have none
-        figures["em_rate_vs_cycle"] = plot_vs_cycle(table, "em_rate", "EM rate", limits=SHARE_LIMITS)
+        figures["em_rate_vs_cycle"] = plot_vs_cycle(table, "em_rate", "EM rate", limits=SHARE_LIMITS, swept=swept)
     images = {name: png_bytes(fig) for name, fig in figures.items()}
 
     files = ReportFiles(
@@ -78,7 +79,7 @@ def build_report(path: Path, out: Path | None = None) -> ReportFiles:
         configurations=configurations,
         images={captions[name]: png for name, png in images.items()},
         table=table,
-        paper_tables=paper_tables(runs),
+        paper_tables=paper_tables(runs, swept),
     )
     atomic_write_bytes(files.html, page.encode("utf-8"))
     return files

@@ -21,7 +21,8 @@ import pandas as pd
 from ampli.config import REGIMES
 from ampli.detector import PRIMARY_RULE
 from ampli.report.files import atomic_write_bytes, write_frame
-from ampli.report.runs import ReportError, find_run_dirs, load_run
+from ampli.report.runs import ReportError, add_swept_settings, find_run_dirs, load_run
+from ampli.report.table import settings_order
 
 COLUMNS = ("regime", "runs", "amplified", "d_trait", "d_coherence", "trait_c0", "trait_last", "coherence_last",
            "amplified_traits", "not_completed")
@@ -46,13 +47,15 @@ def _first_last(run: Mapping[str, Any], key: str) -> tuple[float | None, float |
     return (cycles[0][key], cycles[-1][key]) if cycles else (None, None)
 
 
-def _row(regime: str, reinit: bool, runs: Sequence[Mapping[str, Any]], by_seed: bool) -> dict[str, Any]:
+def _row(regime: str, reinit: bool, settings: dict[str, str], runs: Sequence[Mapping[str, Any]],
+         by_seed: bool) -> dict[str, Any]:
     traits = [_first_last(run, "trait") for run in runs]
     coherences = [_first_last(run, "coherence") for run in runs]
     amplified = [run for run in runs if (run.get("amplification") or {}).get("amplified")]
     return {
         "regime": regime,
         "runs": reinit_label(reinit),
+        **settings,
         "amplified": f"{len(amplified)}/{len(runs)}",
         "d_trait": _mean([last - first for first, last in traits if first is not None]),
         "d_coherence": _mean([last - first for first, last in coherences if first is not None]),
@@ -70,24 +73,28 @@ def regime_order(regimes: set[str]) -> list[str]:
     return [r for r in REGIMES if r in regimes] + sorted(regimes - set(REGIMES))
 
 
-def paper_table(runs: Sequence[Mapping[str, Any]], by_seed: bool = True) -> pd.DataFrame:
-    """One row per regime x reinit: amplified k/N (N runs: traits, times seeds when pooled), mean change of trait
-    and coherence from cycle 0 to the last cycle, and the means they come from."""
+def paper_table(runs: Sequence[Mapping[str, Any]], by_seed: bool = True, swept: Sequence[str] = ()) -> pd.DataFrame:
+    """One row per regime x reinit (x each value of the settings a sweep varied, `swept`: columns of their own after
+    "runs"): amplified k/N (N runs: traits, times seeds when pooled), mean change of trait and coherence from cycle 0
+    to the last cycle, and the means they come from."""
     rows = []
+    settings = sorted({tuple(run.get("swept", {}).get(c) for c in swept) for run in runs}, key=settings_order)
     for regime in regime_order({run["regime"] for run in runs}):
         for reinit in (True, False):
-            group = [run for run in runs if run["regime"] == regime and run["reinit"] == reinit]
-            if group:
-                rows.append(_row(regime, reinit, group, by_seed))
-    return pd.DataFrame(rows, columns=list(COLUMNS))
+            for values in settings:
+                group = [run for run in runs if run["regime"] == regime and run["reinit"] == reinit
+                         and tuple(run.get("swept", {}).get(c) for c in swept) == values]
+                if group:
+                    rows.append(_row(regime, reinit, dict(zip(swept, values)), group, by_seed))
+    return pd.DataFrame(rows, columns=[*COLUMNS[:2], *swept, *COLUMNS[2:]])
 
 
-def paper_tables(runs: Sequence[Mapping[str, Any]]) -> dict[str, pd.DataFrame]:
+def paper_tables(runs: Sequence[Mapping[str, Any]], swept: Sequence[str] = ()) -> dict[str, pd.DataFrame]:
     """Title -> table: one per seed, and with several seeds one over all of them."""
     seeds = sorted({run["seed"] for run in runs})
-    tables = {f"seed {seed}": paper_table([run for run in runs if run["seed"] == seed]) for seed in seeds}
+    tables = {f"seed {seed}": paper_table([run for run in runs if run["seed"] == seed], swept=swept) for seed in seeds}
     if len(seeds) > 1:
-        tables[f"seeds {', '.join(map(str, seeds))} together"] = paper_table(runs, by_seed=False)
+        tables[f"seeds {', '.join(map(str, seeds))} together"] = paper_table(runs, by_seed=False, swept=swept)
     return tables
 
 
@@ -105,7 +112,7 @@ def _cells(frame: pd.DataFrame) -> list[list[str]]:
 
 
 def to_markdown(title: str, frame: pd.DataFrame) -> str:
-    header = [HEADERS[c] for c in frame.columns]
+    header = [HEADERS.get(c, c) for c in frame.columns]
     lines = [f"### {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in _cells(frame)]
     return "\n".join(lines) + "\n"
@@ -123,7 +130,7 @@ def print_tables(tables: Mapping[str, pd.DataFrame], source: str) -> None:
             shown = shown.drop(columns=["not_completed"])
         table = Table(title=f"{source}: {title}", title_justify="left")
         for column in shown.columns:
-            table.add_column(HEADERS[column], justify="left" if column in TEXT_COLUMNS else "right")
+            table.add_column(HEADERS.get(column, column), justify="right" if column in set(COLUMNS) - set(TEXT_COLUMNS) else "left")
         for row in _cells(shown):
             table.add_row(*row)
         console.print(table)
@@ -154,7 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ReportError as err:
         print(f"ampli paper-table: error: {err}", file=sys.stderr)
         return 2
-    tables = paper_tables(runs)
+    tables = paper_tables(runs, add_swept_settings(runs))
     print_tables(tables, str(args.path))
     for path in write_tables(tables, args.out if args.out is not None else args.path / "report"):
         print(path)

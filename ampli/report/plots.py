@@ -39,7 +39,18 @@ def ordered(values: Iterable[Any], preferred: Sequence[Any] = ()) -> list[Any]:
 
 
 def panel_title(trait: str, regime: str) -> str:
-    return f"{trait} | {regime}"
+    """trait | regime; a panel of varied settings (with_panels) names them on a second line."""
+    trait, _, settings = trait.partition("\n")
+    return f"{trait} | {regime}" + (f"\n{settings}" if settings else "")
+
+
+def with_panels(table: pd.DataFrame, swept: Sequence[str]) -> pd.DataFrame:
+    """table with a "panel" column: the trait, and the values of the settings a sweep varied (a panel per value),
+    e.g. "bliss\nbeta=0.05 seed_examples=32" (the settings on a line of their own, so a title fits its panel)."""
+    panel = table["trait"].astype(str)
+    for column in swept:
+        panel = panel + ("\n" if column == swept[0] else " ") + column + "=" + table[column].astype(str)
+    return table.assign(panel=panel)
 
 
 def _cycle_axis(ax: Axes) -> None:
@@ -88,14 +99,17 @@ def facet_grid(traits: list[str], regimes: list[str]) -> dict[tuple[str, str], t
     return {(trait, regime): (row, col) for row, trait in enumerate(traits) for col, regime in enumerate(regimes)}
 
 
-def plot_vs_cycle(table: pd.DataFrame, metric: str, label: str, limits: tuple[float, float] = SCORE_LIMITS) -> Figure:
-    """`metric` vs cycle, one panel per trait x regime (facet_grid), coloured by reinit.
+def plot_vs_cycle(table: pd.DataFrame, metric: str, label: str, limits: tuple[float, float] = SCORE_LIMITS,
+                  swept: Sequence[str] = ()) -> Figure:
+    """`metric` vs cycle, one panel per trait x regime (facet_grid), coloured by reinit; with `swept` settings, one
+    panel per trait and value of them (with_panels).
 
     Panel titles are panel_title(trait, regime), row-major, so callers can read the facet layout from fig.axes.
     """
     if metric not in table:
         raise ValueError(f"cannot plot {metric!r}: the table has no such column (columns: {list(table.columns)})")
-    traits = ordered(table["trait"])
+    table = with_panels(table, swept)
+    traits = ordered(table["panel"])
     regimes = ordered(table["regime"], REGIMES)
     models = ordered(table["model"])
     grid = facet_grid(traits, regimes)
@@ -111,7 +125,7 @@ def plot_vs_cycle(table: pd.DataFrame, metric: str, label: str, limits: tuple[fl
         ax.grid(alpha=0.3)
         ax.xaxis.set_tick_params(labelbottom=True)  # shared x hides them above hidden panels otherwise
         _cycle_axis(ax)
-        panel = table[(table["trait"] == trait) & (table["regime"] == regime)]
+        panel = table[(table["panel"] == trait) & (table["regime"] == regime)]
         if panel.empty:
             ax.text(0.5, 0.5, "no runs", transform=ax.transAxes, ha="center", va="center", color="grey")
         else:
@@ -153,12 +167,14 @@ def _tradeoff_legend(colors: dict[str, str]) -> list[Line2D]:
     return handles
 
 
-def plot_tradeoff(table: pd.DataFrame) -> Figure:
-    """Coherence vs trait score, one panel per trait (titled by the trait), up to 4 panels a row.
+def plot_tradeoff(table: pd.DataFrame, swept: Sequence[str] = ()) -> Figure:
+    """Coherence vs trait score, one panel per trait (titled by the trait; with `swept` settings, per trait and
+    value of them), up to 4 panels a row.
 
     Colour is the regime, line style the reinit setting.
     """
-    traits = ordered(table["trait"])
+    table = with_panels(table, swept)
+    traits = ordered(table["panel"])
     regimes = ordered(table["regime"], REGIMES)
     colors = {regime: REGIME_COLORS.get(regime, f"C{i + 3}") for i, regime in enumerate(regimes)}
     ncols = min(len(traits), TRADEOFF_COLUMNS)
@@ -173,7 +189,7 @@ def plot_tradeoff(table: pd.DataFrame) -> Figure:
         ax.set(xlim=SCORE_LIMITS, ylim=SCORE_LIMITS, xlabel="trait score")
         ax.xaxis.set_tick_params(labelbottom=True)  # shared x hides them above the hidden panels otherwise
         ax.grid(alpha=0.3)
-        _tradeoff_panel(ax, table[table["trait"] == traits[index]], colors)
+        _tradeoff_panel(ax, table[table["panel"] == traits[index]], colors)
     handles = _tradeoff_legend(colors)
     fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 2 + 2 * ncols), frameon=False,
                fontsize=8)

@@ -8,6 +8,10 @@ import os
 from pathlib import Path
 from typing import Any
 
+import yaml
+
+from ampli.run_identity import short_keys, value_text
+
 log = logging.getLogger(__name__)
 
 METRICS_FILE = "metrics.json"
@@ -15,6 +19,8 @@ MANIFEST_FILE = "manifest.json"
 # Hydra multirun job directories point at their run directory with this file.
 RUN_POINTER_FILE = "run_dir.txt"
 RUN_KEYS = ("run_name", "trait", "regime", "reinit", "model", "seed", "sweep", "cycles")
+# Column names of the report's tables that a varied setting's short name must not take (judge.model is no "model").
+TAKEN_COLUMNS = {*RUN_KEYS, "cycle", "config", "status", "run_dir", "trait_score", "coherence"}
 # Directories that never contain runs but can be large.
 _SKIP_DIRS = {"wandb", ".hydra", ".git", "__pycache__"}
 
@@ -72,3 +78,26 @@ def load_run(run_dir: Path) -> dict[str, Any]:
     if missing:
         raise ReportError(f"{metrics_path} lacks {', '.join(missing)}; is it an ampli run's metrics.json?")
     return {**metrics, "run_dir": str(Path(run_dir))}
+
+
+def _config_value(run: dict[str, Any], key: str) -> str:
+    """A dotted key's value in the run's config.yaml, as a run name shows it; "default" for a config group the run
+    did not override (or a run without config.yaml)."""
+    path = Path(run["run_dir"]) / "config.yaml"
+    value: Any = yaml.safe_load(path.read_text()) if path.is_file() else None
+    for part in key.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return "default" if value is None or isinstance(value, dict) else value_text(value)
+
+
+def add_swept_settings(runs: list[dict[str, Any]]) -> list[str]:
+    """The settings the runs differ in beyond trait, regime, reinit, model and seed (what a sweep over any key
+    varied, from each run's metrics.json "varies"): sets run["swept"] = {column: value} on every run and returns
+    the column names (regime.beta -> beta), in key order. Keys set alike in every run are no column."""
+    keys = sorted({key for run in runs for key in run.get("varies") or {}})
+    values = {key: [(run.get("varies") or {}).get(key) or _config_value(run, key) for run in runs] for key in keys}
+    keys = [key for key in keys if len(set(values[key])) > 1]
+    columns = {key: key if short in TAKEN_COLUMNS else short for key, short in short_keys(keys).items()}
+    for i, run in enumerate(runs):
+        run["swept"] = {columns[key]: values[key][i] for key in keys}
+    return [columns[key] for key in keys]

@@ -16,6 +16,7 @@ from rich.text import Text
 
 from ampli.config import REGIMES
 from ampli.report.plots import REINIT_LABELS, ordered
+from ampli.report.table import settings_order, swept_settings
 
 
 LEGEND = ("k/N: seeds in which the trait amplified, (p?): p of them without a verdict yet (too few cycles, or running) · "
@@ -41,7 +42,9 @@ def column_label(regime: str, reinit: bool, model: str, several_models: bool) ->
 
 
 def summary_table(configurations: pd.DataFrame, title: str) -> Table:
-    """The configuration table (ampli.report.table.configuration_table) as a rich Table, traits as rows."""
+    """The configuration table (ampli.report.table.configuration_table) as a rich Table: a row per trait and value of
+    the settings a sweep varied (a column each, e.g. beta and seed_examples), regime x reinit as columns."""
+    swept = swept_settings(configurations)
     several_models = configurations["model"].nunique() > 1
     regimes = ordered(configurations["regime"], REGIMES)
     columns = sorted({(r, bool(i), m) for r, i, m in zip(configurations["regime"], configurations["reinit"],
@@ -49,16 +52,23 @@ def summary_table(configurations: pd.DataFrame, title: str) -> Table:
                      key=lambda c: (regimes.index(c[0]), not c[1], c[2]))
     table = Table(title=title, show_lines=True)
     table.add_column("trait", style="bold")
+    for setting in swept:
+        table.add_column(setting)
     for regime, reinit, model in columns:
         table.add_column(column_label(regime, reinit, model, several_models), justify="left")
-    for trait in ordered(configurations["trait"]):
+    row_keys = ["trait", *swept]
+    rows = configurations[row_keys].astype(str).drop_duplicates()
+    rows = rows.iloc[sorted(range(len(rows)), key=lambda i: (ordered(rows["trait"]).index(rows["trait"].iloc[i]),
+                                                            *settings_order(rows.iloc[i][swept])))]
+    for _, row in rows.iterrows():
+        here = (configurations[row_keys].astype(str) == row).all(axis=1)
         cells = []
         for regime, reinit, model in columns:
-            match = configurations[(configurations["trait"] == trait) & (configurations["regime"] == regime)
+            match = configurations[here & (configurations["regime"] == regime)
                                    & (configurations["reinit"] == reinit) & (configurations["model"] == model)]
             text = "\n".join(cell_text(config) for _, config in match.iterrows()) or "·"
             cells.append(Text(text, style="green" if (match["amplified_seeds"] > 0).any() else ""))
-        table.add_row(trait, *cells)
+        table.add_row(*row, *cells)
     return table
 
 

@@ -27,7 +27,9 @@ def config_name(run_name: str, seed: int) -> str:
 
 
 def _identity(run: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: run[key] for key in RUN_COLUMNS}
+    """The run's identity columns, then the settings a sweep varied (ampli.report.runs.add_swept_settings)."""
+    return {**{key: run[key] for key in RUN_COLUMNS}, **run.get("swept", {})}
+
 
 
 def runs_table(runs: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
@@ -44,7 +46,7 @@ def runs_table(runs: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
             rows.append({**_identity(run), **flat, "config": config_name(run["run_name"], run["seed"]),
                          "run_dir": run["run_dir"]})
     table = pd.DataFrame(rows)
-    first = [*RUN_COLUMNS, "cycle", "trait_score", "coherence"]
+    first = [*RUN_COLUMNS, *(runs[0].get("swept", {}) if runs else ()), "cycle", "trait_score", "coherence"]
     table = table[[c for c in first if c in table] + [c for c in table.columns if c not in first]]
     return table.sort_values([c for c in _SORT if c in table], kind="stable").reset_index(drop=True)
 
@@ -82,18 +84,20 @@ def seeds_verdict(amplified: int, seeds: int, pending: int) -> str:
     return f"{amplified}/{seeds} seeds" + (f" ({pending} pending)" if pending else "")
 
 
-def configuration_table(verdicts: pd.DataFrame) -> pd.DataFrame:
+def configuration_table(verdicts: pd.DataFrame, swept: Sequence[str] = ()) -> pd.DataFrame:
     """One row per configuration (its runs differ only by seed): "amplified in k/N seeds", and the mean over seeds
-    of the first and last cycle's scores, the last trait with the half-width of its 95% interval."""
+    of the first and last cycle's scores, the last trait with the half-width of its 95% interval. The settings a
+    sweep varied (`swept`) come right after the CONFIG_COLUMNS, before "seeds" (swept_settings reads them back)."""
     rows = []
-    for key, runs in verdicts.groupby(list(CONFIG_COLUMNS), sort=False, dropna=False):
+    by = [*CONFIG_COLUMNS, *swept]
+    for key, runs in verdicts.groupby(by, sort=False, dropna=False):
         has_verdict = runs["amplified"].notna() & runs["decided"].fillna(False).astype(bool)
         amplified = int((runs["amplified"][has_verdict] == True).sum())  # noqa: E712
         pending = int((~has_verdict).sum())
         last = runs["last_trait"].dropna().tolist()
         last_mean, last_band = mean_band(last) if last else (None, None)
         rows.append({
-            **dict(zip(CONFIG_COLUMNS, key)),
+            **dict(zip(by, key)),
             "seeds": len(runs),
             "amplified_seeds": amplified,
             "pending_seeds": pending,
@@ -109,3 +113,20 @@ def configuration_table(verdicts: pd.DataFrame) -> pd.DataFrame:
             "statuses": ", ".join(f"{n} {status}" for status, n in runs["status"].value_counts().items()),
         })
     return pd.DataFrame(rows)
+
+
+def swept_settings(configurations: pd.DataFrame) -> list[str]:
+    """The varied-setting columns of a configuration table (as read back from configurations.csv)."""
+    columns = list(configurations.columns)
+    return columns[len(CONFIG_COLUMNS): columns.index("seeds")]
+
+
+def settings_order(values: Sequence[Any]) -> tuple[tuple[int, float | str], ...]:
+    """A sort key for the values of varied settings: numbers in numeric order (seed_examples 8 before 16), then text."""
+    keys = []
+    for value in values:
+        try:
+            keys.append((0, float(value)))
+        except (TypeError, ValueError):
+            keys.append((1, str(value)))
+    return tuple(keys)
