@@ -12,7 +12,8 @@ from hydra import compose, initialize_config_dir
 
 from ampli.cluster import gpus_for, register_resolvers, sweep_params_b
 from ampli.config import ConfigError, ModelConfig
-from ampli.loop import Run, result_fingerprint
+from ampli.loop import Run
+from ampli.run_identity import result_fingerprint
 from ampli.models import ModelSource, resolve_device
 from ampli.training import refuse_data_parallel
 from ampli.weights import Weights
