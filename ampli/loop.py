@@ -33,7 +33,7 @@ from ampli.judges.config import EmRateConfig
 from ampli.generation import build_generator, check_generation
 from ampli.models import ModelSource, free_memory, resolve_device, set_cpu_threads
 from ampli.regimes import get_regime
-from ampli.regimes.base import RunContext, check_data
+from ampli.regimes.base import RunContext, check_data, longest_sequence
 from ampli.seq_length import check_max_length
 from ampli.spending import Budget, BudgetReached
 from ampli.store import RunStore, atomic_write_text, fingerprint, read_json, read_jsonl, write_json, write_jsonl
@@ -111,6 +111,8 @@ class Run:
                               chat_kwargs=template_kwargs(tokenizer, self.cfg.model.chat_template_kwargs))
         if self.cfg.regime.max_length is not None:  # an explicit length that would cut samples fails now
             check_max_length(self.cfg.regime, self.regime.length_bound(self.ctx))
+        self.ctx.generator = build_generator(self.cfg, source, tokenizer, self.ctx.checkpoint,
+                                             lambda: longest_sequence(self.regime, self.ctx))
         runtime = {"device": source.device.split(":")[0], "weights": source.weights.origin,
                    "chat_template_kwargs": self.ctx.chat_kwargs}
         relevant = result_inputs(OmegaConf.to_container(cfg, resolve=True), runtime)
@@ -119,7 +121,6 @@ class Run:
                               self.cfg.run_lock, shared_key=self.shared_key)
         weakref.finalize(self, self.store.close)  # the run lock goes when this run does, even if never run()
         self.ctx.store = self.store
-        self.ctx.generator = build_generator(self.cfg, source, tokenizer, self.ctx.checkpoint)
         self.judge_budget.spent_before = self.judge_spent()
         atomic_write_text(self.store.root / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
         write_json(self.store.root / "runtime.json", runtime)
