@@ -25,11 +25,12 @@ from omegaconf import DictConfig, OmegaConf
 
 from ampli import console, corpus, sampling, shared_stages, training_set
 from ampli.chat import template_kwargs
+from ampli.cluster import parallel_jobs
 from ampli.config import AmpliConfig, validate
 from ampli.detector import detect, verdict
 from ampli.judges import build_judge
-from ampli.judges.base import JudgeItem, JudgeUsage
-from ampli.judges.config import EmRateConfig
+from ampli.judges.base import JudgeFailed, JudgeItem, JudgeUsage
+from ampli.judges.config import EmRateConfig, sweep_share
 from ampli.generation import build_generator, check_generation
 from ampli.models import ModelSource, free_memory, resolve_device, set_cpu_threads
 from ampli.regimes import get_regime
@@ -103,7 +104,8 @@ class Run:
         check_data(self.regime, data)
         self.output_dir = Path(self.cfg.output_dir).resolve()
         self.judge_budget = Budget("judge.max_cost_usd", self.cfg.judge.max_cost_usd)
-        self.judge = build_judge(self.cfg.judge, cache_dir=self.output_dir / "judge_cache", budget=self.judge_budget)
+        self.judge = build_judge(sweep_share(self.cfg.judge, parallel_jobs(self.cfg.cluster)),
+                                 cache_dir=self.output_dir / "judge_cache", budget=self.judge_budget)
         source = ModelSource.create(self.cfg.model, Path(self.cfg.model_cache), device)
         set_cpu_threads(self.cfg.model)
         tokenizer = source.tokenizer()
@@ -126,6 +128,7 @@ class Run:
         write_json(self.store.root / "runtime.json", runtime)
         self.name = self.cfg.run_name
         self.computed: set[str] = set()  # stages this process ran or adopted (not skipped): new to the tracker
+        self.judge_probed = False
 
     # ---- stages -------------------------------------------------------------------------------------------
 
@@ -140,6 +143,9 @@ class Run:
             return load()
         if self.judge_budget.reached(self.judge.usage.cost_usd):  # spent: start nothing that would need judging
             raise self.judge_budget.stop(self.judge.usage.cost_usd)
+        if not self.judge_probed:  # before this process's first work: a judge that refuses or is unreachable stops it
+            self.judge.probe(self.cfg.trait)
+            self.judge_probed = True
         log.debug("start %s", name)
         start = time.perf_counter()
         result = compute()
@@ -291,7 +297,7 @@ class Run:
         tracker = Tracker.start(self.dcfg, self.store.root)
         base = None
         cycles: list[dict] = []
-        status = "completed"
+        status, failed = "completed", None
         try:
             base = self.evaluate("base", -1)
             self.track(tracker, "base", base)
@@ -306,12 +312,17 @@ class Run:
         except BudgetReached as e:
             status = "budget"
             log.warning("[%s] stopped: %s (everything so far is kept in %s)", self.name, e, self.store.root)
+        except JudgeFailed as e:
+            status, failed = "judge_failed", e
+            log.error("[%s] stopped: %s (everything so far is kept in %s)", self.name, e, self.store.root)
         summary = self.write_metrics(base, cycles, status=status)
         log.info("[%s] %s after %d cycles, %s: %s", self.name, status, len(cycles), verdict(summary["amplification"]),
                  self.store.root)
         tracker.log_summary({"amplification": summary["amplification"], "status": status})
         tracker.finish()
         self.judge.close()
+        if failed:  # recorded as the run's status; the process still ends in an error (exit code 3)
+            raise failed
         return summary
 
     def cycle(self, cycle: int) -> dict:
