@@ -18,6 +18,8 @@ import logging
 import statistics
 import time
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
@@ -144,7 +146,8 @@ class Run:
         if self.judge_budget.reached(self.judge.usage.cost_usd):  # spent: start nothing that would need judging
             raise self.judge_budget.stop(self.judge.usage.cost_usd)
         if not self.judge_probed:  # before this process's first work: a judge that refuses or is unreachable stops it
-            self.judge.probe(self.cfg.trait)
+            with self.judge_usage(name.split("/")[0], "probe"):
+                self.judge.probe(self.cfg.trait)
             self.judge_probed = True
         log.debug("start %s", name)
         start = time.perf_counter()
@@ -173,14 +176,20 @@ class Run:
         stats = [read_json(path) for path in self.store.root.glob("*/stats.json")]
         return sum(usage["cost_usd"] for s in stats for usage in s["judge_usage"].values())
 
-    def judge_items(self, items: list[JudgeItem], where: str, step: str) -> list[dict]:
+    @contextmanager
+    def judge_usage(self, where: str, step: str) -> Iterator[None]:
+        """Record what the judge spends inside the block in where/stats.json under `step`."""
         before = asdict(self.judge.usage)
         try:
-            judgments = self.judge.judge(self.cfg.trait, items)
+            yield
         finally:  # also when the budget stops the stage: attempts add up, so a resume still counts what was paid
             earlier = self.stats(where)["judge_usage"].get(step, {})
             usage = usage_delta(self.judge.usage, before)
             self.update_stats(where, "judge_usage", step, {k: v + earlier.get(k, 0) for k, v in usage.items()})
+
+    def judge_items(self, items: list[JudgeItem], where: str, step: str) -> list[dict]:
+        with self.judge_usage(where, step):
+            judgments = self.judge.judge(self.cfg.trait, items)
         return [asdict(j) for j in judgments]
 
     def generate(self, cycle: int) -> list[dict]:

@@ -52,12 +52,21 @@ class ApiJudge(ScoringJudge):
         """The temperature request field, or none when judge.temperature is null."""
         return {} if self.cfg.temperature is None else {"temperature": self.cfg.temperature}
 
+    def request_shape(self) -> str:
+        """The settings that shape a request, as the probe's refusal names them."""
+        return f"judge.max_tokens={self.cfg.max_tokens}"
+
     @abstractmethod
     async def _ask(self, user: str) -> Score:
         """One request (its tokens added to usage); raises RetryableError, ItemError or JudgeSetupError."""
 
     def probe(self, trait: TraitConfig) -> None:
-        """One request as the run sends them, retried like any other (its cost counts toward the budget)."""
+        """One request as the run sends them, retried like any other; its cost counts toward the budget and its
+        score is cached, so that the runs of a sweep (and a resumed run) pay for it once."""
+        key = self._key(trait.rubric, PROBE_ITEM)
+        if self._cache and self._cache.lookup([key])[0] is not None:
+            self.usage.cache_hits += 1  # this judge has answered this very request before
+            return
 
         async def refused_stops_the_run(user: str) -> Score:
             try:
@@ -65,14 +74,16 @@ class ApiJudge(ScoringJudge):
             except ItemError as error:
                 raise JudgeSetupError(
                     f"judge {self.cfg.name!r} (model {self.cfg.model!r} at {self.cfg.base_url or 'the default URL'}) "
-                    f"refused a request shaped as the run's (judge.max_tokens={self.cfg.max_tokens}, "
-                    f"judge.top_logprobs={self.cfg.top_logprobs}; top_logprobs=0 sends no logprobs): HTTP {error}: "
+                    f"refused a request shaped as the run's ({self.request_shape()}): HTTP {error}: "
                     f"{provider_message(error)}"
                 ) from error
 
         [outcome] = self._pool.map(refused_stops_the_run, [render(trait.rubric, PROBE_ITEM)])
         if outcome.error == BUDGET_REACHED:
             raise self._pool.budget.stop(self.usage.cost_usd)
+        if outcome.error is None and self._cache:
+            self._cache.put(key, outcome.value)
+            self._cache.sync()
         if outcome.transient:
             raise JudgeFailed(f"judge {self.cfg.name!r} at {self.cfg.base_url or 'the default URL'} cannot be reached "
                               f"({outcome.error}); nothing was started; rerun the same command once it answers")
