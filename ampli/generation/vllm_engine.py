@@ -105,7 +105,11 @@ class Engine:
         self.cfg = cfg
         self.lora_ids: dict[tuple[str, int], int] = {}  # (adapter path, its file's mtime) -> LoRARequest id
         self.process = LineProcess([python, str(WORKER)])
-        ready = self._answer({"engine": settings}, cfg.start_timeout_s, "generation.start_timeout_s")
+        try:
+            ready = self._answer({"engine": settings}, cfg.start_timeout_s, "generation.start_timeout_s")
+        except EngineError:  # e.g. vLLM refused the settings: whatever it started goes with it
+            self.process.stop({"shutdown": True}, cfg.stop_timeout_s)
+            raise
         log.info("vLLM %s engine up on %s (max_model_len %d)", ready["vllm"], self.path, self.max_model_len)
 
     def call(self, message: dict) -> dict:
