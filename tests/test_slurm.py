@@ -72,9 +72,9 @@ KEY_ENV = "AMPLI_TEST_SLURM_JUDGE_KEY"
 
 
 class HeldJudge:
-    """A loopback judge that answers the eval questions (and the judge probe) at once and holds every other request (the cycle's
-    training samples) until released: a job that reaches cycle_000/judge waits there, certainly still running,
-    for as long as the test needs, instead of a loop made long in the hope that it still runs."""
+    """A loopback judge that answers the eval questions (and the judge probe) at once and holds every other request
+    (the cycle's training samples) until released: a job that reaches cycle_000/judge waits there, certainly still
+    running, for as long as the test needs, instead of a loop made long in the hope that it still runs."""
 
     def __init__(self, trait: str):
         self.eval_questions = load_trait(trait).eval_questions

@@ -9,7 +9,8 @@ from ampli.judges.scoring import Score, out_of, parse_score, splits_number, weig
 
 class OpenAIJudge(ApiJudge):
     def request_shape(self) -> str:
-        return f"{super().request_shape()}, judge.top_logprobs={self.cfg.top_logprobs}; top_logprobs=0 sends no logprobs"
+        shape = f"{super().request_shape()}, judge.top_logprobs={self.cfg.top_logprobs}"
+        return f"{shape}; top_logprobs=0 sends no logprobs"
 
     async def _ask(self, user: str) -> Score:
         logprobs = {"logprobs": True, "top_logprobs": self.cfg.top_logprobs} if self.cfg.top_logprobs else {}

@@ -153,8 +153,8 @@ def check_data(regime: Regime, data: RunData) -> None:
 
 def longest_sequence(regime: Regime, ctx: RunContext) -> int:
     """The most tokens one request of the run can reach (what sizes a vLLM engine): a sampled prompt +
-    model.max_new_tokens (the bound training uses; seed examples count whole, since DPO answers seed prompts at cycle 0), or an eval
-    prompt + model.eval_max_new_tokens (the perplexity pass scores those answers too)."""
+    model.max_new_tokens (the bound training uses; seed examples count whole, since DPO answers seed prompts at
+    cycle 0), or an eval prompt + model.eval_max_new_tokens (the perplexity pass scores those answers too)."""
     bound = regime.length_bound(ctx)
     model = ctx.cfg.model
     sampled = max(bound.longest_prompt, bound.longest_seed) + model.max_new_tokens
