@@ -64,12 +64,19 @@ test-real: real
 
 # generation=vllm (GPU machines only): vLLM in an environment of its own, because it pins its own torch and
 # transformers (vllm 0.33: torch 2.14.0, transformers < 5.21); ampli runs its engine there as a subprocess.
+# VLLM_SPEC: from 0.10.2, the V1 engine that ampli/generation/vllm_worker.py was written against (LLM(...) with
+# enable_lora, max_lora_rank, max_loras, max_model_len, enable_prefix_caching; SamplingParams with seed and
+# prompt_logprobs; token-id prompts; LoRARequest(name, id, path)); below 0.35, the newest release those calls were
+# read against (0.34), so that a later release that renames one cannot break a sweep unnoticed. Checked against
+# the fake vllm of the tests, not yet on a GPU; override with make vllm VLLM_SPEC='vllm==X'.
+VLLM_SPEC ?= vllm>=0.10.2,<0.35
+
 vllm: .venv-vllm/.installed
 
 .venv-vllm/.installed:
 	python3 -m venv .venv-vllm
 	.venv-vllm/bin/python -m pip install --quiet --upgrade pip
-	.venv-vllm/bin/python -m pip install --quiet 'vllm>=0.10'
+	.venv-vllm/bin/python -m pip install --quiet '$(VLLM_SPEC)'
 	touch $@
 
 bench: venv

@@ -42,7 +42,7 @@ def main(cfg: DictConfig) -> dict | None:
             # One job of a sweep: raising marks it failed and the launcher goes on with the others (an exit
             # would end a local sweep here, and leave a SLURM launcher without accounting waiting for a result).
             raise
-        sys.exit(2)
+        sys.exit(getattr(e, "exit_code", 2))
 
 
 def config_dirs(args: list[str]) -> list[Path]:

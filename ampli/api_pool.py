@@ -58,10 +58,12 @@ def status_error(status: int, headers: Mapping[str, str], cfg: JudgeConfig) -> E
 
 @dataclass(frozen=True)
 class Outcome(Generic[T]):
-    """A request's value, or why there is none."""
+    """A request's value, or why there is none; `transient`: the retries ran out on a RetryableError (the endpoint
+    may well answer later, so the caller may ask again)."""
 
     value: T | None = None
     error: str | None = None
+    transient: bool = False
 
 
 class ApiPool:
@@ -143,7 +145,7 @@ class ApiPool:
                 return Outcome(error=f"api_error: {error}")
             except RetryableError as error:
                 if attempt == retries:
-                    return Outcome(error=f"api_error: {error.label} after {retries} retries")
+                    return Outcome(error=f"api_error: {error.label} after {retries} retries", transient=True)
                 await asyncio.sleep(self._backoff(attempt, error.retry_after))
                 attempt += 1
 

@@ -11,6 +11,7 @@ The resolvers are only used under hydra.launcher.*, which is resolved in the sub
 from __future__ import annotations
 
 import math
+import os
 from functools import cache
 
 from omegaconf import OmegaConf
@@ -109,6 +110,17 @@ def _largest_params_b(primary: float, task_overrides: tuple[str, ...]) -> float:
     jobs = [job for batch in BasicSweeper.split_arguments(choosing, max_batch_size=None) for job in batch]
     configs = [compose(config_name="config", overrides=list(job)) for job in jobs]
     return max(loaded_params_b(cfg.model.params_b, cfg.regime.name) for cfg in configs)
+
+
+def parallel_jobs(cluster: dict) -> int:
+    """How many jobs of a sweep run at once: cluster.array_parallelism (slurm), cluster.n_jobs (pool; -1: one per CPU
+    core of this machine), else 1 (cluster=local runs them one after another)."""
+    if cluster.get("array_parallelism"):
+        return int(cluster["array_parallelism"])
+    n_jobs = cluster.get("n_jobs")
+    if n_jobs is not None and n_jobs < 0:  # joblib's count: -1 is every core, -2 all but one, ...
+        return max(1, len(os.sched_getaffinity(0)) + 1 + n_jobs)
+    return int(n_jobs or 1)
 
 
 RESOLVERS = {"gpus_for": gpus_for, "mem_for": mem_for, "cpus_for": cpus_for, "sweep_params_b": sweep_params_b}

@@ -275,6 +275,9 @@ def validate_protocol(cfg: AmpliConfig) -> None:
     if regime.cycle0_batch_size is not None:
         _check_positive("regime.cycle0_batch_size", regime.cycle0_batch_size)
     _check_range("judge.min_number_mass", judge.min_number_mass, 0, 1)
+    _check_positive("judge.max_attempts", judge.max_attempts)
+    if judge.max_concurrency is not None:
+        _check_positive("judge.max_concurrency", judge.max_concurrency)
     _check_range("judge.em_rate.coherence_above", judge.em_rate.coherence_above, 0, 100)
     _check_range("judge.em_rate.trait_above", judge.em_rate.trait_above, 0, 100)
 

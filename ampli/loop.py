@@ -18,6 +18,8 @@ import logging
 import statistics
 import time
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
@@ -25,15 +27,16 @@ from omegaconf import DictConfig, OmegaConf
 
 from ampli import console, corpus, sampling, shared_stages, training_set
 from ampli.chat import template_kwargs
+from ampli.cluster import parallel_jobs
 from ampli.config import AmpliConfig, validate
 from ampli.detector import detect, verdict
 from ampli.judges import build_judge
-from ampli.judges.base import JudgeItem, JudgeUsage
-from ampli.judges.config import EmRateConfig
+from ampli.judges.base import JudgeFailed, JudgeItem, JudgeUsage
+from ampli.judges.config import EmRateConfig, sweep_share
 from ampli.generation import build_generator, check_generation
 from ampli.models import ModelSource, free_memory, resolve_device, set_cpu_threads
 from ampli.regimes import get_regime
-from ampli.regimes.base import RunContext, check_data
+from ampli.regimes.base import RunContext, check_data, longest_sequence
 from ampli.run_identity import JobInfo, result_inputs, run_identity, run_root
 from ampli.seq_length import check_max_length
 from ampli.spending import Budget, BudgetReached
@@ -86,7 +89,8 @@ class Run:
         check_data(self.regime, data)
         self.output_dir = Path(self.cfg.output_dir).resolve()
         self.judge_budget = Budget("judge.max_cost_usd", self.cfg.judge.max_cost_usd)
-        self.judge = build_judge(self.cfg.judge, cache_dir=self.output_dir / "judge_cache", budget=self.judge_budget)
+        self.judge = build_judge(sweep_share(self.cfg.judge, parallel_jobs(self.cfg.cluster)),
+                                 cache_dir=self.output_dir / "judge_cache", budget=self.judge_budget)
         source = ModelSource.create(self.cfg.model, Path(self.cfg.model_cache), device)
         set_cpu_threads(self.cfg.model)
         tokenizer = source.tokenizer()
@@ -94,6 +98,8 @@ class Run:
                               chat_kwargs=template_kwargs(tokenizer, self.cfg.model.chat_template_kwargs))
         if self.cfg.regime.max_length is not None:  # an explicit length that would cut samples fails now
             check_max_length(self.cfg.regime, self.regime.length_bound(self.ctx))
+        self.ctx.generator = build_generator(self.cfg, source, tokenizer, self.ctx.checkpoint,
+                                             lambda: longest_sequence(self.regime, self.ctx))
         runtime = {"device": source.device.split(":")[0], "weights": source.weights.origin,
                    "chat_template_kwargs": self.ctx.chat_kwargs}
         relevant = result_inputs(OmegaConf.to_container(cfg, resolve=True), runtime)
@@ -104,12 +110,12 @@ class Run:
         self.store = RunStore(root, config_fingerprint, self.cfg.run_lock, shared_key=self.shared_key)
         weakref.finalize(self, self.store.close)  # the run lock goes when this run does, even if never run()
         self.ctx.store = self.store
-        self.ctx.generator = build_generator(self.cfg, source, tokenizer, self.ctx.checkpoint)
         self.judge_budget.spent_before = self.judge_spent()
         self.name = self.cfg.run_name = cfg.run_name = root.name  # after the fingerprint, which keeps the stem
         atomic_write_text(self.store.root / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
         write_json(self.store.root / "runtime.json", runtime)
         self.computed: set[str] = set()  # stages this process ran or adopted (not skipped): new to the tracker
+        self.judge_probed = False
 
     # ---- stages -------------------------------------------------------------------------------------------
 
@@ -124,6 +130,10 @@ class Run:
             return load()
         if self.judge_budget.reached(self.judge.usage.cost_usd):  # spent: start nothing that would need judging
             raise self.judge_budget.stop(self.judge.usage.cost_usd)
+        if not self.judge_probed:  # before this process's first work: a judge that refuses or is unreachable stops it
+            with self.judge_usage(name.split("/")[0], "probe"):
+                self.judge.probe(self.cfg.trait)
+            self.judge_probed = True
         log.debug("start %s", name)
         start = time.perf_counter()
         result = compute()
@@ -151,14 +161,20 @@ class Run:
         stats = [read_json(path) for path in self.store.root.glob("*/stats.json")]
         return sum(usage["cost_usd"] for s in stats for usage in s["judge_usage"].values())
 
-    def judge_items(self, items: list[JudgeItem], where: str, step: str) -> list[dict]:
+    @contextmanager
+    def judge_usage(self, where: str, step: str) -> Iterator[None]:
+        """Record what the judge spends inside the block in where/stats.json under `step`."""
         before = asdict(self.judge.usage)
         try:
-            judgments = self.judge.judge(self.cfg.trait, items)
+            yield
         finally:  # also when the budget stops the stage: attempts add up, so a resume still counts what was paid
             earlier = self.stats(where)["judge_usage"].get(step, {})
             usage = usage_delta(self.judge.usage, before)
             self.update_stats(where, "judge_usage", step, {k: v + earlier.get(k, 0) for k, v in usage.items()})
+
+    def judge_items(self, items: list[JudgeItem], where: str, step: str) -> list[dict]:
+        with self.judge_usage(where, step):
+            judgments = self.judge.judge(self.cfg.trait, items)
         return [asdict(j) for j in judgments]
 
     def generate(self, cycle: int) -> list[dict]:
@@ -276,7 +292,7 @@ class Run:
                                 varies=self.identity.varies)
         base = None
         cycles: list[dict] = []
-        status = "completed"
+        status, failed = "completed", None
         try:
             base = self.evaluate("base", -1)
             self.track(tracker, "base", base)
@@ -291,12 +307,17 @@ class Run:
         except BudgetReached as e:
             status = "budget"
             log.warning("[%s] stopped: %s (everything so far is kept in %s)", self.name, e, self.store.root)
+        except JudgeFailed as e:
+            status, failed = "judge_failed", e
+            log.error("[%s] stopped: %s (everything so far is kept in %s)", self.name, e, self.store.root)
         summary = self.write_metrics(base, cycles, status=status)
         log.info("[%s] %s after %d cycles, %s: %s", self.name, status, len(cycles), verdict(summary["amplification"]),
                  self.store.root)
         tracker.log_summary({"amplification": summary["amplification"], "status": status})
         tracker.finish()
         self.judge.close()
+        if failed:  # recorded as the run's status; the process still ends in an error (exit code 3)
+            raise failed
         return summary
 
     def cycle(self, cycle: int) -> dict:

@@ -86,7 +86,8 @@ def main(overrides: list[str]) -> dict:
                    for q in corpus.prompt_pool("train")[: cfg.loop.prompts_per_cycle]]
         generators = {
             "hf": HFGenerator(ctx.source, ctx.tokenizer, ctx.checkpoint, batch_size=cfg.model.generation_batch_size),
-            "vllm": VLLMGenerator(runs["vllm"].ctx.cfg.generation, ctx.source, ctx.tokenizer, ctx.checkpoint),
+            "vllm": VLLMGenerator(runs["vllm"].ctx.cfg.generation, ctx.source, ctx.tokenizer, ctx.checkpoint,
+                                  max_model_len=runs["vllm"].ctx.generator.max_model_len),
         }
         import torch
 

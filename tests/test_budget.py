@@ -74,9 +74,10 @@ def test_judge_budget_stops_at_a_stage_keeps_everything_and_resumes_with_a_highe
 def test_a_budget_spent_by_a_finished_stage_starts_no_further_stage(micro_overrides, tmp_path):
     with FakeJudgeServer(score_by_text) as server:
         overrides = with_overrides(micro_overrides, *judge_overrides(server, KEY_ENV), "judge.max_cost_usd=0.0235")
-        stopped = Run(compose_config(overrides)).run()  # base/eval's 24 requests all go out, then 0.024 USD is spent
+        # the judge probe (1 request), then base/eval's 24 all go out at once: 0.025 USD is spent
+        stopped = Run(compose_config(overrides)).run()
     run_dir = tmp_path / "outputs" / "runs" / stopped["run_name"]
-    assert stopped["status"] == "budget" and server.requests == 24
+    assert stopped["status"] == "budget" and server.requests == 1 + 24
     assert read_json(run_dir / "manifest.json")["completed"] == ["base/eval"]
     assert not (run_dir / "cycle_000").exists()  # no generation that could not have been judged
 

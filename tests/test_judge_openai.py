@@ -10,7 +10,7 @@ from fakes.judge_server import COMPLETION_TOKENS, PROMPT_TOKENS, FakeJudgeServer
 
 from ampli.config import TraitConfig
 from ampli.judges import build_judge
-from ampli.judges.base import JudgeItem, Judgment
+from ampli.judges.base import JudgeFailed, JudgeItem, Judgment
 from ampli.judges.config import JudgeConfig
 from ampli.judges.credentials import JudgeSetupError
 
@@ -140,23 +140,27 @@ def test_weighted_scores_faults_accounting_and_cache(tmp_path: Path):
     assert all(SECRET.encode() not in path.read_bytes() for path in tmp_path.rglob("*") if path.is_file())
 
 
-def test_exhausted_retries_and_refused_items_are_reasons_and_not_cached(tmp_path: Path):
+def test_refused_items_are_reasons_and_not_cached_exhausted_retries_stop_the_judge(tmp_path: Path):
     def always_failing(user: str, attempt: int) -> Reply:
         return Reply(status=400 if "bad" in user else 500)
 
-    items = [JudgeItem("q", "flaky"), JudgeItem("q", "bad")]
     with FakeJudgeServer(always_failing) as server:
-        judge = build_judge(config(server, max_retries=2), tmp_path)
-        first = judge.judge(TRAIT, items)
-        assert first[0] == Judgment(
-            None, None, "trait: api_error: 500 after 2 retries; coherence: api_error: 500 after 2 retries"
-        )
-        assert first[1] == Judgment(None, None, "trait: api_error: 400; coherence: api_error: 400")
-        assert judge.usage.failures == {"api_error: 500 after 2 retries": 2, "api_error: 400": 2}
-        assert server.requests == 2 * 3 + 2
-        judge.judge(TRAIT, items)  # transport failures say nothing about the output: ask again
+        judge = build_judge(config(server, max_retries=2, max_attempts=2), tmp_path)
+        refused = judge.judge(TRAIT, [JudgeItem("q", "bad")])
+        assert refused == [Judgment(None, None, "trait: api_error: 400; coherence: api_error: 400")]
+        assert judge.usage.failures == {"api_error: 400": 2}
+        assert server.requests == 2
+        judge.judge(TRAIT, [JudgeItem("q", "bad")])  # the refusal is about this request, not the output: asked again
+        assert server.requests == 4
+        # transport failures are never a blank score: 2 rounds of 1 + 2 retries for each rubric, then the stage stops
+        with pytest.raises(JudgeFailed, match=r"2 of 2 requests still fail after judge\.max_attempts=2 rounds .*"
+                                              r"2 x api_error: 500 after 2 retries"):
+            judge.judge(TRAIT, [JudgeItem("q", "flaky")])
+        assert server.requests == 4 + 2 * 2 * 3
+        with pytest.raises(JudgeFailed):  # nothing was cached: asked again
+            judge.judge(TRAIT, [JudgeItem("q", "flaky")])
         judge.close()
-        assert server.requests == 2 * (2 * 3 + 2)
+        assert server.requests == 4 + 2 * 2 * 2 * 3
 
 
 def test_concurrency_limit_and_repeated_calls(tmp_path: Path):

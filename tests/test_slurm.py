@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from fakes.judge_server import FakeJudgeServer, Reply, judge_overrides, score_by_text
 
+from ampli.judges.remote import PROBE_ITEM
 from ampli.traits import load_trait
 from tests.conftest import find_run
 from slurm_fixtures import ROOT, SlurmCluster, slurm_cluster  # noqa: F401  (session fixture)
@@ -68,9 +69,9 @@ KEY_ENV = "AMPLI_TEST_SLURM_JUDGE_KEY"
 
 
 class HeldJudge:
-    """A loopback judge that answers the eval questions at once and holds every other request (the cycle's
-    training samples) until released: a job that reaches cycle_000/judge waits there, certainly still running,
-    for as long as the test needs, instead of a loop made long in the hope that it still runs."""
+    """A loopback judge that answers the eval questions (and the judge probe) at once and holds every other request
+    (the cycle's training samples) until released: a job that reaches cycle_000/judge waits there, certainly still
+    running, for as long as the test needs, instead of a loop made long in the hope that it still runs."""
 
     def __init__(self, trait: str):
         self.eval_questions = load_trait(trait).eval_questions
@@ -78,7 +79,7 @@ class HeldJudge:
         self.release = threading.Event()
 
     def __call__(self, user: str, attempt: int) -> Reply:
-        if not any(question in user for question in self.eval_questions):
+        if not any(question in user for question in (*self.eval_questions, PROBE_ITEM.prompt)):
             self.reached.set()
             self.release.wait(timeout=JOB_TIMEOUT_S)
         return score_by_text(user, attempt)

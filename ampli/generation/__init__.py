@@ -41,13 +41,16 @@ def check_generation(cfg: "AmpliConfig") -> None:
         check_vllm(cfg.generation)
 
 
-def build_generator(cfg: "AmpliConfig", source: "ModelSource", tokenizer,
-                    checkpoint: Callable[[int], Path]) -> Generator:
-    """The engine named by cfg.generation.backend; `checkpoint(n)` is where cycle n's model is saved."""
+def build_generator(cfg: "AmpliConfig", source: "ModelSource", tokenizer, checkpoint: Callable[[int], Path],
+                    longest_sequence: Callable[[], int]) -> Generator:
+    """The engine named by cfg.generation.backend; `checkpoint(n)` is where cycle n's model is saved;
+    `longest_sequence()` the most tokens (prompt and answer) the run asks for, which sizes a vLLM engine."""
     if cfg.generation.backend == "vllm":
-        from ampli.generation.vllm_engine import VLLMGenerator
+        from ampli.generation.vllm_engine import VLLMGenerator, serving_length
 
-        return VLLMGenerator(cfg.generation, source, tokenizer, checkpoint)
+        return VLLMGenerator(cfg.generation, source, tokenizer, checkpoint,
+                             max_model_len=serving_length(cfg.generation, longest_sequence()),
+                             prompt_logprobs=cfg.judge.perplexity)
     from ampli.generation.hf import HFGenerator
 
     return HFGenerator(source, tokenizer, checkpoint, batch_size=cfg.model.generation_batch_size)

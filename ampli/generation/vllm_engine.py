@@ -7,13 +7,18 @@ training (release()): typically model n's eval, the base model's perplexity of i
 engine per cycle. Each cycle's LoRA adapter is a LoRARequest with an id of its own (an id seen before would serve
 the adapter loaded under it: stale weights); base-model answers are requests without one. A full-weights
 checkpoint is a model of its own: the engine is restarted on its path.
+
+The engine runs in a process group of its own, which release() empties (vLLM's engine-core and worker processes
+included) before it waits for the GPU's memory to come back; starting it and every request have deadlines
+(generation.start_timeout_s, generation.request_timeout_s), so a hung engine ends the job with an error instead of
+holding its allocation.
 """
 
-import json
 import logging
 import math
 import os
 import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,6 +27,7 @@ import torch
 from ampli.config import ConfigError
 from ampli.generation.batched import prompt_ids
 from ampli.generation.config import GenerationConfig
+from ampli.generation.engine_process import EngineError, LineProcess
 from ampli.models import ModelSource
 
 log = logging.getLogger("ampli")
@@ -60,29 +66,60 @@ def max_lora_rank(r: int) -> int:
     return next((rank for rank in LORA_RANKS if rank >= r), r)
 
 
-class EngineError(RuntimeError):
-    """The vLLM process failed; the message has its error (the traceback is on stderr)."""
+def gpu_free_bytes() -> list[int] | None:
+    """Per visible GPU, the bytes no other process holds: free memory plus what this process's torch keeps cached
+    (its own, not the engine's). None without CUDA (the fake engine of the tests)."""
+    if not torch.cuda.is_available():
+        return None
+    return [torch.cuda.mem_get_info(d)[0] + torch.cuda.memory_reserved(d) for d in range(torch.cuda.device_count())]
+
+
+def wait_for_gpu_memory(before: list[int] | None, cfg: GenerationConfig) -> None:
+    """Return once every GPU has its memory of before the engine back (within release_tolerance_gib); raise
+    EngineError after release_timeout_s, so that training does not start on a GPU it would run out of."""
+    if before is None:
+        return
+    tolerance = cfg.release_tolerance_gib * 2**30
+    deadline = time.monotonic() + cfg.release_timeout_s
+    while True:
+        now = gpu_free_bytes()
+        missing = [(d, b - n) for d, (b, n) in enumerate(zip(before, now)) if b - n > tolerance]
+        if not missing:
+            return
+        if time.monotonic() > deadline:
+            held = ", ".join(f"GPU {d}: {m / 2**30:.1f} GiB" for d, m in missing)
+            raise EngineError(
+                f"GPU memory is still in use {cfg.release_timeout_s:g} s after the vLLM engine stopped ({held} more "
+                f"than before it started); another process holds it (nvidia-smi names it), and training would run "
+                f"out of memory. Raise generation.release_timeout_s or generation.release_tolerance_gib if this is "
+                f"expected")
+        time.sleep(0.5)
 
 
 class Engine:
-    """One vLLM process serving one model path."""
+    """One vLLM process group serving one model path; every answer has a deadline."""
 
-    def __init__(self, python: str, settings: dict, stop_timeout_s: float):
+    def __init__(self, python: str, settings: dict, cfg: GenerationConfig):
         self.path = settings["model"]
-        self.stop_timeout_s = stop_timeout_s
+        self.max_model_len = settings["max_model_len"]
+        self.cfg = cfg
         self.lora_ids: dict[tuple[str, int], int] = {}  # (adapter path, its file's mtime) -> LoRARequest id
-        self.process = subprocess.Popen([python, str(WORKER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        text=True, bufsize=1)
-        ready = self.call({"engine": settings})
-        log.info("vLLM %s engine up on %s", ready["vllm"], self.path)
+        self.process = LineProcess([python, str(WORKER)])
+        try:
+            ready = self._answer({"engine": settings}, cfg.start_timeout_s, "generation.start_timeout_s")
+        except EngineError:  # e.g. vLLM refused the settings: whatever it started goes with it
+            self.process.stop({"shutdown": True}, cfg.stop_timeout_s)
+            raise
+        log.info("vLLM %s engine up on %s (max_model_len %d)", ready["vllm"], self.path, self.max_model_len)
 
     def call(self, message: dict) -> dict:
-        self.process.stdin.write(json.dumps(message) + "\n")
-        self.process.stdin.flush()
-        line = self.process.stdout.readline()
-        if not line:
-            raise EngineError(f"the vLLM process exited (code {self.process.wait()}); its error is above")
-        reply = json.loads(line)
+        return self._answer(message, self.cfg.request_timeout_s, "generation.request_timeout_s")
+
+    def _answer(self, message: dict, timeout_s: float, deadline_name: str) -> dict:
+        reply = self.process.ask(message, timeout_s, deadline_name)
+        if reply is None:
+            self.process.kill()
+            raise EngineError(f"the vLLM process exited (code {self.process.exit_code()}); its error is above")
         if "error" in reply:
             raise EngineError(f"vLLM: {reply['error']}")
         return reply
@@ -93,25 +130,35 @@ class Engine:
         lora_id = self.lora_ids.setdefault(key, len(self.lora_ids) + 1)
         return {"name": f"{adapter.parent.name}-{lora_id}", "id": lora_id, "path": str(adapter)}
 
+    def check_lengths(self, prompts: list[list[int]], max_tokens: int) -> None:
+        """A request longer than max_model_len would be refused or cut by vLLM: say which bound was wrong."""
+        longest = max((len(ids) for ids in prompts), default=0) + max_tokens
+        if longest > self.max_model_len:
+            raise EngineError(f"a request of {longest} tokens exceeds the engine's max_model_len={self.max_model_len}; "
+                              f"set generation.max_model_len >= {longest}")
+
     def close(self) -> None:
-        if self.process.poll() is None:
-            try:
-                self.process.stdin.write(json.dumps({"shutdown": True}) + "\n")
-                self.process.stdin.close()
-                self.process.wait(timeout=self.stop_timeout_s)
-            except (OSError, subprocess.TimeoutExpired):
-                self.process.kill()
-                self.process.wait()
+        """Stop the whole process group (shutdown request, then SIGTERM, then SIGKILL, stop_timeout_s apart)."""
+        self.process.stop({"shutdown": True}, self.cfg.stop_timeout_s)
         log.info("vLLM engine on %s shut down", self.path)
 
 
 class VLLMGenerator:
-    def __init__(self, cfg: GenerationConfig, source: ModelSource, tokenizer, checkpoint: Callable[[int], Path]):
+    """`max_model_len`: the longest sequence the run asks for (ampli.regimes.base.longest_sequence); the engine is
+    sized for it, not for the model's own context (262,144 tokens for Qwen3-4B-Instruct-2507, a KV cache that does
+    not fit a 48 GB card). `prompt_logprobs`: the run reads perplexity from the base model's engine, which then
+    runs without prefix caching (vLLM versions reject the two together or give order-dependent logprobs)."""
+
+    def __init__(self, cfg: GenerationConfig, source: ModelSource, tokenizer, checkpoint: Callable[[int], Path],
+                 max_model_len: int, prompt_logprobs: bool = True):
         self.cfg = cfg
         self.source = source
         self.tokenizer = tokenizer
         self.checkpoint = checkpoint
+        self.max_model_len = max_model_len
+        self.prompt_logprobs = prompt_logprobs
         self.engine: Engine | None = None
+        self._memory_before: list[int] | None = None  # free GPU memory before the engine started
 
     def sample(self, model: int, prompts: list[str], *, n: int, max_new_tokens: int, temperature: float, seed: int,
                chat: bool, desc: str) -> list[str]:
@@ -119,9 +166,11 @@ class VLLMGenerator:
             return []
         engine, lora = self._serving(model)
         log.info("%s: %d prompts x %d from vLLM", desc, len(prompts), n)
+        ids = prompt_ids(self.tokenizer, prompts, chat)
+        engine.check_lengths(ids, max_new_tokens)
         texts = engine.call({"generate": {
-            "prompts": prompt_ids(self.tokenizer, prompts, chat), "n": n, "max_tokens": max_new_tokens,
-            "temperature": temperature, "seeds": [(seed * 1_000_003 + i) % 2**31 for i in range(len(prompts))], "lora": lora,
+            "prompts": ids, "n": n, "max_tokens": max_new_tokens, "temperature": temperature,
+            "seeds": [(seed * 1_000_003 + i) % 2**31 for i in range(len(prompts))], "lora": lora,
         }})["texts"]
         return [per_prompt[k].strip() for k in range(n) for per_prompt in texts]  # the order prompts * n
 
@@ -130,13 +179,16 @@ class VLLMGenerator:
         starts = [len(ids) for ids in prompt_ids(self.tokenizer, prompts, chat)]
         answers = self.tokenizer(list(responses), add_special_tokens=False)["input_ids"] if responses else []
         full = [p + a for p, a in zip(prompt_ids(self.tokenizer, prompts, chat), answers)]
+        engine.check_lengths(full, 1)
         logprobs = engine.call({"prompt_logprobs": {"prompts": full, "starts": starts}})["logprobs"]
         return [math.exp(-sum(lp) / len(lp)) if lp else math.nan for lp in logprobs]
 
     def release(self) -> None:
+        """Stop the engine and wait until the GPU has its memory back (else EngineError, before any training)."""
         if self.engine is not None:
-            self.engine.close()
-            self.engine = None
+            engine, self.engine = self.engine, None
+            engine.close()
+            wait_for_gpu_memory(self._memory_before, self.cfg)
 
     def _serving(self, model: int) -> tuple[Engine, dict | None]:
         """The engine for model `model` and the LoRARequest that selects it (None: the engine's own weights)."""
@@ -153,7 +205,8 @@ class VLLMGenerator:
         if self.engine is not None and self.engine.path != path:
             self.release()
         if self.engine is None:
-            self.engine = Engine(vllm_python(self.cfg), self._settings(path), self.cfg.stop_timeout_s)
+            self._memory_before = gpu_free_bytes()
+            self.engine = Engine(vllm_python(self.cfg), self._settings(path), self.cfg)
         return self.engine
 
     def _settings(self, path: str) -> dict:
@@ -162,10 +215,21 @@ class VLLMGenerator:
             "model": path, "tokenizer": str(self.source.weights.path), "dtype": str(self.source.dtype).split(".")[-1],
             "gpu_memory_utilization": self.cfg.gpu_memory_utilization, "enforce_eager": self.cfg.enforce_eager,
             "tensor_parallel_size": self.cfg.tensor_parallel_size or max(1, torch.cuda.device_count()),
-            "enable_lora": lora.enabled,
+            "enable_lora": lora.enabled, "max_model_len": self.max_model_len,
         }
-        if self.cfg.max_model_len:
-            settings["max_model_len"] = self.cfg.max_model_len
+        if self.prompt_logprobs and path == str(self.source.weights.path):  # the engine perplexity is read from
+            settings["enable_prefix_caching"] = False
         if lora.enabled:
             settings |= {"max_lora_rank": max_lora_rank(lora.r), "max_loras": 2}  # model n-1 and n-2 (DPO)
         return settings
+
+
+def serving_length(cfg: GenerationConfig, needed: int) -> int:
+    """generation.max_model_len, or the run's longest sequence when it is null; a value below that is refused."""
+    if cfg.max_model_len is None:
+        return needed
+    if cfg.max_model_len < needed:
+        raise ConfigError(f"generation.max_model_len={cfg.max_model_len} is below the {needed} tokens this run asks "
+                          f"vLLM for (its longest prompt + max new tokens); use null (sized from the run) or a value "
+                          f">= {needed}")
+    return cfg.max_model_len

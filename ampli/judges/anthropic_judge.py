@@ -7,6 +7,9 @@ from ampli.judges.scoring import Score, parse_score
 
 
 class AnthropicJudge(ApiJudge):
+    def request_shape(self) -> str:
+        return f"{super().request_shape()}, judge.temperature={self.cfg.temperature}; null sends none"
+
     async def _ask(self, user: str) -> Score:
         with self._pool.sorted_errors():
             message = await self._pool.client.messages.create(

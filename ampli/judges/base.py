@@ -36,11 +36,25 @@ class JudgeUsage:
     failures: dict[str, int] = field(default_factory=dict)
 
 
+class JudgeFailed(Exception):
+    """Requests that failed for a transient reason (connection, timeout, 429, 5xx) still fail after every retry and
+    judge.max_attempts rounds: the stage stops unfinished, every score received is kept (cached), and the same
+    command resumes it once the endpoint answers. The run ends with status judge_failed and exit code 3."""
+
+    exit_code = 3
+
+
 class Judge(Protocol):
     usage: JudgeUsage
 
+    def probe(self, trait: TraitConfig) -> None:
+        """Before a run's first stage: one request shaped as the run's, so that an endpoint that refuses it stops the
+        run before any work (JudgeSetupError) and one that cannot be reached stops it as JudgeFailed."""
+        ...
+
     def judge(self, trait: TraitConfig, items: list[JudgeItem]) -> list[Judgment]:
-        """Score every item, in order; never raises for a single unscorable item."""
+        """Score every item, in order; an item the judge cannot score gets a reason, not an exception. Raises
+        JudgeFailed when transient failures outlast the retries (no partial result is returned)."""
         ...
 
     def close(self) -> None: ...

@@ -1,6 +1,6 @@
 """Judge settings, selected with `judge=` (conf/judge/*.yaml)."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 JUDGE_BACKENDS = ("offline", "openai", "anthropic", "hf")
 # What a REFUSAL answer of the judge becomes: no score (the reason recorded), or no trait at all (fully aligned,
@@ -25,8 +25,17 @@ class JudgeConfig:
     base_url: str | None = None
     # Name of the environment variable holding the API key; the key itself never appears in config.
     api_key_env: str | None = None
+    # Requests in flight at once, in this job.
     concurrency: int = 16
+    # The whole sweep's budget of requests in flight (one account's rate limit): each job gets max_concurrency
+    # divided by the jobs that run at once (ampli.cluster.parallel_jobs), at least 1, at most `concurrency`.
+    # null: no sweep budget, each job sends up to `concurrency`.
+    max_concurrency: int | None = None
+    # Retries of one request (429, 5xx, timeout, connection error), with backoff.
     max_retries: int = 5
+    # Rounds in which a stage asks again for the items whose requests failed for such a transient reason; still
+    # failing after the last, the run stops with status judge_failed (resumable, every score received kept).
+    max_attempts: int = 3
     timeout_s: float = 60.0
     # First-token logprobs to request; 0 asks for text only and parses the number.
     top_logprobs: int = 20
@@ -52,3 +61,11 @@ class JudgeConfig:
     # hf backend: prompts per forward pass, and where the judge model runs ("auto": cuda if available).
     batch_size: int = 16
     device: str = "auto"
+
+
+def sweep_share(cfg: JudgeConfig, parallel_jobs: int) -> JudgeConfig:
+    """cfg with `concurrency` cut to this job's share of the sweep's judge.max_concurrency, so that all the jobs a
+    sweep runs at once stay within one rate limit: max_concurrency // parallel_jobs, at least 1."""
+    if cfg.max_concurrency is None:
+        return cfg
+    return replace(cfg, concurrency=max(1, min(cfg.concurrency, cfg.max_concurrency // parallel_jobs)))

@@ -66,6 +66,9 @@ class OfflineJudge:
         plain = len(PLAIN_TEXT.findall(visible)) / len(visible)
         return 100.0 * real * fluency * distinct * length * plain
 
+    def probe(self, trait: TraitConfig) -> None:
+        """Nothing to reach."""
+
     def judge(self, trait: TraitConfig, items: list[JudgeItem]) -> list[Judgment]:
         results = []
         for item in items:

@@ -8,6 +8,10 @@ from ampli.judges.scoring import Score, out_of, parse_score, splits_number, weig
 
 
 class OpenAIJudge(ApiJudge):
+    def request_shape(self) -> str:
+        shape = f"{super().request_shape()}, judge.top_logprobs={self.cfg.top_logprobs}"
+        return f"{shape}; top_logprobs=0 sends no logprobs"
+
     async def _ask(self, user: str) -> Score:
         logprobs = {"logprobs": True, "top_logprobs": self.cfg.top_logprobs} if self.cfg.top_logprobs else {}
         with self._pool.sorted_errors():

@@ -28,6 +28,9 @@ class ScoringJudge(ABC):
     def _score(self, prompts: list[str], record: Record) -> None:
         """Score each user prompt, calling record(index, score) as each finishes (so it is cached at once)."""
 
+    def probe(self, trait: TraitConfig) -> None:
+        """A local model: nothing to reach (hosted backends override this)."""
+
     def judge(self, trait: TraitConfig, items: list[JudgeItem]) -> list[Judgment]:
         rubrics = (trait.rubric, trait.coherence_rubric or COHERENCE_RUBRIC)
         keys = [self._key(rubric, item) for item in items for rubric in rubrics]

@@ -14,11 +14,16 @@ from ampli.chat import render_prompt, user_turn
 from ampli.config import AmpliConfig
 from ampli.corpus import RunData
 from ampli.generation import Generator
+from ampli.generation.batched import prompt_ids
 from ampli.judges.base import JudgeItem
 from ampli.models import ModelSource
 from ampli.seq_length import LengthBound, cycle_lengths
 from ampli.store import RunStore
 from ampli.training import refuse_data_parallel, run_trainer, show_progress, trainer_kwargs
+
+
+# An answer decoded to text and tokenized again (the perplexity pass) can take a few more tokens than were sampled.
+RETOKENIZE_SLACK = 8
 
 
 @dataclass
@@ -144,3 +149,15 @@ def check_data(regime: Regime, data: RunData) -> None:
     regime.seed_rows(data)
     data.prompt_pool("eval")
     corpus.cycle_share(data.cfg, 1, *regime.cycle_pool(data))
+
+
+def longest_sequence(regime: Regime, ctx: RunContext) -> int:
+    """The most tokens one request of the run can reach (what sizes a vLLM engine): a sampled prompt +
+    model.max_new_tokens (the bound training uses; seed examples count whole, since DPO answers seed prompts at
+    cycle 0), or an eval prompt + model.eval_max_new_tokens (the perplexity pass scores those answers too)."""
+    bound = regime.length_bound(ctx)
+    model = ctx.cfg.model
+    sampled = max(bound.longest_prompt, bound.longest_seed) + model.max_new_tokens
+    questions = regime.eval_prompts(ctx)
+    evals = prompt_ids(ctx.tokenizer, [p.text for p in questions], all(p.chat for p in questions))  # as the loop asks
+    return max(sampled, max(map(len, evals), default=0) + model.eval_max_new_tokens) + RETOKENIZE_SLACK

@@ -27,10 +27,13 @@ class Reply:
     status: int = 200
     delay_s: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
+    message: str | None = None  # an error reply's error.message (default "injected <status>")
 
 
 # (user message, how many times this exact message was asked before) -> reply
 Script = Callable[[str, int], Reply]
+# the whole request body -> a reply that replaces the script's (e.g. a 400 for a field the model rejects), or None
+BodyCheck = Callable[[dict], Reply | None]
 
 
 def _user_text(body: dict) -> str:
@@ -102,8 +105,9 @@ class FakeJudgeServer:
     """Counts every POST in `requests` (and per path in `by_path`), the most handled at once in `max_in_flight`,
     and remembers the key headers seen and every request body (`bodies`, in arrival order)."""
 
-    def __init__(self, script: Script):
+    def __init__(self, script: Script, body_check: BodyCheck | None = None):
         self.script = script
+        self.body_check = body_check
         self.requests = 0
         self.by_path: Counter[str] = Counter()
         self.auth_headers: set[str] = set()
@@ -143,7 +147,8 @@ class FakeJudgeServer:
             self._asked[user] += 1
             self._in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self._in_flight)
-        return self.script(user, attempt)
+        refusal = self.body_check(body) if self.body_check else None
+        return refusal or self.script(user, attempt)
 
     def _done(self) -> None:
         with self._lock:
@@ -164,7 +169,7 @@ class FakeJudgeServer:
                 time.sleep(reply.delay_s)
                 server._done()
                 if reply.status != 200:
-                    payload = {"error": {"message": f"injected {reply.status}", "type": "fake_error"}}
+                    payload = {"error": {"message": reply.message or f"injected {reply.status}", "type": "fake_error"}}
                 elif self.path.endswith("/messages"):
                     payload = _anthropic_body(reply, body["model"])
                 else:

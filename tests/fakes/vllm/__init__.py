@@ -4,11 +4,18 @@ The engine subprocess imports it through PYTHONPATH. Every call is appended as o
 $AMPLI_FAKE_VLLM_LOG (with the time and the process id), so a test can check what ampli asked: engine settings,
 token ids, sampling parameters, LoRA requests, and when each engine started and exited. Answers are
 deterministic; every prompt token gets log-probability -1.
+
+Faults, each behind an environment variable of its own:
+  AMPLI_FAKE_VLLM_HANG=start|generate   the engine never finishes loading, or never answers a generate call;
+  AMPLI_FAKE_VLLM_GRANDCHILD=<file>     the engine starts a process that ignores SIGTERM and outlives it (as vLLM's
+                                        engine-core and workers can), and writes that process's id to <file>.
 """
 
 import atexit
 import json
 import os
+import subprocess
+import sys
 import time
 from types import SimpleNamespace
 
@@ -18,6 +25,28 @@ __version__ = "0.0-fake"
 def record(event: str, **data) -> None:
     with open(os.environ["AMPLI_FAKE_VLLM_LOG"], "a", encoding="utf-8") as log:
         log.write(json.dumps({"event": event, "time": time.time(), "pid": os.getpid(), **data}) + "\n")
+
+
+def hang_if(step: str) -> None:
+    if os.environ.get("AMPLI_FAKE_VLLM_HANG") == step:
+        time.sleep(3600)
+
+
+STUBBORN = """
+import os, signal, sys, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write(str(os.getpid()))
+os.replace(sys.argv[1] + ".tmp", sys.argv[1])
+time.sleep(3600)
+"""
+
+
+def start_stubborn_grandchild(pid_file: str) -> None:
+    """A child of the engine process that ignores SIGTERM; returns once it ignores it (its pid file exists)."""
+    subprocess.Popen([sys.executable, "-c", STUBBORN, pid_file], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    while not os.path.exists(pid_file):
+        time.sleep(0.01)
 
 
 class SamplingParams:
@@ -30,10 +59,14 @@ class LLM:
         self.settings = settings
         record("start", settings=settings)
         atexit.register(record, "exit")
+        if os.environ.get("AMPLI_FAKE_VLLM_GRANDCHILD"):
+            start_stubborn_grandchild(os.environ["AMPLI_FAKE_VLLM_GRANDCHILD"])
+        hang_if("start")
 
     def generate(self, prompts, sampling_params, lora_request=None, use_tqdm=True):
         params = sampling_params if isinstance(sampling_params, list) else [sampling_params] * len(prompts)
         ids = [p["prompt_token_ids"] for p in prompts]
+        hang_if("generate")
         record("generate", prompts=ids, params=[p.kwargs for p in params],
                lora=vars(lora_request) if lora_request else None)
         adapter = lora_request.lora_name if lora_request else "base"

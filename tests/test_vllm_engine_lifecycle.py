@@ -1,0 +1,110 @@
+"""The vLLM engine's life on a cluster, against the fake vllm package in a real subprocess: close() leaves no process
+of its group behind (also one that ignores SIGTERM), a hung start or request hits its deadline with an error
+naming the setting, training waits for the GPU's memory to come back, and the engine is sized from the run."""
+
+import os
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from ampli.config import ConfigError
+from ampli.generation import vllm_engine
+from ampli.generation.config import GenerationConfig
+from ampli.generation.engine_process import EngineError, group_members
+from ampli.loop import Run
+from ampli.regimes.base import longest_sequence
+from tests.conftest import compose_config, with_overrides
+from tests.test_generation_vllm import VLLM, engine_log, events  # noqa: F401 (engine_log is a fixture)
+
+QUICK = GenerationConfig(backend="vllm", start_timeout_s=5.0, request_timeout_s=5.0, stop_timeout_s=0.5,
+                         release_timeout_s=0.3)
+
+
+def running(pid: int) -> bool:
+    """Whether pid is a live process (a zombie has exited: it holds no memory)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat[stat.rindex(")") + 2] not in "ZX"
+
+
+def start(cfg: GenerationConfig = QUICK) -> vllm_engine.Engine:
+    return vllm_engine.Engine(sys.executable, {"model": "fake-model", "max_model_len": 64}, cfg)
+
+
+def test_close_ends_the_whole_group_also_a_grandchild_that_ignores_sigterm(engine_log, tmp_path, monkeypatch):
+    pid_file = tmp_path / "grandchild.pid"
+    monkeypatch.setenv("AMPLI_FAKE_VLLM_GRANDCHILD", str(pid_file))
+    engine = start()
+    grandchild = int(pid_file.read_text())
+    assert running(grandchild) and grandchild in group_members(engine.process.pgid)
+    began = time.monotonic()
+    engine.close()
+    assert not running(grandchild) and not running(engine.process.pgid)
+    assert group_members(engine.process.pgid) == []
+    assert time.monotonic() - began < 5  # shutdown, SIGTERM ignored for stop_timeout_s, then SIGKILL
+    assert [c["event"] for c in events(engine_log)] == ["start", "exit"]  # the engine itself exited cleanly
+
+
+def test_a_hung_start_hits_its_deadline_with_a_clear_error_and_leaves_nothing(engine_log, monkeypatch):
+    monkeypatch.setenv("AMPLI_FAKE_VLLM_HANG", "start")
+    began = time.monotonic()
+    with pytest.raises(EngineError, match=r"no answer within generation\.start_timeout_s=1 s .*raise "
+                                          r"generation\.start_timeout_s"):
+        start(replace(QUICK, start_timeout_s=1.0))
+    assert time.monotonic() - began < 10
+    started = [c["pid"] for c in events(engine_log) if c["event"] == "start"]
+    assert len(started) == 1 and not running(started[0]) and group_members(started[0]) == []
+
+
+def test_a_hung_request_hits_its_deadline(engine_log, monkeypatch):
+    monkeypatch.setenv("AMPLI_FAKE_VLLM_HANG", "generate")
+    engine = start(replace(QUICK, request_timeout_s=1.0))
+    request = {"prompts": [[1, 2]], "n": 1, "max_tokens": 4, "temperature": 1.0, "seeds": [0], "lora": None}
+    with pytest.raises(EngineError, match=r"generation\.request_timeout_s=1 s"):
+        engine.call({"generate": request})
+    assert group_members(engine.process.pgid) == []
+    engine.close()  # what release() does after any error: nothing left to stop, no error
+
+
+def test_an_engine_that_dies_is_an_error_not_a_hang(engine_log):
+    engine = start()
+    os.killpg(engine.process.pgid, 9)
+    with pytest.raises(EngineError, match=r"the vLLM process exited \(code -9\)"):
+        engine.call({"generate": {}})
+
+
+def test_training_waits_for_the_gpu_memory_and_stops_if_it_does_not_come_back(monkeypatch):
+    gib = 2**30
+    readings = iter([[40 * gib], [55 * gib], [69.5 * gib]])  # still freeing, then back within the tolerance
+    monkeypatch.setattr(vllm_engine, "gpu_free_bytes", lambda: next(readings))
+    vllm_engine.wait_for_gpu_memory([70 * gib], replace(QUICK, release_timeout_s=5.0))
+    assert next(readings, None) is None
+
+    monkeypatch.setattr(vllm_engine, "gpu_free_bytes", lambda: [70 * gib, 50 * gib])
+    with pytest.raises(EngineError, match=r"GPU 1: 30\.0 GiB more than before it started.*release_timeout_s"):
+        vllm_engine.wait_for_gpu_memory([70 * gib, 80 * gib], QUICK)
+    vllm_engine.wait_for_gpu_memory(None, QUICK)  # no CUDA (the fake engine): nothing to wait for
+
+
+def test_the_engine_is_sized_from_the_run_and_serves_perplexity_without_prefix_caching(micro_overrides, engine_log,
+                                                                                       tmp_path):
+    overrides = with_overrides(micro_overrides, *VLLM, "regime=dpo", "loop.cycles=1")
+    run = Run(compose_config(overrides))
+    needed = longest_sequence(run.regime, run.ctx)
+    assert 0 < needed < 1000  # the micro model's prompts + 48 new tokens, not a model's whole context
+    run.run()
+    starts = [c["settings"] for c in events(engine_log) if c["event"] == "start"]
+    assert {s["max_model_len"] for s in starts} == {needed}
+    base = str(run.ctx.source.weights.path)
+    assert all(s["enable_prefix_caching"] is False for s in starts if s["model"] == base)
+    assert all("enable_prefix_caching" not in s for s in starts if s["model"] != base)  # checkpoints: no perplexity
+
+    other = tmp_path / "other"
+    with pytest.raises(ConfigError, match=rf"generation\.max_model_len=16 is below the {needed} tokens"):
+        Run(compose_config(with_overrides(overrides, "generation.max_model_len=16", f"output_dir={other}")))
+    assert not (other / "runs").exists()  # refused before the run directory is made
