@@ -157,7 +157,8 @@ def report_lines(sweep: SweepEstimate, per_run: bool = True, notes: bool = True)
             lines.append(f"  {run.name}: {usd:,.2f} USD is over its judge.max_cost_usd={run.judge_limit_usd:g}: it "
                          "would stop with status budget")
     judges = sorted({run.judge for run in sweep.runs})
-    lines.append(f"{'sweep, ' + str(len(sweep.runs)) + ' runs':<{width}} "
+    runs = f"{len(sweep.runs)} run{'s' if len(sweep.runs) != 1 else ''}"
+    lines.append(f"{'sweep, ' + runs:<{width}} "
                  f"{load_columns(sweep.load, sweep.usd, sweep.gpu_hours)}  judge {', '.join(judges)}")
     if any(sweep.adopts):
         lines.append(f"  twins count their shared base eval and cycle 0 once; each run on its own: "
