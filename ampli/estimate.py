@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from ampli import corpus, judge_samples, sampling
 from ampli.config import AmpliConfig, judge_samples_count
 from ampli.judges.rubrics import COHERENCE_RUBRIC, SYSTEM_PROMPT
-from ampli.spending import LOCAL_BACKENDS, known_prices
+from ampli.spending import known_prices
 
 CHARS_PER_TOKEN = 4.0  # English text in a GPT-style tokenizer
 CHAT_TOKENS = 9  # OpenAI's chat framing: 3 tokens per message (system, user) and 3 that open the reply
@@ -143,7 +143,8 @@ class Workload:
         generating, records = cfg.loop.cycles - 1, records_per_cycle(cfg)
         sampled = (1 + cfg.loop.cycles) * self.eval_items * cfg.model.eval_max_new_tokens
         sampled += generating * records * new * (2 if regime == "dpo" else 1)  # dpo: chosen and rejected
-        per_token = 4 if cfg.model.lora.enabled else 6  # forward and backward, weight gradients only without LoRA
+        # a trained token: forward (2) and activation gradients (2), plus weight gradients (2) without LoRA
+        per_token = 4 if cfg.model.lora.enabled else 6
         later_per_token = per_token
         later_examples = sampling.cycle_size(cfg)[0] + cfg.loop.original_mix
         if regime == "dpo":  # cycle 0's rejected answers; two sequences a pair, each also through the reference
@@ -170,7 +171,6 @@ def estimate_run(cfg: AmpliConfig) -> RunEstimate:
     work = Workload(cfg)
     shared, later = work.judge()
     judge = cfg.judge
-    prices = (0.0, 0.0) if judge.backend in LOCAL_BACKENDS else known_prices(judge)
     return RunEstimate(name=cfg.run_name, judge=f"{judge.backend}/{judge.model}", base_and_seed_cycle=shared,
-                       later_cycles=later, usd_per_mtok=prices, gpu_hours=work.gpu_hours(),
+                       later_cycles=later, usd_per_mtok=known_prices(judge), gpu_hours=work.gpu_hours(),
                        judge_limit_usd=judge.max_cost_usd)
