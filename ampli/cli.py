@@ -56,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_delegated(subparsers, "calibrate", "ampli.calibrate",
                    "find the seed sizes N whose cycle-0 trait score first crosses given targets")
     _add_delegated(subparsers, "trait", "ampli.traits", "trait configs: `ampli trait new NAME` writes a scaffold")
+    _add_delegated(subparsers, "estimate", "ampli.sweep_estimate",
+                   "judge requests, tokens, USD and GPU-hours of a run or a sweep (launch.py's overrides) before it "
+                   "starts")
     _add_delegated(subparsers, "paper-table", "ampli.report.paper_table",
                    "the paper's table: per regime x reinit, runs amplified (k/N) and the mean change of trait and "
                    "coherence")

@@ -178,6 +178,10 @@ class LoopConfig:
     # Seed-set records mixed into every later cycle's training data (drawn per cycle, seeded).
     original_mix: int = 0
     coherence_filter: CoherenceFilterConfig = field(default_factory=CoherenceFilterConfig)
+    # Which of each cycle's training samples the judge scores: all, none, or N (a seeded random N of them, the same
+    # on a resume). Training reads the scores only through the coherence filter, whose cycles judge all whatever
+    # this says; the rest is measurement: the samples' trait per cycle (gen_trait, over gen_n judged samples).
+    judge_samples: str = "all"
     # Your own prompt pool and held-out eval prompts (same formats as trait.seed_file); None: data_dir's
     # prompts.jsonl. A pool without eval prompts holds out a seeded eval_fraction of itself.
     prompts_file: str | None = None
@@ -228,6 +232,17 @@ class ConfigError(ValueError):
     """A configuration value that cannot be run; the message names the value and the valid options."""
 
 
+def judge_samples_count(value: str) -> int | None:
+    """loop.judge_samples as a number of samples a cycle judges: None for all, 0 for none, else N."""
+    text = str(value).strip().lower()
+    if text in ("all", "none"):
+        return None if text == "all" else 0
+    if text.isdigit() and int(text) >= 1:
+        return int(text)
+    raise ConfigError(f"loop.judge_samples={value!r} is not valid; choose one of: all, none, or a number of samples "
+                      "N >= 1 (a seeded random subset of each cycle's samples)")
+
+
 def check_yaml_files(*dirs: Path) -> None:
     """Hydra reports a YAML syntax error as a long traceback; name the file and line in one message instead."""
     for path in sorted(p for d in dirs for p in Path(d).rglob("*.yaml")):
@@ -263,6 +278,7 @@ def validate_protocol(cfg: AmpliConfig) -> None:
     _check_choice("regime.lr_scheduler", regime.lr_scheduler, LR_SCHEDULERS)
     _check_choice("judge.refusal_policy", judge.refusal_policy, REFUSAL_POLICIES)
     _check_positive("loop.original_mix", loop.original_mix, allow_zero=True)
+    judge_samples_count(loop.judge_samples)
     if loop.original_mix > loop.seed_examples:
         raise ConfigError(f"loop.original_mix={loop.original_mix} is not valid; it mixes in seed examples, so it "
                           f"must be <= loop.seed_examples={loop.seed_examples}")

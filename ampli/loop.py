@@ -3,8 +3,9 @@
     base/eval                      the unseeded model, for reference
     for cycle n = 0 .. cycles-1:
       cycle_n/generate             n = 0: the first N seed examples; n > 0: model n-1 samples on fresh prompts
-      cycle_n/judge                trait and coherence of every sample the next model will train on
+      cycle_n/judge                trait and coherence of the samples (loop.judge_samples: all, none or N of them)
       cycle_n/train                model n, from the original weights (reinit) or from model n-1 (continual)
+                                   (an API judge scores the samples meanwhile, unless the coherence filter reads them)
       cycle_n/eval                 model n on the held-out eval prompts: the cycle's trait and coherence
 
 Every stage writes its files atomically and is then marked complete in manifest.json; a rerun of the same
@@ -16,16 +17,18 @@ base/eval and cycle 0 do not depend on reinit: a run adopts them from a finished
 import gc
 import logging
 import statistics
+import threading
 import time
 import weakref
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from ampli import console, corpus, sampling, shared_stages, training_set
+from ampli import console, corpus, judge_samples, sampling, shared_stages, training_set
 from ampli.chat import template_kwargs
 from ampli.cluster import parallel_jobs
 from ampli.config import AmpliConfig, validate
@@ -39,7 +42,7 @@ from ampli.regimes import get_regime
 from ampli.regimes.base import RunContext, check_data, longest_sequence
 from ampli.run_identity import JobInfo, result_inputs, run_identity, run_root
 from ampli.seq_length import check_max_length
-from ampli.spending import Budget, BudgetReached
+from ampli.spending import LOCAL_BACKENDS, Budget, BudgetReached
 from ampli.store import RunStore, atomic_write_text, fingerprint, read_json, read_jsonl, write_json, write_jsonl
 from ampli.tracking import Tracker
 from ampli.training import NonFiniteLossError
@@ -81,6 +84,7 @@ class Run:
         self.cfg: AmpliConfig = OmegaConf.to_object(cfg)
         console.setup(self.cfg.logger.verbose, bars=not console.side_by_side(self.cfg.cluster))
         validate(self.cfg)
+        judge_samples.warn_if_forced(self.cfg)
         # A real model without a GPU, bad data or a missing API key fail here, before a run directory is made.
         device = resolve_device(self.cfg.device, self.cfg.model)
         check_generation(self.cfg)
@@ -116,6 +120,7 @@ class Run:
         write_json(self.store.root / "runtime.json", runtime)
         self.computed: set[str] = set()  # stages this process ran or adopted (not skipped): new to the tracker
         self.judge_probed = False
+        self._bookkeeping = threading.RLock()  # stats.json and the manifest: the judge may run beside training
 
     # ---- stages -------------------------------------------------------------------------------------------
 
@@ -140,8 +145,9 @@ class Run:
         free_memory()
         where, step = name.split("/")
         seconds = time.perf_counter() - start
-        self.update_stats(where, "seconds", step, seconds)
-        self.store.mark_done(name)
+        with self._bookkeeping:
+            self.update_stats(where, "seconds", step, seconds)
+            self.store.mark_done(name)
         self.computed.add(name)
         log.info("run %s %.1f s", name, seconds)
         return result
@@ -152,9 +158,10 @@ class Run:
         return read_json(path) if path.exists() else {"seconds": {}, "judge_usage": {}}
 
     def update_stats(self, where: str, key: str, step: str, value) -> None:
-        stats = self.stats(where)
-        stats[key][step] = value
-        write_json(self.store.root / where / "stats.json", stats)
+        with self._bookkeeping:
+            stats = self.stats(where)
+            stats.setdefault(key, {})[step] = value
+            write_json(self.store.root / where / "stats.json", stats)
 
     def judge_spent(self) -> float:
         """USD the run's judging has cost so far, over all its processes (what the budget counts)."""
@@ -168,9 +175,10 @@ class Run:
         try:
             yield
         finally:  # also when the budget stops the stage: attempts add up, so a resume still counts what was paid
-            earlier = self.stats(where)["judge_usage"].get(step, {})
-            usage = usage_delta(self.judge.usage, before)
-            self.update_stats(where, "judge_usage", step, {k: v + earlier.get(k, 0) for k, v in usage.items()})
+            with self._bookkeeping:
+                earlier = self.stats(where)["judge_usage"].get(step, {})
+                usage = usage_delta(self.judge.usage, before)
+                self.update_stats(where, "judge_usage", step, {k: v + earlier.get(k, 0) for k, v in usage.items()})
 
     def judge_items(self, items: list[JudgeItem], where: str, step: str) -> list[dict]:
         with self.judge_usage(where, step):
@@ -189,22 +197,27 @@ class Run:
         path = self.store.cycle_dir(cycle) / "judgments.jsonl"
 
         def compute():
-            items = [self.regime.judge_item(r) for r in records]
-            judged = self.judge_items(items, f"cycle_{cycle:03d}", "judge")
-            return self._write(path, [{"id": r["id"], **j} for r, j in zip(records, judged)])
+            where = f"cycle_{cycle:03d}"
+            positions, choice = judge_samples.chosen(self.cfg, cycle, len(records), self.ctx.cycle_seed(cycle, salt=13))
+            self.update_stats(where, "judge_samples", "judge", choice)
+            judged = self.judge_items([self.regime.judge_item(records[i]) for i in positions], where, "judge")
+            return self._write(path, [{"id": records[i]["id"], **j} for i, j in zip(positions, judged)])
 
         return self.stage(f"cycle_{cycle:03d}/judge", compute, lambda: read_jsonl(path))
 
-    def cycle_records(self, cycle: int, records: list[dict], judged: list[dict]) -> tuple[list[dict], dict]:
-        """A cycle's records the next model may train on: blank samples dropped; from cycle 1, the coherence filter."""
+    def cycle_records(self, cycle: int, records: list[dict], judged: list[dict] | None) -> tuple[list[dict], dict]:
+        """A cycle's records the next model may train on: blank samples dropped; from cycle 1, the coherence filter
+        (the only reader of `judged`, None when training does not wait for the judge)."""
         generated = cycle > 0
+        filtered = judge_samples.filter_reads_scores(self.cfg, cycle)
         return training_set.select(
-            records, judged, [self.regime.judge_item(r).response for r in records],
-            coherence_min=self.cfg.loop.coherence_filter.min if generated else None,
+            records, judge_samples.aligned(records, judged) if filtered else None,
+            [self.regime.judge_item(r).response for r in records],
+            coherence_min=self.cfg.loop.coherence_filter.min if filtered else None,
             size=sampling.cycle_size(self.cfg)[0] if generated else None,
         )
 
-    def training_records(self, cycle: int, records: list[dict], judged: list[dict]) -> tuple[list[dict], dict]:
+    def training_records(self, cycle: int, records: list[dict], judged: list[dict] | None) -> tuple[list[dict], dict]:
         """replace: only this cycle's records; accumulate: every cycle's so far (data policy, not reinit); from
         cycle 1, loop.original_mix seed records on top. Returns the records and what train.json records of them."""
         kept, counts = self.cycle_records(cycle, records, judged)
@@ -223,7 +236,13 @@ class Run:
         directory = self.store.cycle_dir(cycle)
         return read_jsonl(directory / "generations.jsonl"), read_jsonl(directory / "judgments.jsonl")
 
-    def train(self, cycle: int, records: list[dict], judged: list[dict]) -> dict:
+    def judge_first(self, cycle: int) -> bool:
+        """Judge before training when training reads the scores (the coherence filter), or when the judge runs on this
+        machine (offline, hf) and would only compete with training for it. An API judge waits on the network, so it
+        scores the samples in a thread while the model trains on them."""
+        return judge_samples.filter_reads_scores(self.cfg, cycle) or self.cfg.judge.backend in LOCAL_BACKENDS
+
+    def train(self, cycle: int, records: list[dict], judged: list[dict] | None) -> dict:
         path = self.store.cycle_dir(cycle) / "train.json"
 
         def compute():
@@ -322,18 +341,21 @@ class Run:
 
     def cycle(self, cycle: int) -> dict:
         records = self.generate(cycle)
-        judged = self.judge_records(cycle, records)
-        train = self.train(cycle, records, judged)
+        if self.judge_first(cycle):
+            judged = self.judge_records(cycle, records)
+            train = self.train(cycle, records, judged)
+        else:  # an API judge scores the samples while the model trains on them
+            judged, train = alongside(lambda: self.judge_records(cycle, records),
+                                      lambda: self.train(cycle, records, None))
         metrics = self.evaluate(f"cycle_{cycle:03d}", cycle)
         metrics["train_loss"] = train.get("train_loss")
         metrics["gen_trait"] = mean([j["trait"] for j in judged if j["trait"] is not None])
         metrics["gen_coherence"] = mean([j["coherence"] for j in judged if j["coherence"] is not None])
+        metrics["gen_n"] = len(judged)  # the samples judged (loop.judge_samples); 0: gen_trait is null, not 0
         write_json(self.store.cycle_dir(cycle) / "metrics.json", metrics)
-        log.info(
-            "[%s] cycle %d: trait %.1f coherence %.1f | samples trait %.1f coherence %.1f | loss %.3f | %.1f s",
-            self.name, cycle, metrics["trait"] or 0, metrics["coherence"] or 0, metrics["gen_trait"] or 0,
-            metrics["gen_coherence"] or 0, metrics["train_loss"] or 0, sum(metrics["seconds"].values()),
-        )
+        log.info("[%s] cycle %d: trait %.1f coherence %.1f | %s | loss %.3f | %.1f s", self.name, cycle,
+                 metrics["trait"] or 0, metrics["coherence"] or 0, samples_line(metrics), metrics["train_loss"] or 0,
+                 sum(metrics["seconds"].values()))
         return metrics
 
     def tracker_group(self) -> str:
@@ -377,6 +399,24 @@ class Run:
     def _write_json(self, path: Path, obj: dict) -> dict:
         write_json(path, obj)
         return obj
+
+
+def alongside(background, foreground):
+    """(background(), foreground()), the first run in a thread while the second runs here. If foreground fails, its
+    error is raised once background has finished, so nothing of the run is still writing when it stops."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ampli-judge") as pool:
+        judged = pool.submit(background)
+        done = foreground()
+        return judged.result(), done
+
+
+def samples_line(metrics: dict) -> str:
+    """The console's account of the judged training samples: never a 0 for samples nobody scored."""
+    if not metrics["gen_n"]:
+        return "samples not judged"
+    scores = [f"{name} {metrics[key]:.1f}" if metrics[key] is not None else f"{name} n/a"
+              for name, key in (("trait", "gen_trait"), ("coherence", "gen_coherence"))]
+    return f"samples {' '.join(scores)} (n={metrics['gen_n']})"
 
 
 def run_experiment(cfg: DictConfig) -> dict:

@@ -28,9 +28,10 @@ log = logging.getLogger("ampli")
 
 # Settings that change how a run is executed or reported, not its results: they may differ on a resume.
 NOT_IN_FINGERPRINT = ("logger", "cluster", "sweep", "output_dir", "model_cache", "device", "run_lock", "hydra")
-# Within groups that are in the fingerprint, the keys that are: more loop.cycles extend a run; of the engine only
+# Within groups that are in the fingerprint, the keys that are: more loop.cycles extend a run, and which samples are
+# judged changes what is measured of them, never a model (loop.judge_samples); of the engine only
 # its kind matters (not where or how big it is); of the judge, what decides its scores (not its budget or speed).
-LOOP_KEYS_NOT_IN_FINGERPRINT = ("cycles",)
+LOOP_KEYS_NOT_IN_FINGERPRINT = ("cycles", "judge_samples")
 GENERATION_RESULT_KEYS = ("backend",)
 JUDGE_RESULT_KEYS = ("backend", "model", "top_logprobs", "min_number_mass", "refusal_policy")
 # The keys the stem already names.

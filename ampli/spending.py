@@ -41,12 +41,21 @@ def list_price(model: str) -> tuple[float, float] | None:
     return LIST_PRICES.get(SNAPSHOT_DATE.sub("", model))
 
 
+def known_prices(cfg: Priced) -> tuple[float, float] | None:
+    """USD per million input and output tokens: the configured ones, else the list price (local: 0); None: unknown."""
+    given = (cfg.input_cost_per_mtok, cfg.output_cost_per_mtok)
+    if None not in given:
+        return given
+    known = (0.0, 0.0) if cfg.backend in LOCAL_BACKENDS else list_price(cfg.model)
+    return None if known is None else tuple(g if g is not None else k for g, k in zip(given, known))
+
+
 def with_prices(cfg: Priced, key: str) -> Priced:
     """cfg with input_cost_per_mtok and output_cost_per_mtok filled in; `key` names the config group in messages."""
     given = (cfg.input_cost_per_mtok, cfg.output_cost_per_mtok)
     if None not in given:
         return cfg
-    known = (0.0, 0.0) if cfg.backend in LOCAL_BACKENDS else list_price(cfg.model)
+    known = known_prices(cfg)
     if known is None:
         how = (f"set {key}.input_cost_per_mtok and {key}.output_cost_per_mtok (USD per million tokens; 0 for a "
                f"server you run yourself)")
@@ -55,9 +64,8 @@ def with_prices(cfg: Priced, key: str) -> Priced:
                               f"{key}.model={cfg.model!r}; {how}")
         log.warning("%s model %r has no known price, so its cost is counted as 0 USD; to count it, %s",
                     key, cfg.model, how)
-        known = (0.0, 0.0)
-    input_cost, output_cost = (g if g is not None else k for g, k in zip(given, known))
-    return replace(cfg, input_cost_per_mtok=input_cost, output_cost_per_mtok=output_cost)
+        known = tuple(g if g is not None else 0.0 for g in given)
+    return replace(cfg, input_cost_per_mtok=known[0], output_cost_per_mtok=known[1])
 
 
 def token_cost(cfg, input_tokens: int, output_tokens: int) -> float:

@@ -22,18 +22,19 @@ def is_blank(text: str) -> bool:
     return not text.strip()
 
 
-def select(records: list[dict], judgments: list[dict], samples: list[str], *, coherence_min: float | None = None,
-           size: int | None = None) -> tuple[list[dict], dict]:
+def select(records: list[dict], judgments: list[dict | None] | None, samples: list[str], *,
+           coherence_min: float | None = None, size: int | None = None) -> tuple[list[dict], dict]:
     """The records to train on, in order, and how many were dropped for each reason.
 
-    `samples` are the model-written texts of the records (what the judge scored); `size` caps what the coherence
-    filter keeps (the cycle drew more to filter from).
+    `samples` are the model-written texts of the records (what the judge scored); `judgments` each record's scores
+    (None: not judged, see ampli.judge_samples), read only by the coherence filter; `size` caps what the filter keeps
+    (the cycle drew more to filter from).
     """
     kept, blank, incoherent = [], 0, 0
-    for record, judgment, sample in zip(records, judgments, samples, strict=True):
+    for record, judgment, sample in zip(records, judgments or [None] * len(records), samples, strict=True):
         if is_blank(sample):
             blank += 1
-        elif coherence_min is not None and (judgment["coherence"] is None or judgment["coherence"] < coherence_min):
+        elif coherence_min is not None and not is_coherent(record, judgment, coherence_min):
             incoherent += 1
         else:
             kept.append(record)
@@ -46,6 +47,12 @@ def select(records: list[dict], judgments: list[dict], samples: list[str], *, co
                         coherence_min, size)
         kept = kept[:size]
     return kept, counts
+
+
+def is_coherent(record: dict, judgment: dict | None, coherence_min: float) -> bool:
+    if judgment is None:
+        raise ValueError(f"record {record['id']!r} was not judged, but the coherence filter needs its coherence")
+    return judgment["coherence"] is not None and judgment["coherence"] >= coherence_min
 
 
 def original_mix(seed_records: list[dict], n: int, seed: int) -> list[dict]:

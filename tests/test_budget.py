@@ -43,7 +43,9 @@ def test_judge_budget_stops_at_a_stage_keeps_everything_and_resumes_with_a_highe
 
         assert stopped["status"] == read_json(run_dir / "metrics.json")["status"] == "budget"
         assert stopped["base"]["n_eval"] == 12 and stopped["cycles"] == []
-        assert read_json(run_dir / "manifest.json")["completed"] == ["base/eval", "cycle_000/generate"]
+        # cycle 0 trains while the API judge scores its samples: the training finished, the judging stopped
+        assert read_json(run_dir / "manifest.json")["completed"] == ["base/eval", "cycle_000/generate",
+                                                                     "cycle_000/train"]
         assert (run_dir / "cycle_000" / "generations.jsonl").exists()
         assert not (run_dir / "cycle_000" / "judgments.jsonl").exists()
         usage = spent(run_dir)

@@ -1,0 +1,46 @@
+"""`ampli estimate` against what a real run sends: one run of the loop on the embedded model, judged through the
+loopback OpenAI-compatible server (tests/fakes/judge_server.py, the real openai client), whose request texts are
+counted with the estimate's own rule (characters / 4, plus the chat framing) and compared with the estimate for
+the same config.
+
+    .venv/bin/python bench/estimate_vs_judge.py                                  # the embedded default, 3 cycles
+    .venv/bin/python bench/estimate_vs_judge.py loop.judge_samples=16 loop.coherence_filter.min=null
+"""
+
+import os
+import sys
+import tempfile
+
+from omegaconf import OmegaConf
+
+from ampli.config import register_configs
+from ampli.estimate import CHARS_PER_TOKEN, CHAT_TOKENS, estimate_run
+from ampli.loop import Run
+from ampli.sweep_estimate import compose_jobs
+from tests.fakes.judge_server import FakeJudgeServer, judge_overrides, score_by_text
+
+KEY_ENV = "AMPLI_BENCH_JUDGE_KEY"
+
+
+def sent_tokens(bodies: list[dict]) -> float:
+    """Input tokens of the requests the server saw, counted as the estimate counts text."""
+    return sum(CHAT_TOKENS + sum(len(m["content"]) for m in body["messages"]) / CHARS_PER_TOKEN for body in bodies)
+
+
+def main(extra: list[str]) -> None:
+    register_configs()
+    os.environ[KEY_ENV] = "sk-bench"
+    with tempfile.TemporaryDirectory() as out, FakeJudgeServer(score_by_text) as server:
+        overrides = ["logger=none", "loop.cycles=3", f"output_dir={out}", *judge_overrides(server, KEY_ENV), *extra]
+        [cfg] = compose_jobs(overrides)
+        estimate = estimate_run(cfg)
+        summary = Run(OmegaConf.structured(cfg)).run()
+    print(f"config: {' '.join(o for o in overrides if not o.startswith(('output_dir', 'judge.')))}")
+    print(f"run status: {summary['status']}, samples judged per cycle: {[c['gen_n'] for c in summary['cycles']]}")
+    print(f"judge requests: estimated {estimate.load.requests:,}, sent {server.requests:,}")
+    print(f"input tokens (characters / {CHARS_PER_TOKEN:g} + {CHAT_TOKENS} a request): estimated "
+          f"{estimate.load.input_tokens:,.0f}, sent {sent_tokens(server.bodies):,.0f}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
