@@ -30,6 +30,7 @@ from omegaconf.errors import OmegaConfBaseException
 from ampli.config import AmpliConfig, ConfigError, register_configs, validate
 from ampli.errors import USER_ERRORS
 from ampli.estimate import CHARS_PER_TOKEN, GPU_ASSUMPTIONS, JudgeLoad, RunEstimate, estimate_run
+from ampli.run_identity import JobInfo, run_identity
 from ampli.spending import LOCAL_BACKENDS
 from ampli.store import fingerprint
 
@@ -46,8 +47,12 @@ def sweep_jobs(task_overrides: Sequence[str]) -> list[list[str]]:
 
 
 def compose_job(overrides: Sequence[str]) -> AmpliConfig:
-    """A job's typed config, composed with the Hydra instance in place (launch.py's, or compose_jobs')."""
-    return OmegaConf.to_object(compose(config_name="config", overrides=list(overrides)))
+    """A job's typed config, composed with the Hydra instance in place (launch.py's, or compose_jobs'), named as
+    its run directory will be (ampli.run_identity)."""
+    composed = compose(config_name="config", overrides=list(overrides))
+    cfg = OmegaConf.to_object(composed)
+    cfg.run_name = run_identity(composed, JobInfo(overrides=tuple(overrides))).name
+    return cfg
 
 
 def compose_jobs(task_overrides: Sequence[str], conf_dir: Path = CONF_DIR) -> list[AmpliConfig]:
