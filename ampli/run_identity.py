@@ -38,6 +38,7 @@ JUDGE_RESULT_KEYS = ("backend", "model", "top_logprobs", "min_number_mass", "ref
 STEM_KEYS = ("trait", "regime", "reinit", "model", "seed")
 DEFAULT_RUN_NAME = AmpliConfig.run_name  # the stem, as an interpolation
 MAX_NAME_CHARS = 200  # well below file systems' 255 bytes; a sweep over a few keys stays readable
+_ABSENT = object()  # OmegaConf.select's answer for a key the config does not have (a config group's name)
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+=,-]+")
 
 
@@ -87,7 +88,9 @@ class RunIdentity:
 
 
 def value_text(value) -> str:
-    """A resolved value as it reads in a name: 0.0001, 3e-5, true, [a,b]."""
+    """A resolved value as it reads in a name: 0.0001, 3e-5, true, null, [a,b]."""
+    if value is None:
+        return "null"
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, float):
@@ -108,8 +111,8 @@ def varied_settings(cfg: DictConfig, overrides: Sequence[str]) -> dict[str, str]
         if override.is_delete():
             varies[key] = "~"
             continue
-        value = OmegaConf.select(cfg, key, default=None, throw_on_missing=False)
-        if value is None or isinstance(value, DictConfig):  # a config group (judge=openai, experiment=paper_dpo)
+        value = OmegaConf.select(cfg, key, default=_ABSENT, throw_on_missing=False)
+        if value is _ABSENT or isinstance(value, DictConfig):  # a config group (judge=openai, experiment=paper_dpo)
             varies[key] = value_text(override.value())
         else:
             varies[key] = value_text(OmegaConf.to_container(value, resolve=True)

@@ -41,6 +41,8 @@ def test_the_name_adds_every_override_that_changes_results_sorted_and_by_its_sho
     assert identity("loop.temperature=1.0", "regime.temperature=0.5").name == (
         f"{STEM}-loop.temperature=1,regime.temperature=0.5")
     assert identity("judge=openai").name == f"{STEM}-judge=openai"
+    assert identity("loop.coherence_filter.min=null", "experiment=debug").name == (
+        "bliss-sft-reinit-micro-s0-experiment=debug,min=null")  # debug runs the micro model
     assert identity("judge.model=gpt-4o", "judge=openai").name == f"{STEM}-judge=openai,model=gpt-4o"
 
 
