@@ -26,8 +26,11 @@ DECODER_LAYER = re.compile(r"^(.*\.)?layers\.(\d+)$")
 
 def part_of(child: str) -> str | None:
     """The part of a decoder layer a direct child is (config.LORA_PARTS), from the names transformers gives them:
-    self_attn / linear_attn / attention are token mixers, mlp / feed_forward / block_sparse_moe the feed-forward."""
+    self_attn / linear_attn / attention are token mixers, mlp / feed_forward / block_sparse_moe the feed-forward;
+    norms (post_attention_layernorm) are neither."""
     name = child.lower()
+    if "norm" in name:
+        return None
     if "attn" in name or "attention" in name or name == "mixer":
         return "attention"
     if "mlp" in name or "moe" in name or "feed_forward" in name or "ffn" in name:
