@@ -35,7 +35,8 @@ GPU_MEM_GB = 80  # cluster.gpu_mem_gb: A100/H100 80 GB
 GPU_COUNTS = (1, 2, 4, 8)
 # A training step's tokens when the config does not say (batch 8 x 2,048 tokens).
 DEFAULT_STEP_TOKENS = 8 * 2048
-# Prompt tokens counted beside model.max_new_tokens when regime.max_length is null (sized from the data at run time).
+# Prompt tokens counted beside model.max_new_tokens in a training sequence (the data's own length is known at run
+# time only).
 PROMPT_TOKENS = 256
 CPUS_WITHOUT_GPU = 2
 CPUS_PER_GPU = 8
@@ -94,9 +95,12 @@ def gpus_for(params_b, override=None, step_tokens=DEFAULT_STEP_TOKENS, gpu_mem_g
 
 
 def step_tokens(batch_size, max_length, max_new_tokens, regime=None) -> int:
-    """Tokens in one training step: the batch x the sequence length (regime.max_length, else the longest sample plus
-    a prompt), twice for dpo (chosen and rejected) and distill (student and teacher each run the sequence)."""
-    length = max_length if max_length else max_new_tokens + PROMPT_TOKENS
+    """Tokens in one training step: the batch x the longest sample (a prompt plus model.max_new_tokens; the collator
+    pads to the longest in the batch, so regime.max_length only caps it), twice for dpo (chosen and rejected) and
+    distill (the teacher runs the student's sequence too)."""
+    length = max_new_tokens + PROMPT_TOKENS
+    if max_length:
+        length = min(length, int(max_length))
     return int(batch_size) * int(length) * (2 if regime in ("dpo", "distill") else 1)
 
 
