@@ -8,7 +8,6 @@ weights of each kind the adapter covers, and stops when a target matches nothing
 named in model.lora.cover (its attention, whatever its variant, or its MLP) gets no adapter at all.
 """
 
-import logging
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -16,8 +15,6 @@ from dataclasses import dataclass
 from torch import nn
 
 from ampli.config import ConfigError, LoraConfig
-
-log = logging.getLogger("ampli")
 
 # Module types PEFT's LoRA can wrap by name.
 LORA_LAYER_TYPES = (nn.Linear, nn.Embedding, nn.Conv1d, nn.Conv2d)
@@ -99,6 +96,14 @@ def decoder_layers(model: nn.Module) -> dict[str, nn.Module]:
     return {n: m for n, m in model.named_modules() if DECODER_LAYER.match(n)}
 
 
+def projections(child: str, module: nn.Module) -> set[str]:
+    """What an adapter could target in a layer's part: its linear layers by name, and its fused (3-D) expert
+    weights by the name target_parameters takes (e.g. mlp.experts.gate_up_proj)."""
+    linear = {n.rsplit(".", 1)[-1] for n, m in module.named_modules() if isinstance(m, nn.Linear)}
+    fused = {f"{child}.{n}" for n, p in module.named_parameters() if p.dim() == 3 and not n.endswith("weight")}
+    return linear | fused
+
+
 def check_parts_covered(lora: LoraConfig, layers: dict[str, nn.Module], adapted: list[str]) -> None:
     """Every layer's child of a covered part (e.g. linear_attn in one layer, self_attn in the next) needs an adapter."""
     uncovered: dict[str, list[int]] = {}
@@ -111,9 +116,7 @@ def check_parts_covered(lora: LoraConfig, layers: dict[str, nn.Module], adapted:
             prefix = f"{layer_name}.{child}."
             if not any(n.startswith(prefix) for n in adapted):
                 uncovered.setdefault(child, []).append(index)
-                modules, params = adaptable_names(module)
-                weights_of[child] = {m.rsplit(".", 1)[-1] for m in modules} | {p.rsplit(".", 1)[-1] for p in params
-                                                                              if not p.endswith(("weight", "bias"))}
+                weights_of[child] = projections(child, module)
     if uncovered:
         child, indices = next(iter(uncovered.items()))
         shown = ", ".join(map(str, indices[:8])) + (", ..." if len(indices) > 8 else "")
