@@ -152,3 +152,24 @@ def test_a_gated_checkpoint_stops_at_start_with_access_and_hf_token(token, micro
     with pytest.raises(ConfigError, match="is gated"):
         Run(compose_config(overrides))
     assert not (tmp_path / "outputs" / "runs").exists()  # stopped before any run directory or work
+
+
+def test_an_unknown_part_to_cover_is_named_with_the_valid_ones():
+    from ampli.config import validate
+
+    cfg = OmegaConf.to_object(compose_config(["model=qwen3.5-9b", "model.lora.cover=[attention,ffn]"]))
+    with pytest.raises(ConfigError, match=r"model\.lora\.cover='ffn' is not valid; choose one of: attention, mlp"):
+        validate(cfg)
+
+
+def test_runs_made_before_these_keys_keep_their_fingerprint():
+    from ampli.run_identity import result_inputs
+
+    def model_inputs(*overrides):
+        resolved = OmegaConf.to_container(compose_config(["model=micro", *overrides]), resolve=True)
+        return result_inputs(resolved, {})["model"]
+
+    inputs = model_inputs("model.lora.enabled=true", "model.lora.cover=[attention,mlp]", "model.text_only=true")
+    assert "text_only" not in inputs and not {"cover", "target_parameters"} & inputs["lora"].keys()
+    assert model_inputs("model.lora.target_parameters=[mlp.experts.down_proj]")["lora"]["target_parameters"] == [
+        "mlp.experts.down_proj"]  # adapting more weights changes results
