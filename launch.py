@@ -69,18 +69,19 @@ def show_request(args: list[str]) -> None:
     """After `--cfg job`: the SLURM request the same overrides make with cluster=slurm, and the LoRA targets."""
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
+    from hydra.errors import ConfigCompositionException
     from omegaconf.errors import InterpolationResolutionError
 
     from ampli.cluster import describe_request
 
     overrides = [a for a in args if not a.startswith("-") and "=" in a and not a.startswith(("cluster=", "hydra."))]
     GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(config_dirs(args)[0].resolve()), version_base="1.3"):
-        cfg = compose("config", overrides=[*overrides, "cluster=slurm"], return_hydra_config=True)
     try:
+        with initialize_config_dir(config_dir=str(config_dirs(args)[0].resolve()), version_base="1.3"):
+            cfg = compose("config", overrides=[*overrides, "cluster=slurm"], return_hydra_config=True)
         print(describe_request(cfg))
-    except InterpolationResolutionError as e:  # e.g. a model too large for one node: say why, as a comment
-        print(f"# SLURM request (cluster=slurm): none, {e.__cause__ or e}")
+    except (ConfigCompositionException, InterpolationResolutionError) as e:  # e.g. a model too large for one node
+        print(f"# SLURM request (cluster=slurm): none, {str(e.__cause__ or e).splitlines()[0]}")
 
 
 def shows_job_config(args: list[str]) -> bool:

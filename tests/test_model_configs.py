@@ -60,7 +60,10 @@ def test_slurm_asks_for_enough_gpus_on_one_node_and_vllm_uses_them_all(name, mon
     monkeypatch.setattr(torch.cuda, "device_count", lambda: gpus)  # the GPUs SLURM gives the job
     model = OmegaConf.to_object(compose_config([f"model={name}", regime, BATCH])).model
     source = SimpleNamespace(cfg=model, weights=SimpleNamespace(path="/weights"), dtype=torch.bfloat16)
-    settings = VLLMGenerator(GenerationConfig(name="vllm", backend="vllm"), source, None, None)._settings("/weights")
+    generator = object.__new__(VLLMGenerator)  # only the engine settings are read: no engine, no tokenizer
+    generator.cfg, generator.source = GenerationConfig(name="vllm", backend="vllm"), source
+    generator.max_model_len, generator.prompt_logprobs = 2048, True
+    settings = generator._settings("/weights")
     assert settings["tensor_parallel_size"] == gpus
     assert ("limit_mm_per_prompt" in settings) == text_only
 
