@@ -61,7 +61,8 @@ def kind_of(name: str) -> str:
 
 
 def adaptable_names(model: nn.Module) -> tuple[list[str], list[str]]:
-    """The model's LoRA-capable modules and its parameters that are not a module's plain weight (fused experts)."""
+    """The names target_modules can match (LoRA-capable modules) and target_parameters can (any parameter; PEFT
+    uses it for weights that are not a linear layer's, such as fused experts)."""
     modules = [n for n, m in model.named_modules() if isinstance(m, LORA_LAYER_TYPES)]
     params = [n for n, _ in model.named_parameters()]
     return modules, params
