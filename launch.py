@@ -65,6 +65,29 @@ def expand_verbose_flag(args: list[str]) -> list[str]:
     return [a for a in args if a not in flags] + (["logger.verbose=true"] if any(a in flags for a in args) else [])
 
 
+def show_request(args: list[str]) -> None:
+    """After `--cfg job`: the SLURM request the same overrides make with cluster=slurm, and the LoRA targets."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.errors import ConfigCompositionException
+    from omegaconf.errors import InterpolationResolutionError
+
+    from ampli.cluster import describe_request
+
+    overrides = [a for a in args if not a.startswith("-") and "=" in a and not a.startswith(("cluster=", "hydra."))]
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(config_dirs(args)[0].resolve()), version_base="1.3"):
+            cfg = compose("config", overrides=[*overrides, "cluster=slurm"], return_hydra_config=True)
+        print(describe_request(cfg))
+    except (ConfigCompositionException, InterpolationResolutionError) as e:  # e.g. a model too large for one node
+        print(f"# SLURM request (cluster=slurm): none, {str(e.__cause__ or e).splitlines()[0]}")
+
+
+def shows_job_config(args: list[str]) -> bool:
+    return any(a in ("--cfg", "-c") and args[i + 1: i + 2] == ["job"] for i, a in enumerate(args))
+
+
 if __name__ == "__main__":
     sys.argv[1:] = expand_verbose_flag(sys.argv[1:])
     try:
@@ -73,3 +96,5 @@ if __name__ == "__main__":
         print(f"ampli: error: {e}", file=sys.stderr)
         sys.exit(2)
     main()
+    if shows_job_config(sys.argv[1:]):
+        show_request(sys.argv[1:])

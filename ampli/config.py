@@ -24,6 +24,9 @@ REGIMES = ("sft", "sdf", "dpo", "distill")
 MODEL_SOURCES = ("tiny", "hub", "path")
 MODEL_KINDS = ("instruct", "base")
 MODEL_DTYPES = ("auto", "float32", "bfloat16", "float16")
+# The parts of a decoder layer a LoRA config can require an adapter in (ampli/lora_targets.py): attention is every
+# token-mixer variant a layer may hold (full softmax attention, a linear-attention block), mlp its feed-forward.
+LORA_PARTS = ("attention", "mlp")
 DEVICES = ("auto", "cpu", "cuda", "cuda:N")
 DATA_POLICIES = ("replace", "accumulate")
 REJECTED_SOURCES = ("base", "previous")
@@ -103,6 +106,12 @@ class LoraConfig:
     alpha: int = 32
     dropout: float = 0.0
     target_modules: list[str] = field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj"])
+    # Weights that are parameters rather than linear layers, e.g. an MoE's fused experts (mlp.experts.gate_up_proj);
+    # PEFT adapts them with its target_parameters.
+    target_parameters: list[str] = field(default_factory=list)
+    # Parts of every decoder layer the adapter must reach (LORA_PARTS); the run stops at start when a layer's
+    # part has no adapted weight, e.g. a linear-attention layer whose projections are not in target_modules.
+    cover: list[str] = field(default_factory=lambda: ["attention"])
 
 
 @dataclass
@@ -141,6 +150,9 @@ class ModelConfig:
     # Used when the hub can neither be reached nor has the model cached: converted once into the model cache.
     offline_gguf: GgufCopyConfig | None = None
     params_b: float = 0.0
+    # The hub checkpoint is a vision-language model: train and sample its language model only (transformers'
+    # CausalLM class for it, which drops the vision tower; vLLM with no image or video inputs).
+    text_only: bool = False
     # auto: float32 on the CPU, bfloat16 on a GPU.
     dtype: str = "float32"
     # Passed to every chat-template rendering (generation, eval, TRL training). Templates with a thinking switch
@@ -340,6 +352,8 @@ def validate(cfg: AmpliConfig) -> None:
     _check_choice("model.source", cfg.model.source, MODEL_SOURCES)
     _check_choice("model.kind", cfg.model.kind, MODEL_KINDS)
     _check_choice("model.dtype", cfg.model.dtype, MODEL_DTYPES)
+    for part in cfg.model.lora.cover:
+        _check_choice("model.lora.cover", part, LORA_PARTS)
     if not (cfg.device in DEVICES or re.fullmatch(r"cuda:\d+", cfg.device)):
         _check_choice("device", cfg.device, DEVICES)
     _check_choice("judge.backend", cfg.judge.backend, JUDGE_BACKENDS)

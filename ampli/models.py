@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 
 from ampli.config import ConfigError, ModelConfig
+from ampli.lora_targets import Coverage, resolve, skeleton
 from ampli.weights import Weights, resolve_weights
 
 log = logging.getLogger("ampli")
@@ -79,6 +80,24 @@ def placement(device: str) -> dict:
     return {}
 
 
+def check_text_only(cfg: ModelConfig, config, model) -> None:
+    """A vision-language checkpoint (its config.json has a vision_config) trains as its language model only, and
+    only when model.text_only says so; `model` is what AutoModelForCausalLM builds for that config."""
+    if getattr(config, "vision_config", None) is None:
+        return
+    if not cfg.text_only:
+        raise ConfigError(
+            f"model={cfg.name} is a vision-language checkpoint ({', '.join(config.architectures or [])}, with a "
+            f"vision tower); ampli trains and samples text only: set model.text_only=true to load its language "
+            f"model alone"
+        )
+    if any("visual" in n or "vision" in n for n, _ in model.named_modules()):
+        raise ConfigError(
+            f"model.text_only=true, but this transformers builds {type(model).__name__} with its vision tower for "
+            f"model={cfg.name}; use a transformers whose AutoModelForCausalLM maps it to the text-only class"
+        )
+
+
 @dataclass
 class ModelSource:
     """The original weights of a run and how to rebuild any cycle's model from them."""
@@ -87,12 +106,23 @@ class ModelSource:
     weights: Weights
     device: str
     dtype: torch.dtype
+    # What the LoRA adapter covers, resolved from the model's modules at start (ampli.lora_targets); None: no LoRA.
+    lora_coverage: Coverage | None = None
 
     @classmethod
     def create(cls, cfg: ModelConfig, cache_root: Path, device: str) -> "ModelSource":
         device = resolve_device(device, cfg)
         source = cls(cfg=cfg, weights=resolve_weights(cfg, cache_root), device=device,
                      dtype=resolve_dtype(cfg.dtype, device))
+        if cfg.lora.enabled or cfg.source != "tiny":  # names and classes only: no weights are read
+            from transformers import AutoConfig
+
+            config = AutoConfig.from_pretrained(source.weights.path)
+            model = skeleton(config)
+            check_text_only(cfg, config, model)
+            if cfg.lora.enabled:
+                source.lora_coverage = resolve(model, cfg.lora)
+                log.info("%s", source.lora_coverage.summary())
         if placement(device):
             log.info("%d GPUs visible: %s is sharded across them (device_map=auto)", torch.cuda.device_count(),
                      cfg.name)
@@ -140,5 +170,6 @@ class ModelSource:
             lora_alpha=lora.alpha,
             lora_dropout=lora.dropout,
             target_modules=list(lora.target_modules),
+            target_parameters=list(lora.target_parameters) or None,
             task_type="CAUSAL_LM",
         )

@@ -34,6 +34,10 @@ NOT_IN_FINGERPRINT = ("logger", "cluster", "sweep", "output_dir", "model_cache",
 LOOP_KEYS_NOT_IN_FINGERPRINT = ("cycles", "judge_samples")
 GENERATION_RESULT_KEYS = ("backend",)
 JUDGE_RESULT_KEYS = ("backend", "model", "top_logprobs", "min_number_mass", "refusal_policy")
+# Model keys that only check a run at start (what the adapter must cover, that a vision tower is left out); and
+# keys out of the fingerprint at their default, so that runs made before them keep resuming.
+MODEL_CHECK_KEYS = ("text_only", "lora.cover")
+MODEL_KEYS_AT_DEFAULT = {"lora.target_parameters": []}
 # The keys the stem already names.
 STEM_KEYS = ("trait", "regime", "reinit", "model", "seed")
 DEFAULT_RUN_NAME = AmpliConfig.run_name  # the stem, as an interpolation
@@ -49,7 +53,19 @@ def result_inputs(resolved: dict, runtime: dict) -> dict:
     relevant["loop"] = {k: v for k, v in relevant["loop"].items() if k not in LOOP_KEYS_NOT_IN_FINGERPRINT}
     relevant["generation"] = {k: v for k, v in relevant["generation"].items() if k in GENERATION_RESULT_KEYS}
     relevant["judge"] = {k: v for k, v in relevant["judge"].items() if k in JUDGE_RESULT_KEYS}
+    relevant["model"] = model_result_inputs(relevant["model"])
     return relevant
+
+
+def model_result_inputs(model: dict) -> dict:
+    """The model config less MODEL_CHECK_KEYS, and less MODEL_KEYS_AT_DEFAULT where they hold their default."""
+    model = {**model, "lora": dict(model.get("lora") or {})}
+    for key in MODEL_CHECK_KEYS + tuple(MODEL_KEYS_AT_DEFAULT):
+        group, _, name = key.rpartition(".")
+        holder = model[group] if group else model
+        if key in MODEL_CHECK_KEYS or holder.get(name) == MODEL_KEYS_AT_DEFAULT[key]:
+            holder.pop(name, None)
+    return model
 
 
 def result_fingerprint(resolved: dict, runtime: dict) -> str:
@@ -68,6 +84,8 @@ def affects_results(key: str) -> bool:
         return not rest or sub in GENERATION_RESULT_KEYS
     if top == "judge":
         return not rest or sub in JUDGE_RESULT_KEYS
+    if top == "model":
+        return rest not in MODEL_CHECK_KEYS
     return True
 
 

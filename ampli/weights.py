@@ -43,10 +43,14 @@ def resolve_weights(cfg: ModelConfig, cache_root: Path) -> Weights:
 
 def hub_weights(cfg: ModelConfig, cache_root: Path) -> Weights:
     from huggingface_hub import constants, snapshot_download
-    from huggingface_hub.errors import LocalEntryNotFoundError
+    from huggingface_hub.errors import GatedRepoError, LocalEntryNotFoundError, RepositoryNotFoundError
 
     try:
         return Weights(Path(snapshot_download(cfg.hub_id, allow_patterns=HUB_FILES)), f"hub:{cfg.hub_id}")
+    except GatedRepoError:
+        raise ConfigError(no_access(cfg.hub_id, "is gated: its license must be accepted on the hub")) from None
+    except RepositoryNotFoundError:
+        raise ConfigError(no_access(cfg.hub_id, "was not found, or is private or gated")) from None
     except LocalEntryNotFoundError as e:
         if cfg.offline_gguf is None:
             raise ConfigError(
@@ -55,6 +59,17 @@ def hub_weights(cfg: ModelConfig, cache_root: Path) -> Weights:
             ) from None
     reason = "HF_HUB_OFFLINE is set" if constants.HF_HUB_OFFLINE else "no connection, and not in the cache"
     return gguf_weights(cfg, cache_root, reason)
+
+
+def no_access(hub_id: str, why: str) -> str:
+    """Why a hub model cannot be downloaded, and the two things that fix it (access, then a token that has it)."""
+    from huggingface_hub import get_token
+
+    token = ("a Hugging Face token is set (HF_TOKEN or `hf auth login`), but its account has no access"
+             if get_token() else "no Hugging Face token is set (HF_TOKEN)")
+    return (f"model.hub_id={hub_id!r} {why}; {token}. Request access at https://huggingface.co/{hub_id}, then "
+            f"export HF_TOKEN=<a read token of that account> where the job runs (a SLURM job inherits it from the "
+            f"submitting shell), or download it once and use model.source=path model.path=<the copy>")
 
 
 def gguf_weights(cfg: ModelConfig, cache_root: Path, reason: str) -> Weights:

@@ -219,6 +219,8 @@ class VLLMGenerator:
         }
         if self.prompt_logprobs and path == str(self.source.weights.path):  # the engine perplexity is read from
             settings["enable_prefix_caching"] = False
+        if self.source.cfg.text_only:  # a vision-language checkpoint: no image or video inputs, no encoder memory
+            settings["limit_mm_per_prompt"] = {"image": 0, "video": 0}
         if lora.enabled:
             settings |= {"max_lora_rank": max_lora_rank(lora.r), "max_loras": 2}  # model n-1 and n-2 (DPO)
         return settings
