@@ -27,12 +27,15 @@ from ampli.store import fingerprint, read_json
 log = logging.getLogger("ampli")
 
 # Settings that change how a run is executed or reported, not its results: they may differ on a resume.
-NOT_IN_FINGERPRINT = ("logger", "cluster", "sweep", "output_dir", "model_cache", "device", "run_lock", "hydra")
+NOT_IN_FINGERPRINT = ("logger", "cluster", "sweep", "output_dir", "model_cache", "device", "run_lock", "hydra",
+                      "replication_of")
 # Within groups that are in the fingerprint, the keys that are: more loop.cycles extend a run; of the engine only
 # its kind matters (not where or how big it is); of the judge, what decides its scores (not its budget or speed).
 LOOP_KEYS_NOT_IN_FINGERPRINT = ("cycles",)
 GENERATION_RESULT_KEYS = ("backend",)
 JUDGE_RESULT_KEYS = ("backend", "model", "top_logprobs", "min_number_mass", "refusal_policy")
+# Result keys added after runs were made: at their default they stay out of the fingerprint, so those runs resume.
+LOOP_KEYS_ADDED_LATER = {"cycle0_from": None}
 # The keys the stem already names.
 STEM_KEYS = ("trait", "regime", "reinit", "model", "seed")
 DEFAULT_RUN_NAME = AmpliConfig.run_name  # the stem, as an interpolation
@@ -44,7 +47,8 @@ def result_inputs(resolved: dict, runtime: dict) -> dict:
     """What a run's results depend on: its config, less what only changes how it is run or reported, plus what
     is resolved at run time (the device type, where the weights came from, the chat-template arguments)."""
     relevant = {k: v for k, v in resolved.items() if k not in NOT_IN_FINGERPRINT} | {"runtime": runtime}
-    relevant["loop"] = {k: v for k, v in relevant["loop"].items() if k not in LOOP_KEYS_NOT_IN_FINGERPRINT}
+    relevant["loop"] = {k: v for k, v in relevant["loop"].items() if k not in LOOP_KEYS_NOT_IN_FINGERPRINT
+                        and not (k in LOOP_KEYS_ADDED_LATER and v == LOOP_KEYS_ADDED_LATER[k])}
     relevant["generation"] = {k: v for k, v in relevant["generation"].items() if k in GENERATION_RESULT_KEYS}
     relevant["judge"] = {k: v for k, v in relevant["judge"].items() if k in JUDGE_RESULT_KEYS}
     return relevant
