@@ -35,6 +35,8 @@ FINISHED = ("completed", "diverged", "collapsed")
 # Overrides of the original job that replicate sets itself (or drops: an explicit run_name would give every seed
 # one directory).
 OWN_KEYS = ("seed", "run_name", "output_dir", "replication_of", CYCLE0_KEY)
+# Each flagged run's launch logs under a sweep directory of its own (SLURM launches go side by side).
+SWEEP_DIR_KEY = "hydra.sweep.dir"
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,9 @@ def launch_overrides(original: dict, fresh_cycle0: bool, extra: Sequence[str]) -
     dropped = set(OWN_KEYS) | extra_keys
     overrides = [o for o in original["overrides"] if override_key(o) not in dropped
                  and not ("cluster" in extra_keys and override_key(o).startswith("cluster."))]
-    own = [f"output_dir={quoted(str(runs_dir.parent))}", f"replication_of={quoted(original['run_name'])}"]
+    sweep_dir = f"{runs_dir.parent}/multirun/replicate-{original['run_name']}/${{now:%Y-%m-%d_%H-%M-%S}}"
+    own = [f"output_dir={quoted(str(runs_dir.parent))}", f"replication_of={quoted(original['run_name'])}",
+           *([] if SWEEP_DIR_KEY in extra_keys else [f"{SWEEP_DIR_KEY}={quoted(sweep_dir)}"])]
     if not fresh_cycle0:
         own.append(f"{CYCLE0_KEY}={quoted(original['run_name'])}")  # a name under the same runs/
     return [*overrides, *extra, *own]
@@ -124,11 +128,30 @@ def plan(runs: Sequence[dict], seeds: int, fresh_cycle0: bool, rule: str, detect
     return plans
 
 
-def launch(overrides: Sequence[str], seeds: Sequence[int]) -> int:
-    """One launch.py -m of the seeds: one sweep, so one job array on SLURM."""
+def launch(overrides: Sequence[str], seeds: Sequence[int]) -> subprocess.Popen:
+    """Start one launch.py -m of the seeds: one sweep, so one job array on SLURM."""
     cmd = [sys.executable, str(LAUNCH), "-m", *overrides, "seed=" + ",".join(map(str, seeds))]
     print("+ " + " ".join(cmd[1:]), flush=True)
-    return subprocess.run(cmd).returncode
+    return subprocess.Popen(cmd)
+
+
+def side_by_side(plans: Sequence[Plan], extra: Sequence[str]) -> bool:
+    """SLURM arrays can wait in the queue side by side, each launch in its own sweep directory; local and pool
+    launches share this machine's cores, and one sweep directory given for all of them is not shared, so those go
+    one after another."""
+    return all("cluster=slurm" in p.overrides for p in plans) and SWEEP_DIR_KEY not in map(override_key, extra)
+
+
+def launch_all(plans: Sequence[Plan], extra: Sequence[str]) -> int:
+    """Launch every plan with seeds to run; the exit status is the first failure's, else 0."""
+    together = side_by_side(plans, extra)
+    started = []
+    for p in plans:
+        if p.seeds:
+            started.append(launch(p.overrides, p.seeds))
+            if not together:
+                started[-1].wait()
+    return next((code for code in (proc.wait() for proc in started) if code), 0)
 
 
 def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str]]:
@@ -170,14 +193,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"ampli replicate: error: {err}", file=sys.stderr)
         return 2
     print(f"{len(plans)} of {len(runs)} runs under {args.runs_dir} flagged ({args.rule} rule)")
-    status = 0
     for p in plans:
         finished = f", {len(p.finished)} finished before" if p.finished else ""
         print(f"{p.original['run_name']}: seeds {','.join(map(str, p.seeds)) or '-'} to run{finished}", flush=True)
-        if p.seeds and not args.dry_run:
-            status = launch(p.overrides, p.seeds) or status
-    return status
-
+    return 0 if args.dry_run else launch_all(plans, extra)
 
 if __name__ == "__main__":
     sys.exit(main())

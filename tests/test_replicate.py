@@ -6,7 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
+from fixtures_runs import write_run
 
 from ampli.config import ConfigError
 from ampli.detector import DetectorConfig
@@ -54,12 +56,14 @@ def test_the_launch_keeps_every_override_but_the_seed_and_names_the_original(tmp
     original = fake_run(tmp_path, "bliss-dpo-continual-tiny-s0-beta=0.05,seed_examples=32", [0] * 5)
     overrides = launch_overrides(original, fresh_cycle0=False, extra=[])
     name = "'bliss-dpo-continual-tiny-s0-beta=0.05,seed_examples=32'"  # quoted: Hydra would split it on the comma
+    sweep_dir = f"hydra.sweep.dir='{tmp_path}/multirun/replicate-{name[1:-1]}/${{now:%Y-%m-%d_%H-%M-%S}}'"
     assert overrides == ["regime=dpo", "cluster=pool", "cluster.n_jobs=2", f"output_dir='{tmp_path}'",
-                         f"replication_of={name}", f"{CYCLE0}={name}"]
+                         f"replication_of={name}", sweep_dir, f"{CYCLE0}={name}"]
     # --fresh-cycle0 trains its own cycle 0; another launcher replaces the original's, with its settings
-    fresh = launch_overrides(original, fresh_cycle0=True, extra=["cluster=slurm", "cluster.partition=gpu"])
-    assert fresh == ["regime=dpo", "cluster=slurm", "cluster.partition=gpu", f"output_dir='{tmp_path}'",
-                     f"replication_of={name}"]
+    fresh = launch_overrides(original, fresh_cycle0=True,
+                             extra=["cluster=slurm", "cluster.partition=gpu", "hydra.sweep.dir=/x"])
+    assert fresh == ["regime=dpo", "cluster=slurm", "cluster.partition=gpu", "hydra.sweep.dir=/x",
+                     f"output_dir='{tmp_path}'", f"replication_of={name}"]
 
 
 def test_finished_replications_are_not_launched_again(tmp_path):
@@ -93,6 +97,32 @@ def test_cycle0_from_must_name_a_run_with_a_finished_seed_cycle(tmp_path):
     done = ["base/eval", *(f"cycle_000/{s}" for s in ("generate", "judge", "train", "eval"))]
     write_json(runs / "done" / "manifest.json", {"completed": done})
     assert cycle0_donor(runs, "done") == cycle0_donor(tmp_path, str(runs / "done")) == (runs / "done").resolve()
+
+
+def mark_replication(run_dir: Path, original: str, amplified: bool, reuse_cycle0: bool = True) -> None:
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    metrics["amplification"].update(amplified=amplified, decided=True)
+    metrics.update(replication_of=original, varies={CYCLE0: original} if reuse_cycle0 else {})
+    (run_dir / "metrics.json").write_text(json.dumps(metrics))
+
+
+def test_the_report_counts_each_originals_replications_with_a_wilson_interval(tmp_path):
+    original = write_run(tmp_path, reinit=False, seed=0)
+    mark_replication(original, "", True)  # an original: replicates nothing
+    for seed, amplified in ((1, True), (2, False), (3, True)):
+        mark_replication(write_run(tmp_path, reinit=False, seed=seed, sweep=f"r{seed}"), original.name, amplified)
+    fresh = write_run(tmp_path, reinit=False, seed=4)
+    mark_replication(fresh, original.name, False, reuse_cycle0=False)
+    files = build_report(tmp_path / "runs")
+    table = pd.read_csv(files.replications_csv)
+    assert table[["original", "cycle0", "seeds", "amplified_in"]].values.tolist() == [
+        [original.name, "original's", "1,2,3", "2/3"], [original.name, "fresh", "4", "0/1"]]
+    assert (round(table["rate_ci95_low"][0], 3), round(table["rate_ci95_high"][0], 3)) == (0.208, 0.939)
+    page = files.html.read_text()
+    assert "<h2>Replications</h2>" in page and "Wilson" in page and files.plots["replications"].exists()
+    # no replications, no section
+    plain = build_report(write_run(tmp_path / "other", seed=0).parent)
+    assert plain.replications_csv is None and "<h2>Replications</h2>" not in plain.html.read_text()
 
 
 def replicate(*args: str) -> subprocess.CompletedProcess:

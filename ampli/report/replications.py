@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 
 from ampli.detector import PRIMARY_RULE
 from ampli.report.plots import PANEL_SIZE, SCORE_LIMITS, png_bytes
+from ampli.report.runs import METRICS_FILE, load_run
 from ampli.report.stats import wilson_interval
 
 CYCLE0_KEY = "loop.cycle0_from"  # the replication mechanism's loop knob, among a run's varied settings
@@ -33,17 +34,23 @@ def is_fresh(run: dict[str, Any]) -> bool:
 
 
 def replication_groups(runs: list[dict[str, Any]]) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
-    """(original, its replications of one kind) per replicated run, in name order. The original is looked up beside
-    its replications; where the report does not include it, a stand-in holds its name."""
+    """(original, its replications of one kind) per replicated run, in name order. The original is the run beside
+    its replications (read from disk where the report's path does not include it, as in a replication sweep's own
+    report); where it is gone, a stand-in holds its name."""
     by_dir = {Path(run["run_dir"]).resolve(): run for run in runs}
     groups: dict[tuple[Path, bool], list[dict[str, Any]]] = {}
     for run in runs:
         if run.get("replication_of"):
             original_dir = (Path(run["run_dir"]).parent / run["replication_of"]).resolve()
             groups.setdefault((original_dir, is_fresh(run)), []).append(run)
-    return [(by_dir.get(original_dir, {"run_name": original_dir.name, "cycles": []}),
-             sorted(replicas, key=lambda r: r["seed"]))
+    return [(by_dir.get(original_dir) or _read_original(original_dir), sorted(replicas, key=lambda r: r["seed"]))
             for (original_dir, _), replicas in sorted(groups.items(), key=lambda item: (item[0][0].name, item[0][1]))]
+
+
+def _read_original(run_dir: Path) -> dict[str, Any]:
+    if (run_dir / METRICS_FILE).is_file():
+        return load_run(run_dir)
+    return {"run_name": run_dir.name, "cycles": []}
 
 
 def _verdict(run: dict[str, Any]) -> bool | None:
