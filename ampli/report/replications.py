@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from ampli.detector import PRIMARY_RULE
 from ampli.report.plots import PANEL_SIZE, SCORE_LIMITS, png_bytes
@@ -111,6 +112,10 @@ def plot_replications(runs: list[dict[str, Any]]) -> Figure:
         ax.set_ylim(*SCORE_LIMITS)
         ax.set_xlabel("cycle")
         ax.set_ylabel("trait score")
+    legend = [Line2D([], [], color=ORIGINAL_COLOR, linewidth=2.5, label="original"),
+              Line2D([], [], color=AMPLIFIED_COLOR, label="replication, amplified"),
+              Line2D([], [], color=REPLICATION_COLOR, label="replication, not amplified")]
+    fig.legend(handles=legend, loc="outside lower center", ncols=3, fontsize=7, frameon=False)
     return fig
 
 
