@@ -9,15 +9,17 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from fixtures_runs import write_run
+from omegaconf import OmegaConf
 
 from ampli.config import ConfigError
 from ampli.detector import DetectorConfig
 from ampli.replicate import flagged_runs, launch_overrides, plan, replication_seeds
 from ampli.report import build_report
 from ampli.report.stats import wilson_interval
+from ampli.run_identity import JobInfo, result_inputs, run_identity
 from ampli.shared_stages import cycle0_donor
 from ampli.store import write_json
-from tests.conftest import MICRO, ROOT, find_run, with_overrides
+from tests.conftest import MICRO, ROOT, compose_config, find_run, with_overrides
 
 CYCLE0 = "loop.cycle0_from"
 
@@ -125,6 +127,16 @@ def test_the_report_counts_each_originals_replications_with_a_wilson_interval(tm
     assert plain.replications_csv is None and "<h2>Replications</h2>" not in plain.html.read_text()
 
 
+def replicas_of(runs: Path, original: str) -> dict[int, Path]:
+    """seed -> run directory of each replication of `original` under runs/."""
+    found = {}
+    for path in runs.glob("*/metrics.json"):
+        metrics = json.loads(path.read_text())
+        if metrics.get("replication_of") == original:
+            found[metrics["seed"]] = path.parent
+    return found
+
+
 def replicate(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "ampli.cli", "replicate", *args], cwd=ROOT, capture_output=True,
                           text=True, timeout=1800)
@@ -147,10 +159,11 @@ def test_a_sweep_replicated_with_3_seeds_reports_k_of_3_per_flagged_run(tmp_path
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-4000:]
     assert "2 of 2 runs" in done.stdout and done.stdout.count("launch.py -m") == 2, done.stdout
     for original in originals:
-        for seed in (1, 2, 3):
-            replica = runs / f"{original.name.replace('-s0', f'-s{seed}')}-cycle0_from={original.name}"
+        replicas = replicas_of(runs, original.name)
+        assert sorted(replicas) == [1, 2, 3], replicas
+        for seed, replica in replicas.items():
             metrics = json.loads((replica / "metrics.json").read_text())
-            assert metrics["replication_of"] == original.name and metrics["seed"] == seed
+            assert metrics["varies"]["loop.cycle0_from"] == original.name
             assert metrics["status"] == "completed" and len(metrics["cycles"]) == 5
             # cycle 0 is the original's, linked (the same file), and only later cycles differ
             linked = [Path("base/eval.jsonl"), Path("cycle_000/judgments.jsonl"),
@@ -165,7 +178,7 @@ def test_a_sweep_replicated_with_3_seeds_reports_k_of_3_per_flagged_run(tmp_path
     assert report.returncode == 0, report.stderr[-4000:]
     table = build_report(runs).replications_csv.read_text()
     for original in originals:
-        replicas = [json.loads(p.read_text()) for p in runs.glob(f"*-cycle0_from={original.name}/metrics.json")]
+        replicas = [json.loads((p / "metrics.json").read_text()) for p in replicas_of(runs, original.name).values()]
         k = sum(r["amplification"]["amplified"] for r in replicas)
         assert f"{original.name}: {k}/3 replications amplified" in report.stdout, report.stdout
         assert f"{k}/3" in table
@@ -174,3 +187,15 @@ def test_a_sweep_replicated_with_3_seeds_reports_k_of_3_per_flagged_run(tmp_path
     again = replicate(str(runs), "--seeds", "3", "--threshold", "-100")
     assert again.returncode == 0 and "launch.py" not in again.stdout, again.stdout
     assert again.stdout.count("3 finished before") == 2, again.stdout
+
+
+def test_runs_made_before_the_replication_keys_keep_their_fingerprint():
+    """loop.cycle0_from at its default and replication_of (bookkeeping) stay out of the result inputs, so runs made
+    before they existed resume; a cycle0_from that is set is part of the run's identity, and names it."""
+    plain = result_inputs(OmegaConf.to_container(compose_config([]), resolve=True), {})
+    assert "cycle0_from" not in plain["loop"] and "replication_of" not in plain
+    overrides = ["loop.cycle0_from=bliss-sft-reinit-tiny-s0", "replication_of=bliss-sft-reinit-tiny-s0", "seed=1"]
+    cfg = compose_config(overrides)
+    assert result_inputs(OmegaConf.to_container(cfg, resolve=True), {})["loop"]["cycle0_from"] == "bliss-sft-reinit-tiny-s0"
+    assert run_identity(cfg, JobInfo(overrides=tuple(overrides))).name == (
+        "bliss-sft-reinit-tiny-s1-cycle0_from=bliss-sft-reinit-tiny-s0")
