@@ -192,7 +192,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ReportError as err:
         print(f"ampli replicate: error: {err}", file=sys.stderr)
         return 2
-    print(f"{len(plans)} of {len(runs)} runs under {args.runs_dir} flagged ({args.rule} rule)")
+    originals = sum(not run.get("replication_of") for run in runs)
+    print(f"{len(plans)} of {originals} runs under {args.runs_dir} flagged ({args.rule} rule; "
+          f"{len(runs) - originals} replications aside)")
     for p in plans:
         finished = f", {len(p.finished)} finished before" if p.finished else ""
         print(f"{p.original['run_name']}: seeds {','.join(map(str, p.seeds)) or '-'} to run{finished}", flush=True)
