@@ -228,10 +228,12 @@ def test_replications_of_a_flagged_run_are_one_job_array_on_its_cycle_0(slurm_cl
     assert proc.returncode == 0, f"{proc.stdout[-2000:]}{proc.stderr[-4000:]}\n{job_logs(out, name)[-4000:]}"
     tasks = [p.name for p in (out / "multirun" / name / ".submitit").iterdir() if "_" in p.name and p.is_dir()]
     assert len({t.split("_")[0] for t in tasks}) == 1 and sorted(t.split("_")[1] for t in tasks) == ["0", "1"], tasks
-    for seed in (1, 2):
-        replica = out / "runs" / f"bliss-sft-continual-micro-s{seed}-cycle0_from={original.name}"
-        metrics = json.loads((replica / "metrics.json").read_text())
-        assert (metrics["status"], metrics["replication_of"], len(metrics["cycles"])) == ("completed", original.name, 2)
+    replicas = {metrics["seed"]: (path.parent, metrics) for path in (out / "runs").glob("*/metrics.json")
+                if (metrics := json.loads(path.read_text())).get("replication_of") == original.name}
+    assert sorted(replicas) == [1, 2], replicas
+    for replica, metrics in replicas.values():
+        assert (metrics["status"], metrics["varies"]["loop.cycle0_from"], len(metrics["cycles"])) == (
+            "completed", original.name, 2)
         judged = Path("cycle_000/judgments.jsonl")
         assert (replica / judged).stat().st_ino == (original / judged).stat().st_ino
     print(f"2 replications through SLURM as one array: {time.monotonic() - start:.0f} s")
