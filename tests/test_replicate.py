@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from fixtures_runs import write_run
+from fixtures_runs import write_multirun, write_run
 from omegaconf import OmegaConf
 
 from ampli.config import ConfigError
@@ -111,8 +111,9 @@ def mark_replication(run_dir: Path, original: str, amplified: bool, reuse_cycle0
 def test_the_report_counts_each_originals_replications_with_a_wilson_interval(tmp_path):
     original = write_run(tmp_path, reinit=False, seed=0)
     mark_replication(original, "", True)  # an original: replicates nothing
-    for seed, amplified in ((1, True), (2, False), (3, True)):
-        mark_replication(write_run(tmp_path, reinit=False, seed=seed, sweep=f"r{seed}"), original.name, amplified)
+    replicas = [write_run(tmp_path, reinit=False, seed=seed, sweep=f"r{seed}") for seed in (1, 2, 3)]
+    for replica, amplified in zip(replicas, (True, False, True)):
+        mark_replication(replica, original.name, amplified)
     fresh = write_run(tmp_path, reinit=False, seed=4)
     mark_replication(fresh, original.name, False, reuse_cycle0=False)
     files = build_report(tmp_path / "runs")
@@ -122,6 +123,10 @@ def test_the_report_counts_each_originals_replications_with_a_wilson_interval(tm
     assert (round(table["rate_ci95_low"][0], 3), round(table["rate_ci95_high"][0], 3)) == (0.208, 0.939)
     page = files.html.read_text()
     assert "<h2>Replications</h2>" in page and "Wilson" in page and files.plots["replications"].exists()
+    # a replication sweep's own report (its multirun directory) reads the original beside the replications
+    write_multirun(tmp_path / "multirun", replicas)
+    alone = pd.read_csv(build_report(tmp_path / "multirun").replications_csv)
+    assert alone[["original", "original_amplified", "amplified_in"]].values.tolist() == [[original.name, True, "2/3"]]
     # no replications, no section
     plain = build_report(write_run(tmp_path / "other", seed=0).parent)
     assert plain.replications_csv is None and "<h2>Replications</h2>" not in plain.html.read_text()
