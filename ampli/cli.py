@@ -12,6 +12,7 @@ from pathlib import Path
 
 def _report(args: argparse.Namespace) -> int:
     from ampli.report import ReportError, build_report  # matplotlib/pandas load only for this command
+    from ampli.report.replications import print_replications
     from ampli.report.summary import print_summary
 
     try:
@@ -20,6 +21,8 @@ def _report(args: argparse.Namespace) -> int:
         print(f"ampli report: error: {err}", file=sys.stderr)
         return 2
     print_summary(files.configurations_csv, files.html, title=f"runs under {args.path}")
+    if files.replications_csv:
+        print_replications(files.replications_csv)
     print(f"tables and plots: {files.out_dir.resolve()}")
     return 0
 
@@ -59,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_delegated(subparsers, "estimate", "ampli.sweep_estimate",
                    "judge requests, tokens, USD and GPU-hours of a run or a sweep (launch.py's overrides) before it "
                    "starts")
+    _add_delegated(subparsers, "replicate", "ampli.replicate",
+                   "re-run every flagged (amplified) run with other seeds, through the launcher it was run with")
     _add_delegated(subparsers, "paper-table", "ampli.report.paper_table",
                    "the paper's table: per regime x reinit, runs amplified (k/N) and the mean change of trait and "
                    "coherence")

@@ -199,6 +199,11 @@ class LoopConfig:
     prompts_file: str | None = None
     eval_prompts_file: str | None = None
     eval_fraction: float = 0.1
+    # How `ampli replicate` reuses a flagged run's seed cycle: a finished run (its directory, or its name under this
+    # output_dir's runs/) whose base eval and cycle 0 this run adopts, hard-linked, instead of computing them, so
+    # that a run with another seed differs from it only in the later cycles. Part of the run's identity (its name
+    # ends in cycle0_from=<run>). Not regime.cycle0_checkpoint, which seeds cycle 0 from a checkpoint alone.
+    cycle0_from: str | None = None
 
 
 @dataclass
@@ -228,6 +233,9 @@ class AmpliConfig:
     cluster: dict = field(default_factory=dict)
     # One writer per run directory (ampli/run_lock.py): heartbeat period and when a silent holder counts as gone.
     run_lock: RunLockConfig = field(default_factory=RunLockConfig)
+    # The run this one replicates with another seed (`ampli replicate` sets it; the report groups replications by
+    # it). Bookkeeping only, not part of the run's identity.
+    replication_of: str | None = None
 
 
 def register_configs() -> None:

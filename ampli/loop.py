@@ -11,7 +11,8 @@
 Every stage writes its files atomically and is then marked complete in manifest.json; a rerun of the same
 job skips completed stages, so a crashed, preempted or requeued job finishes without redoing work. One process
 at a time holds a run (its run lock); a judge budget that runs out stops the run inside a stage, resumable.
-base/eval and cycle 0 do not depend on reinit: a run adopts them from a finished twin (ampli.shared_stages).
+base/eval and cycle 0 do not depend on reinit: a run adopts them from a finished twin (ampli.shared_stages), or
+from the run loop.cycle0_from names (a replication of it with another seed, `ampli replicate`).
 """
 
 import gc
@@ -109,6 +110,9 @@ class Run:
         relevant = result_inputs(OmegaConf.to_container(cfg, resolve=True), runtime)
         self.shared_key = shared_stages.shared_key(relevant)
         self.identity = run_identity(cfg, job)
+        # A replication's seed cycle comes from the run it replicates (ampli replicate); checked before any directory.
+        self.cycle0_donor = (shared_stages.cycle0_donor(self.output_dir / "runs", self.cfg.loop.cycle0_from)
+                             if self.cfg.loop.cycle0_from else None)
         config_fingerprint = fingerprint(relevant)
         root = run_root(self.output_dir / "runs", self.identity, config_fingerprint)
         self.store = RunStore(root, config_fingerprint, self.cfg.run_lock, shared_key=self.shared_key)
@@ -312,6 +316,9 @@ class Run:
         base = None
         cycles: list[dict] = []
         status, failed = "completed", None
+        if self.cycle0_donor is not None:
+            for group in shared_stages.adopt_cycle0(self.store, self.cycle0_donor):
+                self.computed.update(shared_stages.SHARED_GROUPS[group])  # new to this run's tracker
         try:
             base = self.evaluate("base", -1)
             self.track(tracker, "base", base)
@@ -384,6 +391,7 @@ class Run:
             "sweep": c.sweep,
             "overrides": list(self.job.overrides),
             "varies": self.identity.varies,
+            "replication_of": c.replication_of,
             "status": status,
             "base": base,
             "cycles": cycles,

@@ -10,6 +10,7 @@ Keys that only change how a run is executed or reported (logger, cluster, device
 run, ...) never enter the name, as they never enter the fingerprint. An explicit `run_name=` wins.
 """
 
+import copy
 import hashlib
 import json
 import logging
@@ -27,17 +28,18 @@ from ampli.store import fingerprint, read_json
 log = logging.getLogger("ampli")
 
 # Settings that change how a run is executed or reported, not its results: they may differ on a resume.
-NOT_IN_FINGERPRINT = ("logger", "cluster", "sweep", "output_dir", "model_cache", "device", "run_lock", "hydra")
+NOT_IN_FINGERPRINT = ("logger", "cluster", "sweep", "output_dir", "model_cache", "device", "run_lock", "hydra",
+                      "replication_of")
 # Within groups that are in the fingerprint, the keys that are: more loop.cycles extend a run, and which samples are
 # judged changes what is measured of them, never a model (loop.judge_samples); of the engine only
 # its kind matters (not where or how big it is); of the judge, what decides its scores (not its budget or speed).
 LOOP_KEYS_NOT_IN_FINGERPRINT = ("cycles", "judge_samples")
 GENERATION_RESULT_KEYS = ("backend",)
 JUDGE_RESULT_KEYS = ("backend", "model", "top_logprobs", "min_number_mass", "refusal_policy")
-# Model keys that only check a run at start (what the adapter must cover, that a vision tower is left out); and
-# keys out of the fingerprint at their default, so that runs made before them keep resuming.
-MODEL_CHECK_KEYS = ("text_only", "lora.cover")
-MODEL_KEYS_AT_DEFAULT = {"lora.target_parameters": []}
+# Keys that only check a run at start (what the adapter must cover, that a vision tower is left out).
+CHECK_ONLY_KEYS = ("model.text_only", "model.lora.cover")
+# Result keys added after runs were made: at these defaults they stay out of the fingerprint, so those runs resume.
+KEYS_ADDED_LATER = {"loop.cycle0_from": None, "model.lora.target_parameters": []}
 # The keys the stem already names.
 STEM_KEYS = ("trait", "regime", "reinit", "model", "seed")
 DEFAULT_RUN_NAME = AmpliConfig.run_name  # the stem, as an interpolation
@@ -49,23 +51,19 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._+=,-]+")
 def result_inputs(resolved: dict, runtime: dict) -> dict:
     """What a run's results depend on: its config, less what only changes how it is run or reported, plus what
     is resolved at run time (the device type, where the weights came from, the chat-template arguments)."""
-    relevant = {k: v for k, v in resolved.items() if k not in NOT_IN_FINGERPRINT} | {"runtime": runtime}
+    relevant = copy.deepcopy({k: v for k, v in resolved.items() if k not in NOT_IN_FINGERPRINT}) | {"runtime": runtime}
     relevant["loop"] = {k: v for k, v in relevant["loop"].items() if k not in LOOP_KEYS_NOT_IN_FINGERPRINT}
     relevant["generation"] = {k: v for k, v in relevant["generation"].items() if k in GENERATION_RESULT_KEYS}
     relevant["judge"] = {k: v for k, v in relevant["judge"].items() if k in JUDGE_RESULT_KEYS}
-    relevant["model"] = model_result_inputs(relevant["model"])
+    for key in (*CHECK_ONLY_KEYS, *KEYS_ADDED_LATER):
+        *groups, name = key.split(".")
+        holder = relevant
+        for group in groups:
+            holder = holder.get(group) if isinstance(holder, dict) else None
+        if isinstance(holder, dict) and name in holder and (
+                key in CHECK_ONLY_KEYS or holder[name] == KEYS_ADDED_LATER[key]):
+            del holder[name]
     return relevant
-
-
-def model_result_inputs(model: dict) -> dict:
-    """The model config less MODEL_CHECK_KEYS, and less MODEL_KEYS_AT_DEFAULT where they hold their default."""
-    model = {**model, "lora": dict(model.get("lora") or {})}
-    for key in MODEL_CHECK_KEYS + tuple(MODEL_KEYS_AT_DEFAULT):
-        group, _, name = key.rpartition(".")
-        holder = model[group] if group else model
-        if key in MODEL_CHECK_KEYS or holder.get(name) == MODEL_KEYS_AT_DEFAULT[key]:
-            holder.pop(name, None)
-    return model
 
 
 def result_fingerprint(resolved: dict, runtime: dict) -> str:
@@ -76,7 +74,7 @@ def affects_results(key: str) -> bool:
     """Whether a config key (dotted, or a group name) is among the result inputs above."""
     top, _, rest = key.partition(".")
     sub = rest.split(".")[0]
-    if top in NOT_IN_FINGERPRINT or top.startswith("hydra/"):
+    if top in NOT_IN_FINGERPRINT or top.startswith("hydra/") or key in CHECK_ONLY_KEYS:
         return False
     if top == "loop":
         return sub not in LOOP_KEYS_NOT_IN_FINGERPRINT
@@ -84,8 +82,6 @@ def affects_results(key: str) -> bool:
         return not rest or sub in GENERATION_RESULT_KEYS
     if top == "judge":
         return not rest or sub in JUDGE_RESULT_KEYS
-    if top == "model":
-        return rest not in MODEL_CHECK_KEYS
     return True
 
 

@@ -5,6 +5,9 @@ same base eval and the same cycle 0, file for file. When one of them has complet
 adopts its files (hard links) instead of computing them again. A reinit-vs-continual sweep that runs its
 continual jobs first (`make paper-table` does) so saves one cycle of every reinit run; runs that go side by side
 both compute, as before, and neither waits for the other.
+
+A run can also name the run it takes these stages from (loop.cycle0_from, whatever that run's seed): how
+`ampli replicate` re-runs a flagged run with other seeds on the very cycle 0 it amplified from.
 """
 
 import logging
@@ -12,6 +15,7 @@ import os
 import shutil
 from pathlib import Path
 
+from ampli.config import ConfigError
 from ampli.store import ADOPTING_PREFIX, RunStore, atomic_directory, fingerprint, read_json, write_json
 
 log = logging.getLogger("ampli")
@@ -68,6 +72,13 @@ def adopt(store: RunStore, key: str, group: str) -> str | None:
     donor = find_donor(store.root.parent, key, stages, exclude=store.root)
     if donor is None:
         return None
+    link_group(store, donor, group)
+    log.info("adopt %s from %s (it does not depend on reinit)", group, donor.name)
+    return donor.name
+
+
+def link_group(store: RunStore, donor: Path, group: str) -> None:
+    """Link the donor's files of a stage group into the store and mark its stages complete."""
     target = store.root / group
     with atomic_directory(target, ADOPTING_PREFIX) as tmp:
         link_tree(donor / group, tmp)
@@ -77,7 +88,36 @@ def adopt(store: RunStore, key: str, group: str) -> str | None:
             stats_path.unlink()  # a hard link: the donor's own file must stay as it is
             write_json(stats_path, {**stats, "judge_usage": {}, "adopted_from": donor.name})
         (tmp / "metrics.json").unlink(missing_ok=True)  # the loop writes this run's own
-    for stage in stages:
+    for stage in SHARED_GROUPS[group]:
         store.mark_done(stage)
-    log.info("adopt %s from %s (it does not depend on reinit)", group, donor.name)
-    return donor.name
+
+
+def cycle0_donor(runs_dir: Path, cycle0_from: str) -> Path:
+    """The run directory loop.cycle0_from names (a path, or a run name under runs_dir), checked to hold a finished
+    base eval and cycle 0 before this run makes its own directory."""
+    donor = Path(cycle0_from).expanduser()
+    donor = (donor if donor.is_absolute() or len(donor.parts) > 1 else runs_dir / donor).resolve()
+    manifest_path = donor / "manifest.json"
+    try:
+        completed = set(read_json(manifest_path).get("completed", ()))
+    except (OSError, ValueError):
+        raise ConfigError(f"loop.cycle0_from={cycle0_from!r} is not valid: {manifest_path} cannot be read; give a "
+                          f"run directory, or the name of a run under {runs_dir}") from None
+    missing = [s for group in SHARED_GROUPS.values() for s in group if s not in completed]
+    if missing:
+        raise ConfigError(f"loop.cycle0_from={cycle0_from!r} is not valid: {donor} has not completed "
+                          f"{', '.join(missing)}; let that run finish its seed cycle first")
+    return donor
+
+
+def adopt_cycle0(store: RunStore, donor: Path) -> list[str]:
+    """loop.cycle0_from: take the base eval and cycle 0 of the given run, whatever its seed (the replication
+    mechanism of `ampli replicate`). Returns the stage groups adopted now (none on a resume that has them)."""
+    adopted = []
+    for group, stages in SHARED_GROUPS.items():
+        if any(store.is_done(s) for s in stages):
+            continue
+        link_group(store, donor, group)
+        log.info("adopt %s from %s (loop.cycle0_from)", group, donor.name)
+        adopted.append(group)
+    return adopted

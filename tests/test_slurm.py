@@ -210,3 +210,35 @@ def test_a_sweep_over_any_key_is_one_job_array_with_a_directory_per_job(slurm_cl
     assert all(json.loads((out_dir / "runs" / n / "metrics.json").read_text())["status"] == "completed" for n in names)
     tasks = [p.name for p in (out_dir / "multirun" / name / ".submitit").iterdir() if "_" in p.name and p.is_dir()]
     assert len({t.split("_")[0] for t in tasks}) == 1 and len(tasks) == 8, tasks
+
+
+def test_replications_of_a_flagged_run_are_one_job_array_on_its_cycle_0(slurm_cluster: SlurmCluster,
+                                                                        tmp_path_factory):
+    """`ampli replicate` on a run made through SLURM relaunches it there: its seeds are the tasks of one array,
+    each adopting the original's cycle 0 by hard links (tests/test_replicate.py runs the same locally)."""
+    out = tmp_path_factory.mktemp("slurm-replicate")
+    cmd = [c for c in launch_cmd(out, "ampli-original", "trait=bliss", "reinit=false", "loop.cycles=2")
+           if c != "loop.cycles=1"]
+    proc = subprocess.run(cmd, cwd=ROOT, env=slurm_cluster.env, capture_output=True, text=True, timeout=JOB_TIMEOUT_S)
+    assert proc.returncode == 0, f"{proc.stderr[-4000:]}\n{job_logs(out, 'ampli-original')[-4000:]}"
+    original = find_run(out / "runs", "bliss-sft-continual-micro-s0")
+
+    name = "ampli-replicate"
+    start = time.monotonic()
+    # every run passes a threshold of -100 from cycle 0 on: the flag is certain at 2 cycles
+    proc = subprocess.run([sys.executable, "-m", "ampli.cli", "replicate", str(out / "runs"), "--seeds", "2",
+                           "--min-cycle", "0", "--threshold", "-100", f"hydra.sweep.dir={out}/multirun/{name}",
+                           f"hydra.launcher.name={name}"],
+                          cwd=ROOT, env=slurm_cluster.env, capture_output=True, text=True, timeout=JOB_TIMEOUT_S)
+    assert proc.returncode == 0, f"{proc.stdout[-2000:]}{proc.stderr[-4000:]}\n{job_logs(out, name)[-4000:]}"
+    tasks = [p.name for p in (out / "multirun" / name / ".submitit").iterdir() if "_" in p.name and p.is_dir()]
+    assert len({t.split("_")[0] for t in tasks}) == 1 and sorted(t.split("_")[1] for t in tasks) == ["0", "1"], tasks
+    replicas = {metrics["seed"]: (path.parent, metrics) for path in (out / "runs").glob("*/metrics.json")
+                if (metrics := json.loads(path.read_text())).get("replication_of") == original.name}
+    assert sorted(replicas) == [1, 2], replicas
+    for replica, metrics in replicas.values():
+        assert (metrics["status"], metrics["varies"]["loop.cycle0_from"], len(metrics["cycles"])) == (
+            "completed", original.name, 2)
+        judged = Path("cycle_000/judgments.jsonl")
+        assert (replica / judged).stat().st_ino == (original / judged).stat().st_ino
+    print(f"2 replications through SLURM as one array: {time.monotonic() - start:.0f} s")

@@ -55,9 +55,10 @@ def configuration_html(configurations: pd.DataFrame) -> str:
 
 def render_html(title: str, source: str, verdicts: pd.DataFrame, configurations: pd.DataFrame,
                 images: Mapping[str, bytes], table: pd.DataFrame,
-                paper_tables: Mapping[str, pd.DataFrame] | None = None) -> str:
-    """The report page: the paper's table (title -> table), verdicts per configuration and per run, then each image
-    (caption -> PNG bytes), then the full run x cycle table."""
+                paper_tables: Mapping[str, pd.DataFrame] | None = None, replications: str = "") -> str:
+    """The report page: the paper's table (title -> table), the replications section (HTML, where replications
+    exist), verdicts per configuration and per run, then each image (caption -> PNG bytes), then the full run x
+    cycle table."""
     paper = "\n".join(f"<h3>{html.escape(name)}</h3>\n{_frame_html(frame.rename(columns=HEADERS))}"
                       for name, frame in (paper_tables or {}).items())
     n_runs = len(verdicts)
@@ -77,6 +78,7 @@ def render_html(title: str, source: str, verdicts: pd.DataFrame, configurations:
 <p>Per regime and reinit: runs amplified ({html.escape(PRIMARY_RULE)}), and the mean change of trait and coherence
 from cycle 0 to the last cycle.</p>
 {paper}
+{replications}
 <h2>Amplification per configuration</h2>
 <p>Runs that differ only by their seed form a configuration; last_trait is the mean over seeds, last_trait_ci95 the
 half-width of its 95% interval (Student t).</p>

@@ -49,3 +49,18 @@ def mean_band(values: Sequence[float], confidence: float = CONFIDENCE) -> tuple[
     if len(values) < 2:
         return mean, None
     return mean, t_factor(len(values) - 1, confidence) * statistics.stdev(values) / math.sqrt(len(values))
+
+
+Z_95 = 1.959963984540054  # the two-sided 95% quantile of the standard normal
+
+
+def wilson_interval(k: int, n: int, z: float = Z_95) -> tuple[float, float]:
+    """The Wilson score interval of a rate k/n (95% by default). At 3-20 replications the normal approximation
+    fails where it matters most: at 0/n or n/n it has zero width. Wilson's stays inside [0, 1] and never collapses."""
+    if n < 1:
+        raise ValueError(f"n={n} is not valid; a rate needs at least one trial")
+    rate = k / n
+    scale = 1 + z * z / n
+    centre = (rate + z * z / (2 * n)) / scale
+    half = z * math.sqrt(rate * (1 - rate) / n + z * z / (4 * n * n)) / scale
+    return max(0.0, centre - half), min(1.0, centre + half)
