@@ -46,34 +46,43 @@ def _explicit(key: str, value) -> int | None:
     return int(value)
 
 
-def gpus_for(params_b, override=None) -> int | None:
+# Training backends that hold no model in the job (ampli.backends): its sweep needs no GPU, whatever the model.
+REMOTE_BACKENDS = ("tinker",)
+
+
+def held_params_b(params_b, backend: str = "local") -> float:
+    """Billions of parameters the job itself holds: none when a service trains and samples the model."""
+    return 0.0 if backend in REMOTE_BACKENDS else _params_b(params_b)
+
+
+def gpus_for(params_b, override=None, backend: str = "local") -> int | None:
     """GPUs per node for a model; None (not 0) when no GPU is needed, so sbatch gets no --gpus-per-node."""
     gpus = _explicit("gpus_per_node", override)
     if gpus is None:
-        size = _params_b(params_b)
+        size = held_params_b(params_b, backend)
         gpus = next(n for limit, n in GPU_TIERS if size <= limit)
     return gpus or None
 
 
-def mem_for(params_b, override=None) -> int:
+def mem_for(params_b, override=None, backend: str = "local") -> int:
     """Host memory (GB) per node: room to load bf16 weights twice (load + copy) plus 16 GB of headroom."""
     mem = _explicit("mem_gb", override)
     if mem is not None:
         if mem == 0:
             raise ClusterConfigError("cluster.mem_gb=0 is not valid; use a whole number >= 1 or null (auto)")
         return mem
-    size = _params_b(params_b)
+    size = held_params_b(params_b, backend)
     return 8 if size <= GPU_TIERS[0][0] else 8 * math.ceil((4 * size + 16) / 8)
 
 
-def cpus_for(params_b, override=None, gpus_override=None) -> int:
+def cpus_for(params_b, override=None, gpus_override=None, backend: str = "local") -> int:
     """CPUs per task: a couple for CPU-only tiny models, CPUS_PER_GPU per GPU (tokenisation, data loading)."""
     cpus = _explicit("cpus_per_task", override)
     if cpus is not None:
         if cpus == 0:
             raise ClusterConfigError("cluster.cpus_per_task=0 is not valid; use a whole number >= 1 or null (auto)")
         return cpus
-    gpus = gpus_for(params_b, gpus_override) or 0
+    gpus = gpus_for(params_b, gpus_override, backend) or 0
     return CPUS_PER_GPU * gpus if gpus else CPUS_WITHOUT_GPU
 
 

@@ -30,8 +30,8 @@ from ampli.detector import detect, verdict
 from ampli.judges import build_judge
 from ampli.judges.base import JudgeItem, JudgeUsage
 from ampli.judges.config import EmRateConfig
-from ampli.generation import build_generator, check_generation
-from ampli.models import ModelSource, free_memory, resolve_device, set_cpu_threads
+from ampli.backends import build_backend, check_backend, local_device
+from ampli.models import ModelSource, free_memory, set_cpu_threads
 from ampli.regimes import get_regime
 from ampli.regimes.base import RunContext, check_data
 from ampli.run_identity import JobInfo, result_inputs, run_identity, run_root
@@ -79,8 +79,8 @@ class Run:
         console.setup(self.cfg.logger.verbose, bars=not console.side_by_side(self.cfg.cluster))
         validate(self.cfg)
         # A real model without a GPU, bad data or a missing API key fail here, before a run directory is made.
-        device = resolve_device(self.cfg.device, self.cfg.model)
-        check_generation(self.cfg)
+        device = local_device(self.cfg)
+        check_backend(self.cfg)
         data = corpus.RunData(self.cfg)
         self.regime = get_regime(self.cfg.regime.name)
         check_data(self.regime, data)
@@ -104,7 +104,7 @@ class Run:
         self.store = RunStore(root, config_fingerprint, self.cfg.run_lock, shared_key=self.shared_key)
         weakref.finalize(self, self.store.close)  # the run lock goes when this run does, even if never run()
         self.ctx.store = self.store
-        self.ctx.generator = build_generator(self.cfg, source, tokenizer, self.ctx.checkpoint)
+        self.regime, self.ctx.generator = build_backend(self.cfg, self.ctx, self.regime, self.ctx.checkpoint)
         self.judge_budget.spent_before = self.judge_spent()
         self.name = self.cfg.run_name = cfg.run_name = root.name  # after the fingerprint, which keeps the stem
         atomic_write_text(self.store.root / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))

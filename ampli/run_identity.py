@@ -33,6 +33,9 @@ NOT_IN_FINGERPRINT = ("logger", "cluster", "sweep", "output_dir", "model_cache",
 LOOP_KEYS_NOT_IN_FINGERPRINT = ("cycles",)
 GENERATION_RESULT_KEYS = ("backend",)
 JUDGE_RESULT_KEYS = ("backend", "model", "top_logprobs", "min_number_mass", "refusal_policy")
+# Of the training backend: which service and model, and the adapter (not its SDK module, retries or budget). A local
+# run leaves the group out altogether, so runs made before the group existed keep their fingerprints.
+BACKEND_RESULT_KEYS = ("name", "base_model", "lora_rank", "adam_eps")
 # The keys the stem already names.
 STEM_KEYS = ("trait", "regime", "reinit", "model", "seed")
 DEFAULT_RUN_NAME = AmpliConfig.run_name  # the stem, as an interpolation
@@ -47,6 +50,9 @@ def result_inputs(resolved: dict, runtime: dict) -> dict:
     relevant["loop"] = {k: v for k, v in relevant["loop"].items() if k not in LOOP_KEYS_NOT_IN_FINGERPRINT}
     relevant["generation"] = {k: v for k, v in relevant["generation"].items() if k in GENERATION_RESULT_KEYS}
     relevant["judge"] = {k: v for k, v in relevant["judge"].items() if k in JUDGE_RESULT_KEYS}
+    backend = relevant.pop("backend", {"name": "local"})
+    if backend["name"] != "local":
+        relevant["backend"] = {k: v for k, v in backend.items() if k in BACKEND_RESULT_KEYS}
     return relevant
 
 
@@ -66,6 +72,8 @@ def affects_results(key: str) -> bool:
         return not rest or sub in GENERATION_RESULT_KEYS
     if top == "judge":
         return not rest or sub in JUDGE_RESULT_KEYS
+    if top == "backend":
+        return not rest or sub in BACKEND_RESULT_KEYS
     return True
 
 

@@ -1,0 +1,36 @@
+"""Where a run's models are trained and sampled, chosen with `backend=`: `local` (this process: TRL trainers and
+ampli.generation's engines) or `tinker` (a hosted Tinker service, ampli.tinker_backend). The loop asks this module
+once for its regime and generator and never which backend it has."""
+
+from pathlib import Path
+from typing import Callable
+
+from ampli.config import AmpliConfig
+from ampli.generation import Generator, build_generator, check_generation
+from ampli.models import resolve_device
+from ampli.regimes.base import Regime, RunContext
+
+
+def check_backend(cfg: AmpliConfig) -> None:
+    """Refuse what cannot run, before any work: a missing SDK or API key (tinker), an engine that cannot start."""
+    if cfg.backend.name == "tinker":
+        from ampli.tinker_backend.service import check
+
+        check(cfg.backend)
+    else:
+        check_generation(cfg)
+
+
+def local_device(cfg: AmpliConfig) -> str:
+    """The device this process computes on: none but the CPU's tokenizer when a service trains and samples."""
+    return "cpu" if cfg.backend.name == "tinker" else resolve_device(cfg.device, cfg.model)
+
+
+def build_backend(cfg: AmpliConfig, ctx: RunContext, regime: Regime,
+                  checkpoint: Callable[[int], Path]) -> tuple[Regime, Generator]:
+    """The regime as the backend trains it, and the generator that samples any cycle's model."""
+    if cfg.backend.name == "tinker":
+        from ampli.tinker_backend.connect import connect
+
+        return connect(cfg, ctx, regime)
+    return regime, build_generator(cfg, ctx.source, ctx.tokenizer, checkpoint)
