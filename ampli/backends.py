@@ -7,7 +7,7 @@ from typing import Callable
 
 from ampli.config import AmpliConfig
 from ampli.generation import Generator, build_generator, check_generation
-from ampli.models import resolve_device
+from ampli.models import ModelSource, resolve_device
 from ampli.regimes.base import Regime, RunContext
 
 
@@ -24,6 +24,11 @@ def check_backend(cfg: AmpliConfig) -> None:
 def local_device(cfg: AmpliConfig) -> str:
     """The device this process computes on: none but the CPU's tokenizer when a service trains and samples."""
     return "cpu" if cfg.backend.name == "tinker" else resolve_device(cfg.device, cfg.model)
+
+
+def model_source(cfg: AmpliConfig, device: str) -> ModelSource:
+    """The run's model as this process needs it: all of it locally, only its tokenizer when a service holds it."""
+    return ModelSource.create(cfg.model, Path(cfg.model_cache), device, tokenizer_only=cfg.backend.name != "local")
 
 
 def build_backend(cfg: AmpliConfig, ctx: RunContext, regime: Regime,

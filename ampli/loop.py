@@ -30,8 +30,8 @@ from ampli.detector import detect, verdict
 from ampli.judges import build_judge
 from ampli.judges.base import JudgeItem, JudgeUsage
 from ampli.judges.config import EmRateConfig
-from ampli.backends import build_backend, check_backend, local_device
-from ampli.models import ModelSource, free_memory, set_cpu_threads
+from ampli.backends import build_backend, check_backend, local_device, model_source
+from ampli.models import free_memory, set_cpu_threads
 from ampli.regimes import get_regime
 from ampli.regimes.base import RunContext, check_data
 from ampli.run_identity import JobInfo, result_inputs, run_identity, run_root
@@ -87,7 +87,7 @@ class Run:
         self.output_dir = Path(self.cfg.output_dir).resolve()
         self.judge_budget = Budget("judge.max_cost_usd", self.cfg.judge.max_cost_usd)
         self.judge = build_judge(self.cfg.judge, cache_dir=self.output_dir / "judge_cache", budget=self.judge_budget)
-        source = ModelSource.create(self.cfg.model, Path(self.cfg.model_cache), device)
+        source = model_source(self.cfg, device)
         set_cpu_threads(self.cfg.model)
         tokenizer = source.tokenizer()
         self.ctx = RunContext(cfg=self.cfg, source=source, tokenizer=tokenizer, store=None, data=data,

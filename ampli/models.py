@@ -89,9 +89,10 @@ class ModelSource:
     dtype: torch.dtype
 
     @classmethod
-    def create(cls, cfg: ModelConfig, cache_root: Path, device: str) -> "ModelSource":
+    def create(cls, cfg: ModelConfig, cache_root: Path, device: str, tokenizer_only: bool = False) -> "ModelSource":
+        """tokenizer_only: the run computes nothing with the model here (a service trains and samples it)."""
         device = resolve_device(device, cfg)
-        source = cls(cfg=cfg, weights=resolve_weights(cfg, cache_root), device=device,
+        source = cls(cfg=cfg, weights=resolve_weights(cfg, cache_root, tokenizer_only), device=device,
                      dtype=resolve_dtype(cfg.dtype, device))
         if placement(device):
             log.info("%d GPUs visible: %s is sharded across them (device_map=auto)", torch.cuda.device_count(),

@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 import pytest
+from omegaconf import OmegaConf
 
 from ampli.cluster import cpus_for, gpus_for
 from ampli.config import ConfigError
@@ -166,3 +167,21 @@ def test_a_tinker_job_asks_the_cluster_for_no_gpu():
     assert gpus_for(70.0) == 4 and gpus_for(70.0, None, "tinker") is None
     assert cpus_for(70.0, None, None, "tinker") == 2
     assert gpus_for(70.0, 1, "tinker") == 1  # an explicit request still wins
+
+
+def test_a_hub_model_on_the_service_needs_no_gpu_and_no_weights_here(monkeypatch, tmp_path):
+    from ampli.backends import local_device
+    from ampli.weights import resolve_weights
+
+    cfg = OmegaConf.to_object(compose_config(["model=qwen3-4b-instruct", "backend=tinker"]))
+    assert local_device(cfg) == "cpu"  # the local backend refuses a 4B model without a GPU (tests/test_devices.py)
+    asked = {}
+
+    def snapshot_download(repo_id, allow_patterns):
+        asked.update(repo_id=repo_id, patterns=allow_patterns)
+        return str(tmp_path)
+
+    monkeypatch.setattr("huggingface_hub.snapshot_download", snapshot_download)
+    weights = resolve_weights(cfg.model, tmp_path, tokenizer_only=True)
+    assert weights.origin == f"hub:{cfg.model.hub_id}" and "*.safetensors" not in asked["patterns"]
+    assert "*.json" in asked["patterns"]
