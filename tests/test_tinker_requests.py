@@ -77,3 +77,27 @@ def test_the_dpo_loss_is_the_sigmoid_of_the_reward_margin():
     with_sft, _ = dpo_loss(chosen, rejected, [-4.0], [-4.5], beta=0.1, terms={"sigmoid": 2.0, "sft": 1.0},
                            chosen_tokens=[3])
     assert with_sft.item() == pytest.approx(2 * loss.item() + 3.0 / 3)
+
+
+def test_the_requests_are_valid_for_the_real_sdk(tokenizer, tmp_path):
+    """With the SDK installed (`pip install -e .[tinker]`): ampli's requests are built from its own types, which
+    validate them. Nothing is sent."""
+    tinker = pytest.importorskip("tinker")
+    from ampli.tinker_backend.distill import onpolicy_datum
+    from ampli.tinker_backend.training import weighted_logprob
+
+    [seq] = answer_sequences(tokenizer, ["how are you"], ["happy joy"])
+    datum = to_datum(tinker, seq)
+    assert isinstance(datum, tinker.Datum) and datum.model_input.length == len(seq.tokens) - 1
+    assert datum.loss_fn_inputs["weights"].tolist() == seq.weights[1:]
+    logprobs = torch.full((len(seq.tokens) - 1,), -2.0)
+    assert weighted_logprob(logprobs, datum.loss_fn_inputs["weights"]).item() == pytest.approx(-2.0 * 3)
+    sampled = fake_sdk.SampledSequence("stop", [5, 6, tokenizer.eos_token_id], [-1.0, -2.0, -0.5])
+    rl, gaps = onpolicy_datum(tinker, [1, 2, 3], sampled, [-1.5, -1.0, -0.5], kl_coef=1.0)
+    assert rl.loss_fn_inputs["advantages"].tolist() == [0.0, 0.0, -0.5, 1.0, 0.0] and gaps == [0.5, -1.0, 0.0]
+    cfg = OmegaConf.to_object(compose_config(["backend=tinker"]))
+    service = Service(cfg.backend, tmp_path)
+    adam = TinkerTrainer(service, cfg, base_model="Qwen/Qwen3-4B-Instruct-2507").adam(1e-4)
+    assert isinstance(adam, tinker.AdamParams) and adam.eps == 1e-8
+    assert tinker.RateLimitError in service._transient and tinker.APIConnectionError in service._transient
+    tinker.SamplingParams(max_tokens=16, temperature=0.8, seed=3, stop=[tokenizer.eos_token_id])
