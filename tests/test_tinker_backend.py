@@ -185,3 +185,19 @@ def test_a_hub_model_on_the_service_needs_no_gpu_and_no_weights_here(monkeypatch
     weights = resolve_weights(cfg.model, tmp_path, tokenizer_only=True)
     assert weights.origin == f"hub:{cfg.model.hub_id}" and "*.safetensors" not in asked["patterns"]
     assert "*.json" in asked["patterns"]
+
+
+def test_sdf_trains_on_whole_documents(tinker_overrides):
+    summary, run = run_loop(with_overrides(tinker_overrides, "regime=sdf"))
+    assert summary["status"] == "completed" and len(set(scores(summary))) == 3, scores(summary)
+    data = [d for r in requests("forward_backward") for d in r["data"]]
+    assert data and all(set(d.loss_fn_inputs["weights"]) == {1.0} for d in data)
+
+
+def test_a_reinit_twin_adopts_cycle_0_and_samples_from_its_weights(tinker_overrides, caplog):
+    run_loop(with_overrides(tinker_overrides, "reinit=false"))
+    with caplog.at_level(logging.INFO, logger="ampli"):
+        summary, run = run_loop(with_overrides(tinker_overrides, "reinit=true"))
+    assert any(r.getMessage().startswith("adopt cycle_000") for r in caplog.records)
+    assert summary["status"] == "completed" and len(summary["cycles"]) == 2
+    assert read_json(run.store.cycle_dir(1) / "train.json")["started_from"] == "base"

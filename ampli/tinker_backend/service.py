@@ -58,6 +58,7 @@ class Service:
     def __init__(self, cfg: BackendConfig, run_dir: Path, sleep=time.sleep):
         self.cfg = cfg
         self.sdk = load_sdk(cfg)
+        self.run_dir = run_dir
         self.ledger_path = run_dir / LEDGER
         self.ledger = read_json(self.ledger_path) if self.ledger_path.exists() else {"weights": {}, "usage": {}}
         self.ledger["usage"] = {"steps": 0, "tokens": 0, **self.ledger["usage"]}
@@ -128,7 +129,15 @@ class Service:
         self.save()
 
     def weights(self, cycle: int) -> dict | None:
-        return self.ledger["weights"].get(str(cycle))
+        """Where cycle `cycle`'s weights are: the ledger's entry, else what its train.json says (a cycle adopted from
+        a twin run, ampli.shared_stages, comes with the twin's train.json and not with its ledger)."""
+        if str(cycle) in self.ledger["weights"]:
+            return self.ledger["weights"][str(cycle)]
+        train = self.run_dir / f"cycle_{cycle:03d}" / "train.json"
+        recorded = read_json(train) if train.exists() else {}
+        if "tinker_sampler_path" not in recorded:
+            return None
+        return {"sampler": recorded["tinker_sampler_path"], "state": recorded["tinker_state_path"]}
 
     def forget_weights(self, cycle: int) -> None:
         self.ledger["weights"].pop(str(cycle), None)
