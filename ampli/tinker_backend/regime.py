@@ -42,4 +42,5 @@ class TinkerRegime:
             metrics = trainer.supervised(start, answer_sequences(ctx.tokenizer, chat_prompts(ctx, records),
                                                                  [r["response"] for r in records]))
         return {**metrics, **trainer.finish(start), "backend": "tinker", "lora_rank": trainer.service.cfg.lora_rank,
+                "n_examples": len(records), "batch_size": trainer.batch_size(cycle),
                 "started_from": model_label(start.from_cycle if start.from_cycle is not None else -1)}

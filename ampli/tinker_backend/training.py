@@ -180,7 +180,7 @@ class TinkerTrainer:
         the loss computed here from the policy's log-probs (forward_backward_custom)."""
         ref_client = self.sampler(reference)
         flat = [s for pair in pairs for s in pair]
-        ref = [self.answer_logprob(ref_client, s) for s in flat]
+        ref = self.answer_logprobs(ref_client, flat)
         items = [(to_datum(self.sdk, c), to_datum(self.sdk, r), ref[2 * i], ref[2 * i + 1], c.trained_tokens)
                  for i, (c, r) in enumerate(pairs)]
         steps = self.epochs(items, cycle.index, drop_last=False)
@@ -203,9 +203,11 @@ class TinkerTrainer:
         return {**metrics, "loss_fn": "dpo (forward_backward_custom)", "reward_accuracy": last.get("accuracy"),
                 "reward_margin": last.get("margin")}
 
-    def answer_logprob(self, sampler, sequence: WeightedTokens) -> float:
-        """A model's log-likelihood of a sequence's weighted tokens (its answer), from compute_logprobs."""
-        logprobs = self.service.call("compute_logprobs", sampler.compute_logprobs,
-                                     self.sdk.ModelInput.from_ints(sequence.tokens))
-        self.service.spend(tokens=len(sequence.tokens))
-        return sum(w * (lp or 0.0) for w, lp in zip(sequence.weights[1:], logprobs[1:]))
+    def answer_logprobs(self, sampler, sequences: list[WeightedTokens]) -> list[float]:
+        """A model's log-likelihood of each sequence's weighted tokens (its answer), from compute_logprobs."""
+        self.service.check_budget()
+        requests = [lambda ids=s.tokens: sampler.compute_logprobs(self.sdk.ModelInput.from_ints(ids))
+                    for s in sequences]
+        logprobs = self.service.call_all("compute_logprobs", requests)
+        self.service.spend(tokens=sum(len(s.tokens) for s in sequences))
+        return [sum(w * (lp or 0.0) for w, lp in zip(s.weights[1:], lps[1:])) for s, lps in zip(sequences, logprobs)]
