@@ -8,12 +8,13 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from ampli.cluster import cpus_for, gpus_for
-from ampli.config import ConfigError
+from ampli.cluster import cpus_for, gpus_for, register_resolvers
+from ampli.config import ConfigError, register_configs
 from ampli.loop import Run
 from ampli.store import read_json, read_jsonl
 from tests.conftest import compose_config, with_overrides
 from tests.fakes import tinker_service as fake
+from tests.test_slurm_config import compose_cfg
 
 TINKER = ["backend=tinker", "backend.sdk=tests.fakes.tinker_service", "backend.backoff_s=0.01"]
 
@@ -167,6 +168,13 @@ def test_a_tinker_job_asks_the_cluster_for_no_gpu():
     assert gpus_for(70.0) == 4 and gpus_for(70.0, None, "tinker") is None
     assert cpus_for(70.0, None, None, "tinker") == 2
     assert gpus_for(70.0, 1, "tinker") == 1  # an explicit request still wins
+    register_configs()
+    register_resolvers()
+    for cluster in ("slurm", "submitit_local"):
+        local = compose_cfg(f"cluster={cluster}", "model=qwen3-8b").hydra.launcher
+        tinker = compose_cfg(f"cluster={cluster}", "model=qwen3-8b", "backend=tinker").hydra.launcher
+        assert (local.gpus_per_node, local.cpus_per_task) == (1, 8)
+        assert (tinker.gpus_per_node, tinker.cpus_per_task) == (None, 2)
 
 
 def test_a_hub_model_on_the_service_needs_no_gpu_and_no_weights_here(monkeypatch, tmp_path):
