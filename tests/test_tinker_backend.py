@@ -8,10 +8,15 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
+from ampli.backends import local_device
 from ampli.cluster import cpus_for, gpus_for, register_resolvers
 from ampli.config import ConfigError, register_configs
 from ampli.loop import Run
+from ampli.spending import BudgetReached
 from ampli.store import read_json, read_jsonl
+from ampli.tinker_backend.config import BackendConfig
+from ampli.tinker_backend.service import Service
+from ampli.weights import resolve_weights
 from tests.conftest import compose_config, with_overrides
 from tests.fakes import tinker_service as fake
 from tests.test_slurm_config import compose_cfg
@@ -178,9 +183,6 @@ def test_a_tinker_job_asks_the_cluster_for_no_gpu():
 
 
 def test_a_hub_model_on_the_service_needs_no_gpu_and_no_weights_here(monkeypatch, tmp_path):
-    from ampli.backends import local_device
-    from ampli.weights import resolve_weights
-
     cfg = OmegaConf.to_object(compose_config(["model=qwen3-4b-instruct", "backend=tinker"]))
     assert local_device(cfg) == "cpu"  # the local backend refuses a 4B model without a GPU (tests/test_devices.py)
     asked = {}
@@ -209,3 +211,27 @@ def test_a_reinit_twin_adopts_cycle_0_and_samples_from_its_weights(tinker_overri
     assert any(r.getMessage().startswith("adopt cycle_000") for r in caplog.records)
     assert summary["status"] == "completed" and len(summary["cycles"]) == 2
     assert read_json(run.store.cycle_dir(1) / "train.json")["started_from"] == "base"
+
+
+def test_retries_back_off_exponentially_then_give_up_and_a_token_budget_stops(tmp_path):
+    waits = []
+    cfg = BackendConfig(name="tinker", sdk="tests.fakes.tinker_service", retries=3, backoff_s=2.0, max_tokens=100)
+    service = Service(cfg, tmp_path, sleep=waits.append)
+    attempts = []
+
+    def flaky():
+        attempts.append(1)
+        raise fake.APIConnectionError("reset")
+
+    with pytest.raises(fake.APIConnectionError):
+        service.call("sample", flaky)
+    assert len(attempts) == 4 and waits == [2.0, 4.0, 8.0]
+    with pytest.raises(fake.NotFoundError):  # not transient: raised at once
+        service.call("weights info", lambda: (_ for _ in ()).throw(fake.NotFoundError("gone")))
+    assert len(waits) == 3
+    service.spend(tokens=99)
+    service.check_budget()
+    service.spend(tokens=1)
+    with pytest.raises(BudgetReached, match="backend.max_tokens=100"):
+        service.check_budget()
+    assert Service(cfg, tmp_path).ledger["usage"]["tokens"] == 100  # a later process counts what was used
