@@ -12,6 +12,7 @@ from ampli.backends import local_device
 from ampli.cluster import cpus_for, gpus_for, register_resolvers
 from ampli.config import ConfigError, register_configs
 from ampli.loop import Run
+from ampli.run_identity import affects_results, result_inputs
 from ampli.spending import BudgetReached
 from ampli.store import read_json, read_jsonl
 from ampli.tinker_backend.config import BackendConfig
@@ -235,3 +236,15 @@ def test_retries_back_off_exponentially_then_give_up_and_a_token_budget_stops(tm
     with pytest.raises(BudgetReached, match="backend.max_tokens=100"):
         service.check_budget()
     assert Service(cfg, tmp_path).ledger["usage"]["tokens"] == 100  # a later process counts what was used
+
+
+def test_the_backend_is_part_of_a_tinker_runs_identity_and_absent_from_a_local_ones():
+    def inputs(*overrides):
+        return result_inputs(OmegaConf.to_container(compose_config(list(overrides)), resolve=True), {})
+
+    assert "backend" not in inputs()  # runs made before backend= existed keep their fingerprints
+    assert inputs("backend=tinker")["backend"] == {"name": "tinker", "base_model": None, "lora_rank": 16,
+                                                  "adam_eps": 1e-8}
+    assert inputs("backend=tinker", "backend.sdk=x", "backend.max_steps=5") == inputs("backend=tinker")
+    assert affects_results("backend") and affects_results("backend.lora_rank")
+    assert not affects_results("backend.max_tokens") and not affects_results("backend.retries")
