@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from ampli.config import AmpliConfig
 from ampli.tinker_backend.datums import WeightedTokens, batches, to_datum
 from ampli.tinker_backend.service import Service
+from ampli.training import NonFiniteLossError
 
 log = logging.getLogger("ampli")
 
@@ -130,8 +131,6 @@ class TinkerTrainer:
             self.service.call("optim_step", cycle.client.optim_step, self.adam(lr))
             self.service.spend(steps=1, tokens=tokens)
             if not math.isfinite(loss):
-                from ampli.training import NonFiniteLossError
-
                 raise NonFiniteLossError(f"training loss became non-finite at step {len(losses) + 1} on Tinker; "
                                          f"lower regime.learning_rate")
             losses.append(loss)
