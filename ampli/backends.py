@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Callable
 
 from ampli.config import AmpliConfig
-from ampli.generation import Generator, build_generator, check_generation
+from ampli.generation import Generator, check_generation
 from ampli.models import ModelSource, resolve_device
 from ampli.regimes.base import Regime, RunContext
 
@@ -32,10 +32,11 @@ def model_source(cfg: AmpliConfig, device: str) -> ModelSource:
 
 
 def build_backend(cfg: AmpliConfig, ctx: RunContext, regime: Regime,
-                  checkpoint: Callable[[int], Path]) -> tuple[Regime, Generator]:
-    """The regime as the backend trains it, and the generator that samples any cycle's model."""
+                  local_generator: Callable[[], Generator]) -> tuple[Regime, Generator]:
+    """The regime as the backend trains it, and the generator that samples any cycle's model (`local_generator()`:
+    the in-process engine of generation=, for backend=local)."""
     if cfg.backend.name == "tinker":
         from ampli.tinker_backend.connect import connect
 
         return connect(cfg, ctx, regime)
-    return regime, build_generator(cfg, ctx.source, ctx.tokenizer, checkpoint)
+    return regime, local_generator()

@@ -31,6 +31,7 @@ from ampli.judges import build_judge
 from ampli.judges.base import JudgeItem, JudgeUsage
 from ampli.judges.config import EmRateConfig
 from ampli.backends import build_backend, check_backend, local_device, model_source
+from ampli.generation import build_generator
 from ampli.models import free_memory, set_cpu_threads
 from ampli.regimes import get_regime
 from ampli.regimes.base import RunContext, check_data
@@ -104,7 +105,9 @@ class Run:
         self.store = RunStore(root, config_fingerprint, self.cfg.run_lock, shared_key=self.shared_key)
         weakref.finalize(self, self.store.close)  # the run lock goes when this run does, even if never run()
         self.ctx.store = self.store
-        self.regime, self.ctx.generator = build_backend(self.cfg, self.ctx, self.regime, self.ctx.checkpoint)
+        self.regime, self.ctx.generator = build_backend(
+            self.cfg, self.ctx, self.regime,
+            local_generator=lambda: build_generator(self.cfg, source, tokenizer, self.ctx.checkpoint))
         self.judge_budget.spent_before = self.judge_spent()
         self.name = self.cfg.run_name = cfg.run_name = root.name  # after the fingerprint, which keeps the stem
         atomic_write_text(self.store.root / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
