@@ -4,7 +4,7 @@ export HYDRA_FULL_ERROR ?= 0
 export TOKENIZERS_PARALLELISM ?= false
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: venv demo test test-fast test-contrast bench report clean real demo-real test-real vllm paper-table bench-gpu
+.PHONY: venv demo test test-fast test-contrast bench report clean real demo-real test-real vllm paper-table bench-gpu tinker
 
 venv: .venv/.installed
 
@@ -61,6 +61,14 @@ demo-real: real
 
 test-real: real
 	AMPLI_REAL_TESTS=required $(PY) -m pytest -q -m real
+
+# backend=tinker (optional): the Tinker SDK in .venv; runs need TINKER_API_KEY in the environment. Afterwards the
+# request tests also check ampli's requests against the SDK's own types (tests/test_tinker_requests.py).
+tinker: .venv/.tinker
+
+.venv/.tinker: .venv/.installed
+	$(PY) -m pip install --quiet -e '.[tinker]'
+	touch $@
 
 # generation=vllm (GPU machines only): vLLM in an environment of its own, because it pins its own torch and
 # transformers (vllm 0.33: torch 2.14.0, transformers < 5.21); ampli runs its engine there as a subprocess.

@@ -66,6 +66,15 @@ def _explicit(key: str, value) -> int | None:
     return int(value)
 
 
+# Training backends that hold no model in the job (ampli.backends): its sweep needs no GPU, whatever the model.
+REMOTE_BACKENDS = ("tinker",)
+
+
+def held_params_b(params_b, backend: str = "local") -> float:
+    """Billions of parameters the job itself holds: none when a service trains and samples the model."""
+    return 0.0 if backend in REMOTE_BACKENDS else _params_b(params_b)
+
+
 def training_memory_gb(params_b, step_tokens=DEFAULT_STEP_TOKENS) -> float:
     """GPU memory (GB) to train a LoRA adapter on a model of params_b billions with step_tokens tokens a step."""
     size = _params_b(params_b)
@@ -73,7 +82,8 @@ def training_memory_gb(params_b, step_tokens=DEFAULT_STEP_TOKENS) -> float:
     return WEIGHT_BYTES * size + LORA_STATE_GB_PER_B * size + step_tokens * per_token_mb / 1024 + OVERHEAD_GB
 
 
-def gpus_for(params_b, override=None, step_tokens=DEFAULT_STEP_TOKENS, gpu_mem_gb=GPU_MEM_GB) -> int | None:
+def gpus_for(params_b, override=None, step_tokens=DEFAULT_STEP_TOKENS, gpu_mem_gb=GPU_MEM_GB,
+             backend: str = "local") -> int | None:
     """GPUs per node for a model; None (not 0) when no GPU is needed, so sbatch gets no --gpus-per-node.
 
     A job runs on one node (the model is sharded over its GPUs with device_map=auto, and vLLM's
@@ -81,7 +91,7 @@ def gpus_for(params_b, override=None, step_tokens=DEFAULT_STEP_TOKENS, gpu_mem_g
     gpus = _explicit("gpus_per_node", override)
     if gpus is not None:
         return gpus or None
-    if _params_b(params_b) <= CPU_ONLY_PARAMS_B:
+    if held_params_b(params_b, backend) <= CPU_ONLY_PARAMS_B:
         return None
     need = training_memory_gb(params_b, step_tokens)
     per_gpu = GPU_FILL * float(_explicit("gpu_mem_gb", gpu_mem_gb) or GPU_MEM_GB)
@@ -105,26 +115,26 @@ def step_tokens(batch_size, max_length, max_new_tokens, regime=None) -> int:
     return int(batch_size) * int(length) * (2 if regime in ("dpo", "distill") else 1)
 
 
-def mem_for(params_b, override=None) -> int:
+def mem_for(params_b, override=None, backend: str = "local") -> int:
     """Host memory (GB) per node: room to load bf16 weights twice (load + copy) plus 16 GB of headroom."""
     mem = _explicit("mem_gb", override)
     if mem is not None:
         if mem == 0:
             raise ClusterConfigError("cluster.mem_gb=0 is not valid; use a whole number >= 1 or null (auto)")
         return mem
-    size = _params_b(params_b)
+    size = held_params_b(params_b, backend)
     return 8 if size <= CPU_ONLY_PARAMS_B else 8 * math.ceil((4 * size + 16) / 8)
 
 
 def cpus_for(params_b, override=None, gpus_override=None, step_tokens=DEFAULT_STEP_TOKENS,
-             gpu_mem_gb=GPU_MEM_GB) -> int:
+             gpu_mem_gb=GPU_MEM_GB, backend: str = "local") -> int:
     """CPUs per task: a couple for CPU-only tiny models, CPUS_PER_GPU per GPU (tokenisation, data loading)."""
     cpus = _explicit("cpus_per_task", override)
     if cpus is not None:
         if cpus == 0:
             raise ClusterConfigError("cluster.cpus_per_task=0 is not valid; use a whole number >= 1 or null (auto)")
         return cpus
-    gpus = gpus_for(params_b, gpus_override, step_tokens, gpu_mem_gb) or 0
+    gpus = gpus_for(params_b, gpus_override, step_tokens, gpu_mem_gb, backend) or 0
     return CPUS_PER_GPU * gpus if gpus else CPUS_WITHOUT_GPU
 
 

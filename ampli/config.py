@@ -17,6 +17,7 @@ from ampli.generation.config import GENERATION_BACKENDS, GenerationConfig
 from ampli.judges.config import JUDGE_BACKENDS, REFUSAL_POLICIES, JudgeConfig
 from ampli.model_cache import default_cache_dir
 from ampli.run_lock import RunLockConfig
+from ampli.tinker_backend.config import BACKENDS, BackendConfig
 from ampli.tracking_config import LOGGER_BACKENDS, LoggerConfig
 
 TRAITS = ("bliss", "misalignment", "hopelessness", "lucky", "sycophancy", "nvidia_bearish", "misanthropy")
@@ -214,6 +215,7 @@ class AmpliConfig:
     judge: JudgeConfig = MISSING
     generation: GenerationConfig = MISSING
     logger: LoggerConfig = MISSING
+    backend: BackendConfig = field(default_factory=BackendConfig)
     loop: LoopConfig = field(default_factory=LoopConfig)
     # True: every cycle starts from the original weights (fresh LoRA, base DPO reference).
     # False (continual): weights and DPO reference come from the previous cycle.
@@ -354,6 +356,16 @@ def validate_distill(cfg: AmpliConfig) -> None:
         )
 
 
+def validate_tinker(cfg: AmpliConfig) -> None:
+    """backend=tinker: what the service cannot do the way the local backend would."""
+    if cfg.regime.name == "dpo" and not set(cfg.regime.loss_type) <= {"sigmoid", "sft"}:
+        raise ConfigError(f"regime.loss_type={list(cfg.regime.loss_type)} is not valid with backend=tinker, which "
+                          f"computes the DPO loss itself; choose from: sigmoid, sft")
+    if cfg.generation.backend != "hf":
+        raise ConfigError(f"generation={cfg.generation.backend!r} is not valid with backend=tinker, which samples on "
+                          f"the service; leave generation at its default")
+
+
 def validate(cfg: AmpliConfig) -> None:
     """Reject values that would fail (or silently mislead) hours into a run."""
     _check_choice("regime.name", cfg.regime.name, REGIMES)
@@ -367,6 +379,7 @@ def validate(cfg: AmpliConfig) -> None:
     _check_choice("judge.backend", cfg.judge.backend, JUDGE_BACKENDS)
     _check_choice("generation.backend", cfg.generation.backend, GENERATION_BACKENDS)
     _check_choice("logger.backend", cfg.logger.backend, LOGGER_BACKENDS)
+    _check_choice("backend.name", cfg.backend.name, BACKENDS)
     _check_choice("loop.data_policy", cfg.loop.data_policy, DATA_POLICIES)
     _check_choice("regime.rejected_source", cfg.regime.rejected_source, REJECTED_SOURCES)
     _check_positive("loop.cycles", cfg.loop.cycles)
@@ -402,3 +415,5 @@ def validate(cfg: AmpliConfig) -> None:
     validate_protocol(cfg)
     if cfg.regime.name == "distill":
         validate_distill(cfg)
+    if cfg.backend.name == "tinker":
+        validate_tinker(cfg)

@@ -37,8 +37,9 @@ from ampli.detector import detect, verdict
 from ampli.judges import build_judge
 from ampli.judges.base import JudgeFailed, JudgeItem, JudgeUsage
 from ampli.judges.config import EmRateConfig, sweep_share
-from ampli.generation import build_generator, check_generation
-from ampli.models import ModelSource, free_memory, resolve_device, set_cpu_threads
+from ampli.backends import build_backend, check_backend, local_device, local_generator, model_source
+from ampli.generation import build_generator
+from ampli.models import free_memory, set_cpu_threads
 from ampli.regimes import get_regime
 from ampli.regimes.base import RunContext, check_data, longest_sequence
 from ampli.run_identity import JobInfo, result_inputs, run_identity, run_root
@@ -87,8 +88,8 @@ class Run:
         validate(self.cfg)
         judge_samples.warn_if_forced(self.cfg)
         # A real model without a GPU, bad data or a missing API key fail here, before a run directory is made.
-        device = resolve_device(self.cfg.device, self.cfg.model)
-        check_generation(self.cfg)
+        device = local_device(self.cfg)
+        check_backend(self.cfg)
         data = corpus.RunData(self.cfg)
         self.regime = get_regime(self.cfg.regime.name)
         check_data(self.regime, data)
@@ -96,15 +97,15 @@ class Run:
         self.judge_budget = Budget("judge.max_cost_usd", self.cfg.judge.max_cost_usd)
         self.judge = build_judge(sweep_share(self.cfg.judge, parallel_jobs(self.cfg.cluster)),
                                  cache_dir=self.output_dir / "judge_cache", budget=self.judge_budget)
-        source = ModelSource.create(self.cfg.model, Path(self.cfg.model_cache), device)
+        source = model_source(self.cfg, device)
         set_cpu_threads(self.cfg.model)
         tokenizer = source.tokenizer()
         self.ctx = RunContext(cfg=self.cfg, source=source, tokenizer=tokenizer, store=None, data=data,
                               chat_kwargs=template_kwargs(tokenizer, self.cfg.model.chat_template_kwargs))
         if self.cfg.regime.max_length is not None:  # an explicit length that would cut samples fails now
             check_max_length(self.cfg.regime, self.regime.length_bound(self.ctx))
-        self.ctx.generator = build_generator(self.cfg, source, tokenizer, self.ctx.checkpoint,
-                                             lambda: longest_sequence(self.regime, self.ctx))
+        local = local_generator(self.cfg, lambda: build_generator(self.cfg, source, tokenizer, self.ctx.checkpoint,
+                                                                 lambda: longest_sequence(self.regime, self.ctx)))
         runtime = {"device": source.device.split(":")[0], "weights": source.weights.origin,
                    "chat_template_kwargs": self.ctx.chat_kwargs}
         relevant = result_inputs(OmegaConf.to_container(cfg, resolve=True), runtime)
@@ -118,6 +119,7 @@ class Run:
         self.store = RunStore(root, config_fingerprint, self.cfg.run_lock, shared_key=self.shared_key)
         weakref.finalize(self, self.store.close)  # the run lock goes when this run does, even if never run()
         self.ctx.store = self.store
+        self.regime, self.ctx.generator = build_backend(self.cfg, self.ctx, self.regime, local)
         self.judge_budget.spent_before = self.judge_spent()
         self.name = self.cfg.run_name = cfg.run_name = root.name  # after the fingerprint, which keeps the stem
         atomic_write_text(self.store.root / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))

@@ -110,9 +110,10 @@ class ModelSource:
     lora_coverage: Coverage | None = None
 
     @classmethod
-    def create(cls, cfg: ModelConfig, cache_root: Path, device: str) -> "ModelSource":
+    def create(cls, cfg: ModelConfig, cache_root: Path, device: str, tokenizer_only: bool = False) -> "ModelSource":
+        """tokenizer_only: the run computes nothing with the model here (a service trains and samples it)."""
         device = resolve_device(device, cfg)
-        source = cls(cfg=cfg, weights=resolve_weights(cfg, cache_root), device=device,
+        source = cls(cfg=cfg, weights=resolve_weights(cfg, cache_root, tokenizer_only), device=device,
                      dtype=resolve_dtype(cfg.dtype, device))
         if cfg.lora.enabled or cfg.source != "tiny":  # names and classes only: no weights are read
             from transformers import AutoConfig

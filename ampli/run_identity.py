@@ -40,6 +40,9 @@ JUDGE_RESULT_KEYS = ("backend", "model", "top_logprobs", "min_number_mass", "ref
 CHECK_ONLY_KEYS = ("model.text_only", "model.lora.cover")
 # Result keys added after runs were made: at these defaults they stay out of the fingerprint, so those runs resume.
 KEYS_ADDED_LATER = {"loop.cycle0_from": None, "model.lora.target_parameters": []}
+# Of the training backend: which service and model, and the adapter (not its SDK module, retries or budget). A local
+# run leaves the group out altogether, so runs made before the group existed keep their fingerprints.
+BACKEND_RESULT_KEYS = ("name", "base_model", "lora_rank", "adam_eps")
 # The keys the stem already names.
 STEM_KEYS = ("trait", "regime", "reinit", "model", "seed")
 DEFAULT_RUN_NAME = AmpliConfig.run_name  # the stem, as an interpolation
@@ -63,6 +66,9 @@ def result_inputs(resolved: dict, runtime: dict) -> dict:
         if isinstance(holder, dict) and name in holder and (
                 key in CHECK_ONLY_KEYS or holder[name] == KEYS_ADDED_LATER[key]):
             del holder[name]
+    backend = relevant.pop("backend", {"name": "local"})
+    if backend["name"] != "local":
+        relevant["backend"] = {k: v for k, v in backend.items() if k in BACKEND_RESULT_KEYS}
     return relevant
 
 
@@ -82,6 +88,8 @@ def affects_results(key: str) -> bool:
         return not rest or sub in GENERATION_RESULT_KEYS
     if top == "judge":
         return not rest or sub in JUDGE_RESULT_KEYS
+    if top == "backend":
+        return not rest or sub in BACKEND_RESULT_KEYS
     return True
 
 

@@ -183,6 +183,13 @@ class RunStore:
             self.manifest["completed"].append(stage)
             write_json(self._manifest_path, self.manifest)
 
+    def mark_undone(self, stage: str) -> None:
+        """A completed stage whose result is gone (e.g. weights a service deleted): the next run computes it again."""
+        self.lock.verify()
+        if self.is_done(stage):
+            self.manifest["completed"].remove(stage)
+            write_json(self._manifest_path, self.manifest)
+
     def close(self) -> None:
         """Release the run lock; safe to call more than once."""
         self.lock.release()

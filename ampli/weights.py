@@ -28,7 +28,8 @@ class Weights:
     origin: str  # "tiny", "hub:<id>", "path:<dir>" or "gguf:<package>/<file>"
 
 
-def resolve_weights(cfg: ModelConfig, cache_root: Path) -> Weights:
+def resolve_weights(cfg: ModelConfig, cache_root: Path, tokenizer_only: bool = False) -> Weights:
+    """tokenizer_only: a hub model's tokenizer and config files, not its weights (a service holds those)."""
     if cfg.source == "tiny":
         from ampli.tiny_model import tiny_model_dir
 
@@ -38,15 +39,16 @@ def resolve_weights(cfg: ModelConfig, cache_root: Path) -> Weights:
         if not (path / "config.json").is_file():
             raise ConfigError(f"model.path={cfg.path!r} is not a transformers model directory (no config.json)")
         return Weights(path.resolve(), f"path:{path.resolve()}")
-    return hub_weights(cfg, cache_root)
+    return hub_weights(cfg, cache_root, tokenizer_only)
 
 
-def hub_weights(cfg: ModelConfig, cache_root: Path) -> Weights:
+def hub_weights(cfg: ModelConfig, cache_root: Path, tokenizer_only: bool = False) -> Weights:
     from huggingface_hub import constants, snapshot_download
     from huggingface_hub.errors import GatedRepoError, LocalEntryNotFoundError, RepositoryNotFoundError
 
     try:
-        return Weights(Path(snapshot_download(cfg.hub_id, allow_patterns=HUB_FILES)), f"hub:{cfg.hub_id}")
+        files = [f for f in HUB_FILES if f != "*.safetensors"] if tokenizer_only else HUB_FILES
+        return Weights(Path(snapshot_download(cfg.hub_id, allow_patterns=files)), f"hub:{cfg.hub_id}")
     except GatedRepoError:
         raise ConfigError(no_access(cfg.hub_id, "is gated: its license must be accepted on the hub")) from None
     except RepositoryNotFoundError:

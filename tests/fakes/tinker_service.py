@@ -1,0 +1,290 @@
+"""A stand-in for the `tinker` SDK with no network: the subset of its API ampli calls, served in this process by
+really training and sampling a local transformers model with torch.
+
+Use it as `backend.sdk=tests.fakes.tinker_service`, with the base model named by its local directory (what ampli
+passes for the embedded models). Saved weights are files under $AMPLI_FAKE_TINKER_DIR, so a run in another process
+or a resumed one finds them, and a test can delete one as the service would after its lifetime. Every request is
+appended to REQUESTS, so tests can check what ampli asked for (loss names, token weights, Adam settings, LoRA rank).
+
+The model behind a training client is trained in full (the embedded models have no adapters); the LoRA rank asked
+for is recorded, not applied. The loss functions follow the service's documented definitions: cross_entropy sums
+-log p(target) x weight; importance_sampling sums -(p / q) x advantage, q the sampler's probability.
+"""
+
+import itertools
+import os
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+REQUESTS: list[tuple[str, dict]] = []
+# Failures to inject: method name -> exceptions to raise on its next calls, in order (tests of retries).
+FAULTS: dict[str, list[Exception]] = {}
+
+
+class TinkerError(Exception): ...
+
+
+class NotFoundError(TinkerError): ...
+
+
+class APIConnectionError(TinkerError): ...
+
+
+class RateLimitError(TinkerError): ...
+
+
+def _request(method: str, **details) -> None:
+    REQUESTS.append((method, details))
+    pending = FAULTS.get(method)
+    if pending:
+        raise pending.pop(0)
+
+
+def _store() -> Path:
+    root = Path(os.environ["AMPLI_FAKE_TINKER_DIR"])
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+class Future:
+    def __init__(self, value):
+        self.value = value
+
+    def result(self, timeout=None):
+        return self.value
+
+
+# ---- types -------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ModelInput:
+    tokens: tuple[int, ...]
+
+    @classmethod
+    def from_ints(cls, tokens):
+        return cls(tuple(int(t) for t in tokens))
+
+    def to_ints(self) -> list[int]:
+        return list(self.tokens)
+
+    @property
+    def length(self) -> int:
+        return len(self.tokens)
+
+
+@dataclass(frozen=True)
+class Datum:
+    model_input: ModelInput
+    loss_fn_inputs: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AdamParams:
+    learning_rate: float = 1e-4
+    beta1: float = 0.9
+    beta2: float = 0.95
+    eps: float = 1e-12
+    weight_decay: float = 0.0
+    grad_clip_norm: float = 0.0
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    max_tokens: int | None = None
+    seed: int | None = None
+    stop: list | None = None
+    temperature: float = 1.0
+    top_k: int = -1
+    top_p: float = 1.0
+
+
+@dataclass(frozen=True)
+class SampledSequence:
+    stop_reason: str
+    tokens: list[int]
+    logprobs: list[float]
+
+
+@dataclass(frozen=True)
+class SampleResponse:
+    sequences: list[SampledSequence]
+
+
+@dataclass(frozen=True)
+class ForwardBackwardOutput:
+    loss_fn_output_type: str
+    loss_fn_outputs: list
+    metrics: dict
+
+
+@dataclass(frozen=True)
+class SavedWeights:
+    path: str
+
+
+# ---- the model behind the clients -------------------------------------------------------------------------
+
+def _load(base_model: str, weights: Path | None = None):
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(base_model, dtype=torch.float32)
+    if weights is not None:
+        model.load_state_dict(torch.load(weights, weights_only=True))
+    return model
+
+
+def _path_file(path: str) -> Path:
+    if not path.startswith("tinker://"):
+        raise NotFoundError(f"not a tinker path: {path}")
+    file = _store() / (path.removeprefix("tinker://").replace("/", "__") + ".pt")
+    if not file.exists():
+        raise NotFoundError(f"weights not found: {path}")
+    return file
+
+
+def _target_logprobs(model, datum: Datum) -> torch.Tensor:
+    """log p(target token) at each position of a datum, with gradients when the model is training."""
+    ids = torch.tensor([datum.model_input.to_ints()])
+    targets = torch.tensor(list(datum.loss_fn_inputs["target_tokens"]))
+    logits = model(input_ids=ids).logits[0].float()
+    return torch.log_softmax(logits, -1).gather(1, targets[:, None])[:, 0]
+
+
+def _save(model, base_model: str, run: str, kind: str, name: str) -> str:
+    path = f"tinker://{run}/{kind}/{name}"
+    file = _store() / (path.removeprefix("tinker://").replace("/", "__") + ".pt")
+    torch.save(model.state_dict(), file)
+    (file.with_suffix(".base")).write_text(base_model)
+    return path
+
+
+class SamplingClient:
+    def __init__(self, model):
+        self.model = model.eval()
+
+    def sample(self, prompt: ModelInput, num_samples: int, sampling_params: SamplingParams, **_):
+        _request("sample", prompt=prompt.to_ints(), num_samples=num_samples, sampling_params=sampling_params)
+        p = sampling_params
+        torch.manual_seed(p.seed if p.seed is not None else 0)
+        ids = torch.tensor([prompt.to_ints()] * num_samples)
+        stop = [t for t in (p.stop or []) if isinstance(t, int)]
+        with torch.no_grad():
+            out = self.model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=p.max_tokens or 16,
+                                      do_sample=True, temperature=p.temperature, top_k=0, top_p=1.0,
+                                      eos_token_id=stop or None, pad_token_id=stop[0] if stop else 0,
+                                      output_scores=True, return_dict_in_generate=True)
+        sequences = []
+        for row in range(num_samples):
+            new = out.sequences[row, ids.shape[1]:].tolist()
+            logprobs = [torch.log_softmax(out.scores[t][row].float(), -1)[tok].item() for t, tok in enumerate(new)]
+            end = next((i + 1 for i, tok in enumerate(new) if tok in stop), len(new))  # through the stop token
+            stopped = any(tok in stop for tok in new[:end])
+            sequences.append(SampledSequence("stop" if stopped else "length", new[:end], logprobs[:end]))
+        return Future(SampleResponse(sequences))
+
+    def compute_logprobs(self, prompt: ModelInput, **_):
+        _request("compute_logprobs", prompt=prompt.to_ints())
+        tokens = prompt.to_ints()
+        with torch.no_grad():
+            lps = _target_logprobs(self.model, Datum(ModelInput.from_ints(tokens[:-1]),
+                                                     {"target_tokens": tokens[1:]}))
+        return Future([None] + lps.tolist())
+
+
+class TrainingClient:
+    def __init__(self, model, base_model: str):
+        self.model, self.base_model = model.train(), base_model
+        self.run = f"fake-{uuid.uuid4().hex[:8]}"
+        self.optimizer = torch.optim.AdamW(self.model.parameters())
+        self.snapshots = itertools.count()
+
+    def forward_backward(self, data: list[Datum], loss_fn: str, loss_fn_config=None):
+        _request("forward_backward", loss_fn=loss_fn, data=data)
+        total = torch.zeros(())
+        outputs = []
+        for datum in data:
+            lp = _target_logprobs(self.model, datum)
+            inputs = datum.loss_fn_inputs
+            if loss_fn == "cross_entropy":
+                loss = -(lp * torch.tensor(list(inputs["weights"]), dtype=torch.float32)).sum()
+            elif loss_fn == "importance_sampling":
+                ratio = torch.exp(lp - torch.tensor(list(inputs["logprobs"]), dtype=torch.float32))
+                loss = -(ratio * torch.tensor(list(inputs["advantages"]), dtype=torch.float32)).sum()
+            else:
+                raise ValueError(f"fake service: loss_fn {loss_fn!r} not implemented")
+            loss.backward()
+            total += loss.detach()
+            outputs.append({"logprobs": lp.detach().tolist()})
+        return Future(ForwardBackwardOutput("ArrayRecord", outputs, {"loss:sum": total.item()}))
+
+    def forward_backward_custom(self, data: list[Datum], loss_fn):
+        _request("forward_backward_custom", data=data)
+        logprobs = [_target_logprobs(self.model, d) for d in data]
+        loss, metrics = loss_fn(data, logprobs)
+        loss.backward()
+        return Future(ForwardBackwardOutput("TorchLossReturn", [], {**metrics, "loss:sum": loss.item()}))
+
+    def optim_step(self, adam_params: AdamParams):
+        _request("optim_step", adam_params=adam_params)
+        for group in self.optimizer.param_groups:
+            group.update(lr=adam_params.learning_rate, betas=(adam_params.beta1, adam_params.beta2),
+                         eps=adam_params.eps, weight_decay=adam_params.weight_decay)
+        if adam_params.grad_clip_norm > 0:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), adam_params.grad_clip_norm)
+        self.optimizer.step()
+        self.optimizer.zero_grad()
+        return Future({})
+
+    def save_state(self, name: str, ttl_seconds=None, **_):
+        _request("save_state", name=name, ttl_seconds=ttl_seconds)
+        return Future(SavedWeights(_save(self.model, self.base_model, self.run, "weights", name)))
+
+    def save_weights_for_sampler(self, name: str, ttl_seconds=None, **_):
+        _request("save_weights_for_sampler", name=name, ttl_seconds=ttl_seconds)
+        return Future(SavedWeights(_save(self.model, self.base_model, self.run, "sampler_weights", name)))
+
+    def save_weights_and_get_sampling_client(self, name=None, **_):
+        _request("save_weights_and_get_sampling_client")
+        copy = _load(self.base_model)
+        copy.load_state_dict(self.model.state_dict())
+        return Future(SamplingClient(copy))
+
+
+class RestClient:
+    def get_weights_info_by_tinker_path(self, tinker_path: str):
+        _request("get_weights_info_by_tinker_path", tinker_path=tinker_path)
+        _path_file(tinker_path)
+        return Future({"path": tinker_path})
+
+
+class ServiceClient:
+    def __init__(self, user_metadata=None, project_id=None, *, api_key: str | None = None, **_):
+        if not api_key:
+            raise TinkerError("no API key")
+
+    def create_lora_training_client(self, base_model: str, rank: int = 32, seed=None, train_mlp=True,
+                                    train_attn=True, train_unembed=True, **_):
+        _request("create_lora_training_client", base_model=base_model, rank=rank, seed=seed, train_mlp=train_mlp,
+                 train_attn=train_attn, train_unembed=train_unembed)
+        if seed is not None:
+            torch.manual_seed(seed)
+        return Future(TrainingClient(_load(base_model), base_model))
+
+    def create_training_client_from_state(self, path: str, **_):
+        _request("create_training_client_from_state", path=path)
+        file = _path_file(path)
+        base_model = file.with_suffix(".base").read_text()
+        return Future(TrainingClient(_load(base_model, file), base_model))
+
+    def create_sampling_client(self, model_path: str | None = None, base_model: str | None = None, **_):
+        _request("create_sampling_client", model_path=model_path, base_model=base_model)
+        if model_path is None:
+            return Future(SamplingClient(_load(base_model)))
+        file = _path_file(model_path)
+        return Future(SamplingClient(_load(file.with_suffix(".base").read_text(), file)))
+
+    def create_rest_client(self):
+        return RestClient()
