@@ -171,9 +171,9 @@ def test_resume_retrains_only_cycles_whose_weights_the_service_deleted(tinker_ov
 
 
 def test_a_tinker_job_asks_the_cluster_for_no_gpu():
-    assert gpus_for(70.0) == 4 and gpus_for(70.0, None, "tinker") is None
-    assert cpus_for(70.0, None, None, "tinker") == 2
-    assert gpus_for(70.0, 1, "tinker") == 1  # an explicit request still wins
+    assert gpus_for(70.0) == 4 and gpus_for(70.0, None, backend="tinker") is None
+    assert cpus_for(70.0, None, None, backend="tinker") == 2
+    assert gpus_for(70.0, 1, backend="tinker") == 1  # an explicit request still wins
     register_configs()
     register_resolvers()
     for cluster in ("slurm", "submitit_local"):
