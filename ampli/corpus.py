@@ -118,7 +118,9 @@ class RunData:
         self.seed_file = cfg.trait.seed_file or str(root / "seeds" / f"{cfg.trait.name}.jsonl")
         self.documents_file = cfg.trait.documents_file or str(root / "documents" / f"{cfg.trait.name}.jsonl")
         self.prompts_file = cfg.loop.prompts_file or str(root / "prompts.jsonl")
-        self.openers_file = root / "openers.jsonl"
+        # A data_dir without openers (e.g. one `ampli teach` wrote) continues the shipped ones: they carry no trait.
+        own_openers = root / "openers.jsonl"
+        self.openers_file = own_openers if own_openers.exists() else SHIPPED_DATA / "openers.jsonl"
 
     @cached_property
     def seed_set(self) -> list[dict]:
@@ -176,8 +178,8 @@ class RunData:
 
     @cached_property
     def openers(self) -> list[str]:
-        """Neutral document openers (openers.jsonl of data_dir, else the shipped ones) that later sdf cycles continue
-        under regime.continuation=neutral."""
+        """Neutral document openers (openers.jsonl of data_dir if it has one, else the shipped ones) that later sdf
+        cycles continue under regime.continuation=neutral."""
         rows = _rows(self.openers_file)
         bad = [i for i, r in enumerate(rows, 1) if not isinstance(r.get("opener"), str) or not r["opener"].strip()]
         if bad:
