@@ -366,7 +366,7 @@ def check_judge_for_model(cfg: AmpliConfig) -> None:
     if not cfg.judge.allow_lexicon_on_real_model:
         raise ConfigError(
             f"judge=offline scores model={cfg.model.name} with a word-count lexicon, not a judge reading its answers; "
-            "use an LLM judge (judge=openai judge.model=gpt-4o is the authors'), or accept the lexicon with "
+            "use an LLM judge (judge=openai-gpt-4o is the authors'), or accept the lexicon with "
             "judge.allow_lexicon_on_real_model=true"
         )
 
