@@ -359,11 +359,14 @@ def validate_model(cfg: AmpliConfig) -> None:
         )
 
 
+def lexicon_on_real_model(cfg: AmpliConfig) -> bool:
+    """Is a real model (not the embedded one) scored by the offline lexicon judge?"""
+    return cfg.judge.backend == "offline" and cfg.model.source != "tiny"
+
+
 def check_judge_for_model(cfg: AmpliConfig) -> None:
     """The offline lexicon judge counts trait words: fine for the embedded model, not a judgment of a real one."""
-    if cfg.judge.backend != "offline" or cfg.model.source == "tiny":
-        return
-    if not cfg.judge.allow_lexicon_on_real_model:
+    if lexicon_on_real_model(cfg) and not cfg.judge.allow_lexicon_on_real_model:
         raise ConfigError(
             f"judge=offline scores model={cfg.model.name} with a word-count lexicon, not a judge reading its answers; "
             "use an LLM judge (judge=openai-gpt-4o is the authors'), or accept the lexicon with "

@@ -26,7 +26,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from ampli import console, corpus, sampling, shared_stages, training_set
 from ampli.chat import template_kwargs
-from ampli.config import AmpliConfig, check_judge_for_model, validate
+from ampli.config import AmpliConfig, check_judge_for_model, lexicon_on_real_model, validate
 from ampli.detector import detect, verdict
 from ampli.judges import build_judge
 from ampli.judges.base import JudgeItem, JudgeUsage
@@ -66,10 +66,6 @@ def start_checks(cfg: AmpliConfig):
     regime = get_regime(cfg.regime.name)
     check_data(regime, data)
     return regime, data
-
-
-def lexicon_on_real_model(cfg: AmpliConfig) -> bool:
-    return cfg.judge.backend == "offline" and cfg.model.source != "tiny"
 
 
 def result_inputs(resolved: dict, runtime: dict) -> dict:
