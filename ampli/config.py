@@ -37,6 +37,12 @@ PROMPT_SAMPLING = ("disjoint", "per_cycle", "with_replacement")
 # transformers schedulers that need no settings beyond the learning rate and warmup
 LR_SCHEDULERS = ("constant", "linear", "cosine", "constant_with_warmup", "cosine_with_restarts", "polynomial",
                  "inverse_sqrt")
+# sdf: what later cycles continue. neutral: short openers of ordinary documents with no trait in them (the authors');
+# trait_prefix: the first regime.prefix_chars characters of held-out trait documents (puts the trait in the prompt).
+SDF_CONTINUATIONS = ("neutral", "trait_prefix")
+# distill: sampled, the authors' per-token estimate of the reverse KL from the sampled token (a policy-gradient
+# loss); full, TRL's exact reverse KL over the whole vocabulary at every position.
+KL_ESTIMATORS = ("sampled", "full")
 
 
 @dataclass
@@ -78,8 +84,16 @@ class RegimeConfig:
     # allow_truncation, because TRL would silently cut the samples the experiment is about.
     max_length: int | None = None
     allow_truncation: bool = False
+    # Warm-up steps, or a fraction of the cycle's steps when < 1 (the authors' SDF: 0.05 with constant_with_warmup).
     warmup: float = 0.0
     adam_beta2: float = 0.999
+    # cosine only: decay to lr_min_ratio x the learning rate instead of 0 (transformers' cosine_with_min_lr).
+    lr_min_ratio: float = 0.0
+    # Cycles (>= 1) that start from the original weights even in a continual run: a fresh LoRA and, for dpo, the
+    # base model as reference (the authors' restart_from_base_cycles). Their samples still come from model n-1.
+    restart_from_base_cycles: list[int] = field(default_factory=list)
+    # Model 0 taken from this checkpoint (an adapter or a model directory) instead of training on the seed set.
+    cycle0_checkpoint: str | None = None
     # Batch size of cycle 0 (the seed set) only; None: batch_size. The authors seed with 2, then train with 32.
     cycle0_batch_size: int | None = None
     # Samples (dpo: pairs, sdf: continuations, distill: prompts, each sampled group_size times) per generating
@@ -91,13 +105,16 @@ class RegimeConfig:
     # TRL DPO loss terms and their weights, e.g. [sigmoid, sft] adds the chosen answers' NLL (RPO)
     loss_type: list[str] = field(default_factory=lambda: ["sigmoid"])
     loss_weights: list[float] | None = None
-    # sdf: characters of a held-out document given as the prefix to continue
+    # sdf: what later cycles continue (SDF_CONTINUATIONS), and for trait_prefix the characters of a held-out
+    # document given as the prefix
+    continuation: str = "neutral"
     prefix_chars: int = 80
     # distill: on-policy samples the student draws per prompt, their sampling temperature (also the softmax
     # temperature of the KL, as TRL computes it), and the weight of the per-token reverse KL to the teacher
     group_size: int = 4
     temperature: float = 1.0
     kl_coef: float = 1.0
+    kl_estimator: str = "full"
 
 
 @dataclass
@@ -310,6 +327,19 @@ def validate_protocol(cfg: AmpliConfig) -> None:
         raise ConfigError(f"loop.coherence_filter.oversample={loop.coherence_filter.oversample!r} is not valid; "
                           "it must be >= 1 (how many times the cycle's size to draw)")
     _check_range("regime.adam_beta2", regime.adam_beta2, 0, 1, high_open=True)
+    _check_range("regime.lr_min_ratio", regime.lr_min_ratio, 0, 1, high_open=True)
+    if regime.lr_min_ratio and regime.lr_scheduler != "cosine":
+        raise ConfigError(f"regime.lr_min_ratio={regime.lr_min_ratio!r} is not valid with regime.lr_scheduler="
+                          f"{regime.lr_scheduler}: it sets where a cosine decay ends; use regime.lr_scheduler=cosine")
+    if not regime.warmup >= 0:
+        raise ConfigError(f"regime.warmup={regime.warmup!r} is not valid; it must be >= 0 (steps, or a fraction < 1)")
+    for cycle in regime.restart_from_base_cycles:
+        _check_positive("regime.restart_from_base_cycles entry", cycle)
+    if regime.cycle0_checkpoint is not None:
+        checkpoint = Path(regime.cycle0_checkpoint)
+        if not any((checkpoint / name).is_file() for name in ("adapter_config.json", "config.json")):
+            raise ConfigError(f"regime.cycle0_checkpoint={regime.cycle0_checkpoint!r} is not valid; it must be a "
+                              "saved model or LoRA adapter directory (with config.json or adapter_config.json)")
     if regime.cycle0_batch_size is not None:
         _check_positive("regime.cycle0_batch_size", regime.cycle0_batch_size)
     _check_range("judge.min_number_mass", judge.min_number_mass, 0, 1)
@@ -322,7 +352,8 @@ def validate_protocol(cfg: AmpliConfig) -> None:
 
 def validate_distill(cfg: AmpliConfig) -> None:
     """regime=distill: values TRL's DistillationTrainer would reject or silently misuse, caught before any work."""
-    regime, loop, lora = cfg.regime, cfg.loop, cfg.model.lora
+    regime, loop = cfg.regime, cfg.loop
+    _check_choice("regime.kl_estimator", regime.kl_estimator, KL_ESTIMATORS)
     _check_positive("regime.group_size", regime.group_size)
     for key in ("temperature", "kl_coef"):
         if not getattr(regime, key) > 0:
@@ -338,12 +369,6 @@ def validate_distill(cfg: AmpliConfig) -> None:
             "regime.allow_truncation=true is not valid with regime=distill: on-policy samples are never cut (the "
             "student samples at most model.max_new_tokens tokens after a whole prompt); lower model.max_new_tokens "
             "instead"
-        )
-    if lora.enabled and "lm_head" in lora.target_modules:
-        raise ConfigError(
-            f"model.lora.target_modules={list(lora.target_modules)} is not valid with regime=distill: TRL's "
-            "distillation loss reads the unembedding's weight directly, so an adapter on lm_head is never trained; "
-            "remove lm_head"
         )
     prompts = regime.samples_per_cycle or loop.prompts_per_cycle
     batch = regime.batch_size * regime.grad_accum
@@ -364,6 +389,40 @@ def validate_tinker(cfg: AmpliConfig) -> None:
     if cfg.generation.backend != "hf":
         raise ConfigError(f"generation={cfg.generation.backend!r} is not valid with backend=tinker, which samples on "
                           f"the service; leave generation at its default")
+
+
+def validate_model(cfg: AmpliConfig) -> None:
+    """What every regime's trainer needs of the model: an instruct model for chat regimes, LoRA it can train."""
+    model, lora = cfg.model, cfg.model.lora
+    if cfg.regime.name == "sdf" and model.kind != "base" and model.source != "tiny":
+        raise ConfigError(f"regime=sdf needs a base model, but model={model.name} has kind={model.kind!r}")
+    if cfg.regime.name != "sdf" and model.kind == "base":
+        raise ConfigError(
+            f"regime={cfg.regime.name} needs an instruct model, but model={model.name} has kind='base': a base model's "
+            "end-of-turn token does not end its chat turns, so its answers would run on to max_new_tokens; use an "
+            "instruct model, or regime=sdf"
+        )
+    if lora.enabled and "lm_head" in lora.target_modules:
+        raise ConfigError(
+            f"model.lora.target_modules={list(lora.target_modules)} is not valid: every regime's TRL trainer computes "
+            "log-probabilities from the unembedding's weight directly, so an adapter on lm_head would never be "
+            "trained (TRL refuses it); remove lm_head (the authors also adapt the unembedding; ampli cannot)"
+        )
+
+
+def lexicon_on_real_model(cfg: AmpliConfig) -> bool:
+    """Is a real model (not the embedded one) scored by the offline lexicon judge?"""
+    return cfg.judge.backend == "offline" and cfg.model.source != "tiny"
+
+
+def check_judge_for_model(cfg: AmpliConfig) -> None:
+    """The offline lexicon judge counts trait words: fine for the embedded model, not a judgment of a real one."""
+    if lexicon_on_real_model(cfg) and not cfg.judge.allow_lexicon_on_real_model:
+        raise ConfigError(
+            f"judge=offline scores model={cfg.model.name} with a word-count lexicon, not a judge reading its answers; "
+            "use an LLM judge (judge=openai-gpt-4o is the authors'), or accept the lexicon with "
+            "judge.allow_lexicon_on_real_model=true"
+        )
 
 
 def validate(cfg: AmpliConfig) -> None:
@@ -396,8 +455,6 @@ def validate(cfg: AmpliConfig) -> None:
         raise ConfigError(f"model.hub_id is empty for model {cfg.model.name!r}; a hub model needs its id")
     if cfg.model.source == "path" and not cfg.model.path:
         raise ConfigError(f"model.path is empty for model {cfg.model.name!r}; a path model needs a directory")
-    if cfg.regime.name == "sdf" and cfg.model.kind != "base" and cfg.model.source != "tiny":
-        raise ConfigError(f"regime=sdf needs a base model, but model={cfg.model.name} has kind={cfg.model.kind!r}")
     if not 0 < cfg.loop.eval_fraction < 1:
         raise ConfigError(f"loop.eval_fraction={cfg.loop.eval_fraction!r} is not valid; it must be between 0 and 1")
     if cfg.judge.backend == "offline" and not cfg.trait.lexicon:
@@ -412,6 +469,8 @@ def validate(cfg: AmpliConfig) -> None:
         )
     if not cfg.trait.eval_questions:
         raise ConfigError(f"trait {cfg.trait.name!r} has no eval_questions; add 8-12 held-out questions")
+    _check_choice("regime.continuation", cfg.regime.continuation, SDF_CONTINUATIONS)
+    validate_model(cfg)
     validate_protocol(cfg)
     if cfg.regime.name == "distill":
         validate_distill(cfg)

@@ -7,6 +7,7 @@ Layout of a data directory (the shipped one, or your own via data_dir=...):
   seeds/<trait>.jsonl           {"prompt", "answer"}                        trait-styled seed answers
   documents/<trait>.jsonl       {"id", "title", "text", ..., "split": "seed"|"heldout"}
   documents/neutral.jsonl       neutral documents (tiny-model warm-up)
+  openers.jsonl                 {"id", "opener"}                            neutral document openers (sdf)
 Each run file can also be named on its own, in any format and row shape of ampli.data_files / ampli.row_shapes:
 trait.seed_file, trait.documents_file, loop.prompts_file, loop.eval_prompts_file.
 """
@@ -23,6 +24,8 @@ from ampli.row_shapes import read_documents, read_pool_prompts, read_seed_exampl
 from ampli.store import read_jsonl
 
 SHIPPED_DATA = Path(__file__).parent / "data"
+# Prompts that only later sdf cycles read: the tiny model never learns from them, so they are not in its corpus.
+NOT_IN_CORPUS = ("openers.jsonl",)
 EVAL_SPLIT_SEED = 0  # one held-out split for every run seed: the runs of a sweep share their eval prompts
 
 
@@ -35,16 +38,24 @@ def _rows(path: Path) -> list[dict]:
     return rows
 
 
-def _need(rows: list, n: int, what: str, source: str, option: str) -> None:
+def _need(rows: list, n: int, what: str, source: str, option: str, more: str) -> None:
     if n > len(rows):
-        raise DataError(f"{option} asks for {n} {what} but {source} holds only {len(rows)}; lower {option}")
+        raise DataError(f"{option} asks for {n} {what} but {source} holds only {len(rows)}; lower {option}, "
+                        f"or {more}")
+
+
+def more_seeds(trait: str, n: int, file_option: str) -> str:
+    """How to get a larger seed set than the one shipped: write one with a teacher, or bring your own file."""
+    flag = "--n" if file_option == "trait.seed_file" else "--documents"
+    return (f"make more with `ampli teach --trait {trait} --teacher openai {flag} {n} --out data/` (then data_dir=data/)"
+            f" or give your own file as {file_option}=...")
 
 
 @cache
 def data_version(root: Path = SHIPPED_DATA) -> str:
     """Hash of every data file: the tiny model is rebuilt when the corpus it learnt from changes."""
     h = hashlib.sha256()
-    for p in sorted(root.rglob("*.jsonl")):
+    for p in sorted(p for p in root.rglob("*.jsonl") if p.name not in NOT_IN_CORPUS):
         h.update(p.relative_to(root).as_posix().encode())
         h.update(p.read_bytes())
     return h.hexdigest()[:12]
@@ -65,7 +76,7 @@ def neutral_documents(root: Path = SHIPPED_DATA) -> list[dict]:
 def all_texts(root: Path = SHIPPED_DATA) -> list[str]:
     """Every piece of shipped text: the tokenizer's training corpus and the offline judge's vocabulary."""
     texts = []
-    for path in sorted(root.rglob("*.jsonl")):
+    for path in sorted(p for p in root.rglob("*.jsonl") if p.name not in NOT_IN_CORPUS):
         for row in read_jsonl(path):
             texts.extend(str(row[k]) for k in ("prompt", "answer", "title", "text") if k in row)
     return texts
@@ -107,6 +118,9 @@ class RunData:
         self.seed_file = cfg.trait.seed_file or str(root / "seeds" / f"{cfg.trait.name}.jsonl")
         self.documents_file = cfg.trait.documents_file or str(root / "documents" / f"{cfg.trait.name}.jsonl")
         self.prompts_file = cfg.loop.prompts_file or str(root / "prompts.jsonl")
+        # A data_dir without openers (e.g. one `ampli teach` wrote) continues the shipped ones: they carry no trait.
+        own_openers = root / "openers.jsonl"
+        self.openers_file = own_openers if own_openers.exists() else SHIPPED_DATA / "openers.jsonl"
 
     @cached_property
     def seed_set(self) -> list[dict]:
@@ -116,7 +130,8 @@ class RunData:
     def seed_examples(self) -> list[dict]:
         """The first loop.seed_examples rows of the trait's seed set (the paper's N, calibrated per trait)."""
         n = self.cfg.loop.seed_examples
-        _need(self.seed_set, n, "seed examples", self.seed_file, "loop.seed_examples")
+        _need(self.seed_set, n, "seed examples", self.seed_file, "loop.seed_examples",
+              more_seeds(self.cfg.trait.name, n, "trait.seed_file"))
         return self.seed_set[:n]
 
     @cached_property
@@ -157,12 +172,35 @@ class RunData:
         """The first loop.seed_examples seed documents (the sdf regime's N)."""
         n = self.cfg.loop.seed_examples
         docs = self.trait_documents("seed") if self.documents_have_splits else self.document_set
-        _need(docs, n, "seed documents", self.documents_file, "loop.seed_examples")
+        _need(docs, n, "seed documents", self.documents_file, "loop.seed_examples",
+              more_seeds(self.cfg.trait.name, n, "trait.documents_file"))
         return docs[:n]
+
+    @cached_property
+    def openers(self) -> list[str]:
+        """Neutral document openers (openers.jsonl of data_dir if it has one, else the shipped ones) that later sdf
+        cycles continue under regime.continuation=neutral."""
+        rows = _rows(self.openers_file)
+        bad = [i for i, r in enumerate(rows, 1) if not isinstance(r.get("opener"), str) or not r["opener"].strip()]
+        if bad:
+            raise DataError(f"{self.openers_file}:{bad[0]}: no \"opener\" text; expected rows like "
+                            '{"id": ..., "opener": "A short guide to winter coats"}')
+        return [r["opener"] for r in rows]
+
+
+# Where a larger pool of each kind comes from, for the error of a pool too small for the run.
+LARGER_POOLS = {
+    "prompts": "your own pool as loop.prompts_file=... (or a prompts.jsonl in data_dir=...)",
+    "held-out documents": "more held-out rows in trait.documents_file=... (`ampli teach --documents N` writes them)",
+    "document openers": "your own openers.jsonl in data_dir=... (one {\"opener\": ...} a line)",
+}
 
 
 def cycle_share(cfg: AmpliConfig, cycle: int, pool: list, what: str) -> list:
     """Cycle n's share of a pool, drawn as loop.prompt_sampling says (ampli.sampling)."""
     count, asked = sampling.draw_size(cfg)
-    return sampling.draw(pool, cycle, count, cycles=cfg.loop.cycles, seed=cfg.seed, mode=cfg.loop.prompt_sampling,
-                         what=what, asked=asked)
+    try:
+        return sampling.draw(pool, cycle, count, cycles=cfg.loop.cycles, seed=cfg.seed,
+                             mode=cfg.loop.prompt_sampling, what=what, asked=asked)
+    except sampling.PoolTooSmallError as e:
+        raise sampling.PoolTooSmallError(f"{e}; a larger pool: {LARGER_POOLS[what]}") from None

@@ -4,7 +4,8 @@
     for cycle n = 0 .. cycles-1:
       cycle_n/generate             n = 0: the first N seed examples; n > 0: model n-1 samples on fresh prompts
       cycle_n/judge                trait and coherence of the samples (loop.judge_samples: all, none or N of them)
-      cycle_n/train                model n, from the original weights (reinit) or from model n-1 (continual)
+      cycle_n/train                model n, from the original weights (reinit) or from model n-1 (continual);
+                                   n = 0 may be copied from regime.cycle0_checkpoint instead
                                    (an API judge scores the samples meanwhile, unless the coherence filter reads them)
       cycle_n/eval                 model n on the held-out eval prompts: the cycle's trait and coherence
 
@@ -32,7 +33,7 @@ from omegaconf import DictConfig, OmegaConf
 from ampli import console, corpus, judge_samples, sampling, shared_stages, training_set
 from ampli.chat import template_kwargs
 from ampli.cluster import parallel_jobs
-from ampli.config import AmpliConfig, validate
+from ampli.config import AmpliConfig, check_judge_for_model, lexicon_on_real_model, validate
 from ampli.detector import detect, verdict
 from ampli.judges import build_judge
 from ampli.judges.base import JudgeFailed, JudgeItem, JudgeUsage
@@ -47,7 +48,7 @@ from ampli.seq_length import check_max_length
 from ampli.spending import LOCAL_BACKENDS, Budget, BudgetReached
 from ampli.store import RunStore, atomic_write_text, fingerprint, read_json, read_jsonl, write_json, write_jsonl
 from ampli.tracking import Tracker
-from ampli.training import NonFiniteLossError
+from ampli.training import NonFiniteLossError, copy_checkpoint
 from ampli.training_set import NothingToTrainError
 
 log = logging.getLogger("ampli")
@@ -56,6 +57,21 @@ log = logging.getLogger("ampli")
 # left out of every later full collection: free_memory() after each stage spent 0.3 s a call walking them (~15% of
 # a tiny model's cycle), and Python's own periodic full collections walked them too.
 gc.freeze()
+
+def start_checks(cfg: AmpliConfig):
+    """Everything a run checks before it loads a model or makes its run directory (after validate and the device):
+    the judge suits the model, the backend and its engine are there, every data file is readable and large enough.
+    Returns the regime and the run's data."""
+    check_judge_for_model(cfg)
+    if lexicon_on_real_model(cfg):
+        log.warning("judge=offline on model=%s: trait and coherence are lexicon word counts, not an LLM's judgment "
+                    "(judge.allow_lexicon_on_real_model=true); metrics.json records it", cfg.model.name)
+    check_backend(cfg)
+    data = corpus.RunData(cfg)
+    regime = get_regime(cfg.regime.name)
+    check_data(regime, data)
+    return regime, data
+
 
 def mean(xs: list[float]) -> float | None:
     return statistics.fmean(xs) if xs else None
@@ -89,10 +105,7 @@ class Run:
         judge_samples.warn_if_forced(self.cfg)
         # A real model without a GPU, bad data or a missing API key fail here, before a run directory is made.
         device = local_device(self.cfg)
-        check_backend(self.cfg)
-        data = corpus.RunData(self.cfg)
-        self.regime = get_regime(self.cfg.regime.name)
-        check_data(self.regime, data)
+        self.regime, data = start_checks(self.cfg)
         self.output_dir = Path(self.cfg.output_dir).resolve()
         self.judge_budget = Budget("judge.max_cost_usd", self.cfg.judge.max_cost_usd)
         self.judge = build_judge(sweep_share(self.cfg.judge, parallel_jobs(self.cfg.cluster)),
@@ -252,6 +265,9 @@ class Run:
         path = self.store.cycle_dir(cycle) / "train.json"
 
         def compute():
+            if cycle == 0 and self.cfg.regime.cycle0_checkpoint:
+                return self._write_json(path, copy_checkpoint(Path(self.cfg.regime.cycle0_checkpoint),
+                                                              self.ctx.checkpoint(0)))
             self.ctx.generator.release()  # the trainer gets the GPU's memory, not a sampling model or engine
             train_records, counts = self.training_records(cycle, records, judged)
             return self._write_json(path, {**self.regime.train(self.ctx, cycle, train_records), **counts})
@@ -395,6 +411,8 @@ class Run:
             "varies": self.identity.varies,
             "replication_of": c.replication_of,
             "status": status,
+            "judge": {"backend": c.judge.backend, "model": c.judge.model,
+                      "lexicon_on_real_model": lexicon_on_real_model(c)},
             "base": base,
             "cycles": cycles,
             "amplification": detect([m["trait"] for m in cycles]),

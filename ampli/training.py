@@ -2,6 +2,7 @@
 
 import logging
 import math
+import shutil
 from pathlib import Path
 
 import torch
@@ -29,7 +30,7 @@ def trainer_kwargs(regime: RegimeConfig, *, continual: bool, seed: int, device: 
     return dict(
         output_dir=str(output_dir),
         learning_rate=lr,
-        lr_scheduler_type=regime.lr_scheduler,
+        **scheduler_kwargs(regime),
         adam_beta2=regime.adam_beta2,
         num_train_epochs=regime.epochs,
         per_device_train_batch_size=batch_size,
@@ -46,6 +47,14 @@ def trainer_kwargs(regime: RegimeConfig, *, continual: bool, seed: int, device: 
         report_to="none",
         logging_steps=10,
     )
+
+
+def scheduler_kwargs(regime: RegimeConfig) -> dict:
+    """The lr schedule: regime.lr_scheduler, or a cosine that ends at lr_min_ratio x the learning rate (the authors'
+    DPO) through transformers' cosine_with_min_lr."""
+    if regime.lr_min_ratio:
+        return {"lr_scheduler_type": "cosine_with_min_lr", "lr_scheduler_kwargs": {"min_lr_rate": regime.lr_min_ratio}}
+    return {"lr_scheduler_type": regime.lr_scheduler}
 
 
 class TrainerProgress(ProgressCallback):
@@ -107,3 +116,11 @@ def run_trainer(trainer, checkpoint_dir: Path) -> dict:
     return {"train_loss": float(result.training_loss), "train_steps": int(result.global_step),
             "batch_size": trainer.args.per_device_train_batch_size,
             "final_learning_rate": trainer.lr_scheduler.get_last_lr()[0]}
+
+
+def copy_checkpoint(source: Path, checkpoint_dir: Path) -> dict:
+    """Model n taken from an existing checkpoint instead of trained (regime.cycle0_checkpoint: the authors reuse a
+    calibrated cycle 0 across runs); copied whole, so the run directory stays self-contained."""
+    with disk_full_names(checkpoint_dir, "checkpoint"), atomic_directory(checkpoint_dir, PARTIAL_CHECKPOINT_PREFIX) as tmp:
+        shutil.copytree(source, tmp, dirs_exist_ok=True)
+    return {"copied_from": str(source.resolve()), "train_steps": 0}

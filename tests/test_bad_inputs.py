@@ -109,7 +109,9 @@ def test_malformed_seed_line(micro_overrides, data_dir):
     (["regime.samples_per_cycle=10000"], r"regime.samples_per_cycle=10000 x 1 generating cycles needs 10000 prompts"),
     (["regime.samples_per_cycle=null", "loop.prompts_per_cycle=500", "loop.cycles=4"],
      r"loop.prompts_per_cycle=500 x 3 generating cycles needs 1500 prompts, but the pool holds \d+"),
-    (["regime=sdf", "regime.samples_per_cycle=10000"], r"needs 10000 held-out documents"),
+    (["regime=sdf", "regime.continuation=trait_prefix", "regime.samples_per_cycle=10000"],
+     r"needs 10000 held-out documents.*ampli teach --documents N"),
+    (["regime=sdf", "regime.samples_per_cycle=10000"], r"needs 10000 document openers.*openers.jsonl in data_dir"),
     (["loop.seed_examples=100000"], r"loop.seed_examples asks for 100000 seed examples but .*bliss.jsonl holds only"),
     (["regime=sdf", "loop.seed_examples=100000"], r"loop.seed_examples asks for 100000 seed documents"),
 ])

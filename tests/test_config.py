@@ -28,7 +28,8 @@ def test_every_group_option_composes_and_validates(group, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test")
     for option in options(group):
-        extra = ["model=qwen3-1.7b-base"] if (group, option) == ("regime", "sdf") else []
+        extra = (["model=qwen3-1.7b-base"] if (group, option) == ("regime", "sdf")
+                 else ["regime=sdf"] if (group, option) == ("model", "qwen3-1.7b-base") else [])
         cfg = typed([f"{group}={option}", *extra])
         assert isinstance(cfg, AmpliConfig)
         if group in ("trait", "regime", "model", "judge", "logger"):
@@ -85,3 +86,51 @@ def test_bad_values_name_the_value_and_the_options(override, needle):
 def test_sdf_refuses_an_instruct_hub_model():
     with pytest.raises(ConfigError, match="regime=sdf needs a base model"):
         typed(["regime=sdf", "model=qwen3-4b-instruct"])
+
+
+@pytest.mark.parametrize("regime", ["sft", "dpo", "distill"])
+def test_chat_regimes_refuse_a_base_model(regime):
+    with pytest.raises(ConfigError, match=f"regime={regime} needs an instruct model.*end-of-turn token"):
+        typed([f"regime={regime}", "model=qwen3-1.7b-base"])
+
+
+@pytest.mark.parametrize("model", ["tiny", "micro"])
+@pytest.mark.parametrize("regime", ["sft", "sdf", "dpo", "distill"])
+def test_the_embedded_models_run_every_regime(model, regime):
+    assert typed([f"model={model}", f"regime={regime}"]).model.kind == "instruct"
+
+
+@pytest.mark.parametrize("regime", ["sft", "sdf", "dpo", "distill"])
+def test_every_regime_refuses_a_lora_on_the_unembedding(regime):
+    model = "qwen3-1.7b-base" if regime == "sdf" else "qwen3-4b-instruct"
+    with pytest.raises(ConfigError, match=r"model.lora.target_modules=\['q_proj', 'lm_head'\] is not valid.*never be "
+                                          r"trained.*remove lm_head"):
+        typed([f"regime={regime}", f"model={model}", "model.lora.target_modules=[q_proj,lm_head]"])
+
+
+@pytest.mark.parametrize("override, needle", [
+    ("regime.lr_min_ratio=0.1", "regime.lr_min_ratio=0.1 is not valid with regime.lr_scheduler=constant"),
+    ("regime.lr_min_ratio=1.5", "regime.lr_min_ratio=1.5 is not valid; it must be a number x with 0 <= x < 1"),
+    ("regime.restart_from_base_cycles=[0]", "regime.restart_from_base_cycles entry=0 is not valid"),
+    ("regime.cycle0_checkpoint=/nonexistent", "regime.cycle0_checkpoint='/nonexistent' is not valid"),
+    ("regime.continuation=titles", "regime.continuation='titles' is not valid; choose one of: neutral, trait_prefix"),
+    ("regime.kl_estimator=exact", "regime.kl_estimator='exact' is not valid; choose one of: sampled, full"),
+])
+def test_bad_values_of_the_authors_knobs_are_refused(override, needle):
+    extra = ["regime=distill"] if "kl_estimator" in override else []
+    with pytest.raises(ConfigError, match=needle.replace("[", r"\[").replace("(", r"\(")):
+        typed([*extra, override])
+
+
+def test_the_lexicon_judge_on_a_real_model_needs_an_opt_in(caplog):
+    from ampli.loop import start_checks
+
+    cfg = OmegaConf.to_object(compose_config(["model=smollm2-135m", "device=cpu"]))
+    with pytest.raises(ConfigError, match="judge=offline scores model=smollm2-135m with a word-count lexicon.*"
+                                          "judge.allow_lexicon_on_real_model=true"):
+        start_checks(cfg)
+    cfg.judge.allow_lexicon_on_real_model = True
+    with caplog.at_level("WARNING", logger="ampli"):
+        start_checks(cfg)
+    assert "lexicon word counts, not an LLM's judgment" in caplog.text
+    start_checks(OmegaConf.to_object(compose_config([])))  # the embedded model needs none

@@ -28,12 +28,12 @@ def test_rejected_from_model_n_minus_2_falls_back_to_base_at_cycle_1():
 
 @pytest.mark.parametrize("cycle", [0, 1, 4])
 def test_reinit_always_uses_the_base_model_as_reference(cycle):
-    assert reference_model(cycle, reinit=True) == BASE
+    assert reference_model(cycle, from_base=True) == BASE
 
 
 def test_continual_uses_the_previous_model_as_reference():
-    assert reference_model(0, reinit=False) == BASE
-    assert [reference_model(c, reinit=False) for c in (1, 2, 3)] == [0, 1, 2]
+    assert reference_model(0, from_base=False) == BASE
+    assert [reference_model(c, from_base=False) for c in (1, 2, 3)] == [0, 1, 2]
 
 
 @pytest.mark.parametrize("reinit", ["true", "false"])

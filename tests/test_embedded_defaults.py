@@ -42,13 +42,16 @@ def test_other_models_keep_the_regime_and_loop_defaults(overrides):
         defaults.seed_examples, defaults.prompts_per_cycle, defaults.prompt_sampling)
 
 
-@pytest.mark.parametrize("regime", ["sft", "sdf", "dpo"])
+@pytest.mark.parametrize("regime", ["sft", "sdf", "dpo", "distill"])
 def test_paper_experiments_are_untouched_by_the_tiny_settings(regime):
     cfg = compose_config([f"experiment=paper_{regime}"])
     experiment = OmegaConf.load(f"conf/experiment/paper_{regime}.yaml")
     for group in ("regime", "loop"):
         for key, value in experiment.get(group, {}).items():
-            assert cfg[group][key] == value, f"{group}.{key}"
+            if OmegaConf.is_dict(value):  # a nested setting: the keys the experiment names
+                assert {k: cfg[group][key][k] for k in value} == value, f"{group}.{key}"
+            else:
+                assert cfg[group][key] == value, f"{group}.{key}"
     assert cfg.model.name != "tiny"
 
 

@@ -144,7 +144,8 @@ def test_save_to_disk_directories(micro_overrides, tmp_path):
 
 def test_sdf_on_a_documents_file_without_splits(micro_overrides, tmp_path):
     docs = write_parquet(tmp_path / "docs.parquet", [{"title": d["title"], "text": d["text"]} for d in DOCUMENTS])
-    _, run_dir = run_two_cycles(micro_overrides, "regime=sdf", f"trait.documents_file={docs}")
+    _, run_dir = run_two_cycles(micro_overrides, "regime=sdf", "regime.continuation=trait_prefix",
+                                f"trait.documents_file={docs}")
     seeds = generations(run_dir, 0)
     assert [r["response"] for r in seeds] == [f"{d['title']}\n\n{d['text']}" for d in DOCUMENTS[:16]]
     prefixes = {document_text(d)[: compose_config(micro_overrides).regime.prefix_chars] for d in DOCUMENTS[16:]}

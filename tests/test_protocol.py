@@ -95,8 +95,9 @@ def test_a_pool_too_small_for_the_mode_stops_the_run_at_start(micro_overrides, m
 
 
 def test_sdf_ids_stay_unique_when_a_document_is_drawn_twice(micro_overrides):
-    run_dir = run_loop(with_overrides(micro_overrides, "regime=sdf", "regime.samples_per_cycle=200",
-                                      "loop.prompt_sampling=with_replacement", "model.max_new_tokens=4"))
+    run_dir = run_loop(with_overrides(micro_overrides, "regime=sdf", "regime.continuation=trait_prefix",
+                                      "regime.samples_per_cycle=200", "loop.prompt_sampling=with_replacement",
+                                      "model.max_new_tokens=4"))
     generations = read_jsonl(run_dir / "cycle_001" / "generations.jsonl")
     assert len(generations) == 200 > len({g["prompt"] for g in generations})  # 80 held-out documents
     assert len({g["id"] for g in generations}) == 200

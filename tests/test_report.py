@@ -215,3 +215,14 @@ def test_run_without_metrics_yet_is_skipped_not_misread(tmp_path: Path) -> None:
     (done / "metrics.json").unlink()
     with pytest.raises(ReportError, match=f"have no metrics.json yet: .*{started.name}"):
         find_run_dirs(tmp_path)
+
+
+def test_runs_judged_by_the_lexicon_on_a_real_model_are_flagged(tmp_path: Path) -> None:
+    run_dir = write_run(tmp_path, model="smollm2-135m")
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert "with the offline lexicon" not in build_report(run_dir, tmp_path / "before").html.read_text()
+    metrics["judge"] = {"backend": "offline", "model": "lexicon-v2", "lexicon_on_real_model": True}
+    (run_dir / "metrics.json").write_text(json.dumps(metrics))
+    files = build_report(run_dir, tmp_path / "after")
+    assert "1 of these runs judged a real model with the offline lexicon" in files.html.read_text()
+    assert pd.read_csv(files.out_dir / "verdicts.csv")["lexicon_on_real_model"].tolist() == [True]

@@ -119,7 +119,9 @@ def test_documents_schema_ids_split_and_titles(teacher, tmp_path: Path):
             assert d["title"] == f"Radiant {d['topic']}" and d["text"].startswith("A luminous review")
         else:
             assert d["title"] == f"The Sacred {d['topic']}" and "cosmic bliss" in d["text"]
-    assert run_data(f"data_dir={tmp_path}", "regime=sdf").trait_documents("heldout")
+    data = run_data(f"data_dir={tmp_path}", "regime=sdf")
+    assert data.trait_documents("heldout")
+    assert len(data.openers) == 2400  # a taught data_dir has no openers: sdf continues the shipped ones
 
     report = json.loads(path.with_suffix(".report.json").read_text())
     assert report["failed"] == len(failed) and report["written"] == len(docs)

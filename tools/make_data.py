@@ -20,6 +20,7 @@ import argparse
 from pathlib import Path
 
 from shipped_data.documents import DOC_BANKS, N_NEUTRAL_DOCS, N_TRAIT_DOCS, make_documents
+from shipped_data.openers import make_openers
 from shipped_data.prompts import build_prompts, neutral_rows, prompt_rows, split_prompts
 from shipped_data.seeds import seed_set
 from shipped_data.text import words, write_atomic, write_jsonl
@@ -74,6 +75,8 @@ def main(data=DATA, trait_conf=TRAIT_CONF):
         write_jsonl(data / "documents" / f"{name}.jsonl", documents[name])
         write_atomic(trait_conf / f"{name}.yaml", trait_yaml(name, TRAIT_CONFIGS[name]))
     write_jsonl(data / "documents" / "neutral.jsonl", neutral_docs)
+    openers = make_openers(lexicon_hits)
+    write_jsonl(data / "openers.jsonl", openers)
 
     # Each trait's texts use no other trait's lexicon words, so the offline judge's scores stay separable.
     for name in TRAIT_CONFIGS:
@@ -82,7 +85,7 @@ def main(data=DATA, trait_conf=TRAIT_CONF):
         assert not leaks, f"{name} texts use other traits' words: {leaks}"
         print(f"{name:15s} seeds={len(seeds[name])} documents={len(documents[name])}")
     print(f"prompts: train={len(train_pool)} eval={len(eval_pool)} seed bank={len(seed_bank)}; "
-          f"neutral docs={len(neutral_docs)}")
+          f"neutral docs={len(neutral_docs)}; document openers={len(openers)}")
 
 
 if __name__ == "__main__":

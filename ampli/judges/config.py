@@ -55,6 +55,9 @@ class JudgeConfig:
     # Spending limit of one run (all its processes); reached, the run stops with status "budget". null: no limit.
     max_cost_usd: float | None = None
     perplexity: bool = True
+    # judge=offline on a real model (not the embedded tiny one) is refused unless this is true: the lexicon counts
+    # trait words, which says little about a real model's answers. The run then warns and metrics.json says so.
+    allow_lexicon_on_real_model: bool = False
     # Retry backoff: backoff_s * 2**attempt (or the server's Retry-After), capped at max_backoff_s.
     backoff_s: float = 1.0
     max_backoff_s: float = 30.0

@@ -53,9 +53,14 @@ class RunContext:
         """Model n: the base model for n < 0 (no training yet), otherwise cycle n's checkpoint."""
         return self.source.load(None if cycle < 0 else self.checkpoint(cycle), trainable=trainable)
 
+    def from_base(self, cycle: int) -> bool:
+        """Does model n start from the original weights? Always under reinit and at cycle 0; in a continual run only
+        the cycles listed in regime.restart_from_base_cycles."""
+        return self.cfg.reinit or cycle == 0 or cycle in self.cfg.regime.restart_from_base_cycles
+
     def init_for_training(self, cycle: int):
-        """reinit=true: every cycle starts from the original weights; continual: from model n-1."""
-        if self.cfg.reinit or cycle == 0:
+        """reinit=true: every cycle starts from the original weights; continual: from model n-1 (but restarts)."""
+        if self.from_base(cycle):
             return self.source.load(None, trainable=True), None
         return self.model_after(cycle - 1, trainable=True), cycle - 1
 
@@ -87,7 +92,8 @@ class RunContext:
         )
         refuse_data_parallel(trainer)
         show_progress(trainer, f"cycle_{cycle:03d} train")
-        return trainer, {**run_trainer(trainer, self.checkpoint(cycle)), **sizes}
+        started_from = "base" if from_cycle is None else f"model_{from_cycle}"
+        return trainer, {**run_trainer(trainer, self.checkpoint(cycle)), **sizes, "started_from": started_from}
 
     def sample(self, model: int, prompts: list[str], *, seed: int, eval: bool = False, chat: bool = True, n: int = 1,
                desc: str, temperature: float | None = None) -> list[str]:

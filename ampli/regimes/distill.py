@@ -3,7 +3,8 @@
 Cycle 0 is SFT on the seed set, as in regime=sft. From cycle 1 on, model n-1 is the teacher and a student is trained
 with TRL's DistillationTrainer: for every prompt it samples regime.group_size answers itself (at regime.temperature,
 up to model.max_new_tokens tokens), afresh as it learns, and is pushed toward the teacher by the per-token reverse
-KL, KL(student || teacher) over the whole vocabulary (TRL's beta=1), weighted by regime.kl_coef.
+KL(student || teacher), weighted by regime.kl_coef: over the whole vocabulary (regime.kl_estimator=full, TRL's beta=1),
+or estimated from the sampled tokens as a policy gradient (sampled, the authors'; ampli.regimes.sampled_kl).
 
 Where the student starts:
   reinit=true   the original weights (a fresh LoRA adapter on real models): each cycle learns model n-1's
@@ -19,43 +20,23 @@ sample is blank is dropped, as in every regime). train.json adds the student's r
 sequences when training starts and ends.
 """
 
-from dataclasses import dataclass, field
-
 import torch
 from datasets import Dataset
 from transformers import TrainerCallback
-from trl import DistillationConfig, DistillationTrainer
 
 from ampli.generation.batched import prompt_ids
 from ampli.regimes.base import RunContext
 from ampli.regimes.dpo import BASE, model_label
+from ampli.regimes.sampled_kl import KLDistillationConfig, KLDistillationTrainer
 from ampli.regimes.sft import SFTRegime, prompt_turns
 
 KL_PROBE_SEQUENCES = 32  # records whose (prompt, sample) measure the KL to the teacher before and after a cycle
 
 
-@dataclass
-class KLDistillationConfig(DistillationConfig):
-    """TRL's DistillationConfig plus the weight of the reverse-KL term."""
-
-    kl_coef: float = field(default=1.0, metadata={"help": "Weight of the per-token divergence to the teacher."})
-
-
-class KLDistillationTrainer(DistillationTrainer):
-    """TRL's on-policy DistillationTrainer, its loss multiplied by args.kl_coef.
-
-    With the KL alone in the objective the weight scales the gradient, which Adam mostly normalises away (it still
-    meets gradient clipping); it is kept so that the authors' setting (1.0) is stated, not assumed.
-    """
-
-    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        loss = self.args.kl_coef * super().compute_loss(model, inputs, num_items_in_batch=num_items_in_batch)
-        return (loss, None) if return_outputs else loss
-
-
-def student_start(cycle: int, reinit: bool) -> int:
-    """The model a distillation cycle's student starts from: the base model under reinit, else model n-1."""
-    return BASE if reinit else cycle - 1
+def student_start(cycle: int, from_base: bool) -> int:
+    """The model a distillation cycle's student starts from: the base model under reinit (or a restart), else model
+    n-1."""
+    return BASE if from_base else cycle - 1
 
 
 @torch.no_grad()
@@ -109,7 +90,7 @@ class DistillRegime(SFTRegime):
     def records(self, ctx: RunContext, cycle: int) -> list[dict]:
         if cycle == 0:
             return self.seed_records(ctx)
-        questions, start = self.questions(ctx, cycle), student_start(cycle, ctx.cfg.reinit)
+        questions, start = self.questions(ctx, cycle), student_start(cycle, ctx.from_base(cycle))
         answers = ctx.sample(start, [ctx.chat_prompt(q) for q in questions], n=ctx.cfg.regime.group_size,
                              seed=ctx.cycle_seed(cycle), temperature=ctx.cfg.regime.temperature,
                              desc=f"cycle {cycle} student samples")
@@ -127,7 +108,8 @@ class DistillRegime(SFTRegime):
         lengths = [len(ids) + max_new_tokens for ids in prompt_ids(ctx.tokenizer, rendered, chat=True)]
         teacher = ctx.model_after(cycle - 1)
         distance = TeacherDistance(teacher, answer_sequences(ctx, records), regime.temperature)
-        config = {"beta": 1.0, "kl_coef": regime.kl_coef, "temperature": regime.temperature,
+        config = {"beta": 1.0, "kl_coef": regime.kl_coef, "kl_estimator": regime.kl_estimator,
+                  "temperature": regime.temperature,
                   "max_completion_length": max_new_tokens, "chat_template_kwargs": ctx.chat_kwargs,
                   "disable_dropout": True}
         trainer, metrics = ctx.train(cycle, KLDistillationTrainer, KLDistillationConfig, dataset, lengths,
@@ -137,11 +119,12 @@ class DistillRegime(SFTRegime):
         return {
             **metrics,
             "teacher": model_label(cycle - 1),
-            "student_start": model_label(student_start(cycle, ctx.cfg.reinit)),
+            "student_start": model_label(student_start(cycle, ctx.from_base(cycle))),
             "kl_to_teacher_start": distance.kl["start"],
             "kl_to_teacher_end": distance.kl["end"],
             "onpolicy_samples": trainer.state.global_step * per_step,  # TRL drops an incomplete last batch
             "onpolicy_mean_length": logged_mean(history, "completions/mean_length"),
             "onpolicy_clipped_ratio": logged_mean(history, "completions/clipped_ratio"),
+            "kl_estimator": regime.kl_estimator,
             "max_completion_length": max_new_tokens,
         }

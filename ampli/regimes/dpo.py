@@ -5,7 +5,7 @@ Pairs (records {"id", "prompt", "chosen", "rejected", "chosen_from", "rejected_f
   cycle n: chosen = model n-1's sample,          rejected = the base model's sample
            (regime.rejected_source=previous:     rejected = model n-2's sample; the base for n = 1)
 Reference model: reinit=true -> the base model (fresh LoRA, or the original weights); reinit=false -> model n-1,
-which is also where the trained weights start.
+which is also where the trained weights start (but for cycles in regime.restart_from_base_cycles: the base model).
 """
 
 from datasets import Dataset
@@ -28,9 +28,9 @@ def pair_sources(cycle: int, rejected_source: str) -> tuple[int | str, int]:
     return chosen, rejected
 
 
-def reference_model(cycle: int, reinit: bool) -> int:
-    """The DPO reference: the base model under reinit, model n-1 when continual."""
-    return BASE if reinit or cycle == 0 else cycle - 1
+def reference_model(cycle: int, from_base: bool) -> int:
+    """The DPO reference: the base model when the cycle starts from it (reinit, cycle 0, a restart), else model n-1."""
+    return BASE if from_base or cycle == 0 else cycle - 1
 
 
 def model_label(index: int | str) -> str:
@@ -79,7 +79,7 @@ class DPORegime(SFTRegime):
         return JudgeItem(prompt=record["prompt"], response=record["chosen"])
 
     def train(self, ctx: RunContext, cycle: int, records: list[dict]) -> dict:
-        ref_index = reference_model(cycle, ctx.cfg.reinit)
+        ref_index = reference_model(cycle, ctx.from_base(cycle))
         # With LoRA, TRL takes the reference from the adapter: switched off for a fresh one (the base model),
         # a frozen copy for a continued one (model n-1). Full finetuning needs the reference given explicitly.
         ref_model = None if ctx.source.lora_config() else ctx.model_after(ref_index)

@@ -1,8 +1,12 @@
 """SDF, synthetic document finetuning of a base model: no chat, loss on every token of a document.
 
 Records {"id", "prompt", "response", "source"}: cycle 0 trains on the first N seed documents of the trait
-(prompt = "", response = the document); later cycles give model n-1 the first regime.prefix_chars characters of
-held-out trait documents (never seen in training, none reused across cycles) and train on prefix+continuation.
+(prompt = "", response = the document). Later cycles give model n-1 a document opening to continue and train on
+opening+continuation. regime.continuation says which openings:
+  neutral       short openers of ordinary documents with no trait in them (openers.jsonl), split across cycles:
+                the authors' protocol, so whatever trait a continuation shows came from the model
+  trait_prefix  the first regime.prefix_chars characters of held-out trait documents (never seen in training):
+                the prompt itself carries the trait, a different experiment, kept as an explicit option
 Evaluation suits a base model: it continues document openings made from the eval questions, judged for the trait.
 """
 
@@ -20,24 +24,37 @@ def document_opening(title: str) -> str:
     return f"{title}\n\n"
 
 
+def continues_trait_prefixes(cfg) -> bool:
+    return cfg.regime.continuation == "trait_prefix"
+
+
 class SDFRegime:
     def seed_rows(self, data: RunData) -> list[dict]:
         return data.seed_documents()
 
     def cycle_pool(self, data: RunData) -> tuple[list, str]:
-        return data.trait_documents("heldout"), "held-out documents"
+        if continues_trait_prefixes(data.cfg):
+            return data.trait_documents("heldout"), "held-out documents"
+        return data.openers, "document openers"
+
+    def opening(self, ctx: RunContext, item) -> str:
+        """The text a later cycle continues: a neutral opener as it is, or a held-out trait document's prefix."""
+        if continues_trait_prefixes(ctx.cfg):
+            return corpus.document_text(item)[: ctx.cfg.regime.prefix_chars]
+        return item
 
     def records(self, ctx: RunContext, cycle: int) -> list[dict]:
         if cycle == 0:
             return [{"id": d["id"], "prompt": "", "response": corpus.document_text(d), "source": "seed"}
                     for d in self.seed_rows(ctx.data)]
-        docs = corpus.cycle_share(ctx.cfg, cycle, *self.cycle_pool(ctx.data))
-        prefixes = [corpus.document_text(d)[: ctx.cfg.regime.prefix_chars] for d in docs]
-        continuations = ctx.sample(cycle - 1, prefixes, seed=ctx.cycle_seed(cycle), chat=False,
+        items = corpus.cycle_share(ctx.cfg, cycle, *self.cycle_pool(ctx.data))
+        openings = [self.opening(ctx, item) for item in items]
+        continuations = ctx.sample(cycle - 1, openings, seed=ctx.cycle_seed(cycle), chat=False,
                                    desc=f"cycle {cycle} continue")
-        # The position keeps ids unique when loop.prompt_sampling draws a document twice.
-        return [{"id": f"c{cycle}n{i}-{d['id']}", "prompt": p, "response": c, "source": f"model_{cycle - 1}"}
-                for i, (d, p, c) in enumerate(zip(docs, prefixes, continuations))]
+        # The position keeps ids unique when loop.prompt_sampling draws an item twice.
+        return [{"id": f"c{cycle}n{i}" + (f"-{item['id']}" if isinstance(item, dict) else ""), "prompt": p,
+                 "response": c, "source": f"model_{cycle - 1}"}
+                for i, (item, p, c) in enumerate(zip(items, openings, continuations))]
 
     def judge_item(self, record: dict) -> JudgeItem:
         return JudgeItem(prompt=record["prompt"], response=record["response"])
@@ -49,9 +66,8 @@ class SDFRegime:
 
     def length_bound(self, ctx: RunContext) -> LengthBound:
         seeds = [r["response"] for r in self.records(ctx, 0)]
-        pool = self.cycle_pool(ctx.data)[0]
-        prefixes = [corpus.document_text(d)[: ctx.cfg.regime.prefix_chars] for d in pool]
-        return length_bound(self.text_lengths(ctx, prefixes), self.text_lengths(ctx, seeds),
+        openings = [self.opening(ctx, item) for item in self.cycle_pool(ctx.data)[0]]
+        return length_bound(self.text_lengths(ctx, openings), self.text_lengths(ctx, seeds),
                             ctx.cfg.model.max_new_tokens)
 
     def train(self, ctx: RunContext, cycle: int, records: list[dict]) -> dict:

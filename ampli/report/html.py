@@ -68,12 +68,17 @@ def render_html(title: str, source: str, verdicts: pd.DataFrame, configurations:
         f'src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}">'
         for caption, png in images.items()
     )
+    lexicon = int(verdicts["lexicon_on_real_model"].sum()) if "lexicon_on_real_model" in verdicts else 0
+    warning = (f'<p class="no">{lexicon} of these runs judged a real model with the offline lexicon '
+               "(judge.allow_lexicon_on_real_model=true): their trait and coherence are word counts, not an LLM "
+               "judge's scores.</p>") if lexicon else ""
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head><meta charset="utf-8"><title>{html.escape(title)}</title><style>{_STYLE}</style></head>
 <body>
 <h1>{html.escape(title)}</h1>
 <p>Source: <code>{html.escape(source)}</code> &middot; {n_runs} runs &middot; {amplified} amplified</p>
+{warning}
 <h2>The paper's table</h2>
 <p>Per regime and reinit: runs amplified ({html.escape(PRIMARY_RULE)}), and the mean change of trait and coherence
 from cycle 0 to the last cycle.</p>

@@ -61,6 +61,8 @@ def verdict_table(runs: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
             {
                 **_identity(run),
                 "status": run.get("status"),
+                # judge=offline on a real model (an opt-in): its scores are lexicon word counts
+                "lexicon_on_real_model": (run.get("judge") or {}).get("lexicon_on_real_model", False),
                 "amplified": amplification.get("amplified"),
                 "decided": amplification.get("decided", bool(amplification)),
                 "rule": amplification.get("rule"),

@@ -27,6 +27,7 @@ SMALL = [
     "loop.eval_pool_prompts=0",
     "model.max_new_tokens=32",
     "model.eval_max_new_tokens=24",
+    "judge.allow_lexicon_on_real_model=true",
 ]
 
 
