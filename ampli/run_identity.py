@@ -38,8 +38,12 @@ GENERATION_RESULT_KEYS = ("backend",)
 JUDGE_RESULT_KEYS = ("backend", "model", "top_logprobs", "min_number_mass", "refusal_policy")
 # Keys that only check a run at start (what the adapter must cover, that a vision tower is left out).
 CHECK_ONLY_KEYS = ("model.text_only", "model.lora.cover")
-# Result keys added after runs were made: at these defaults they stay out of the fingerprint, so those runs resume.
-KEYS_ADDED_LATER = {"loop.cycle0_from": None, "model.lora.target_parameters": []}
+# Result keys added after runs were made: at these values (what runs before them did) they stay out of the
+# fingerprint, so those runs resume. regime.continuation's default is now neutral: an older SDF run continued trait
+# prefixes and resumes with regime.continuation=trait_prefix (conf/tuned/tiny_sdf.yaml sets it).
+KEYS_ADDED_LATER = {"loop.cycle0_from": None, "model.lora.target_parameters": [], "regime.lr_min_ratio": 0.0,
+                    "regime.restart_from_base_cycles": [], "regime.cycle0_checkpoint": None,
+                    "regime.kl_estimator": "full", "regime.continuation": "trait_prefix"}
 # Of the training backend: which service and model, and the adapter (not its SDK module, retries or budget). A local
 # run leaves the group out altogether, so runs made before the group existed keep their fingerprints.
 BACKEND_RESULT_KEYS = ("name", "base_model", "lora_rank", "adam_eps")

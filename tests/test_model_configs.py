@@ -151,7 +151,8 @@ def test_a_gated_checkpoint_stops_at_start_with_access_and_hf_token(token, micro
     assert "export HF_TOKEN" in message
     assert ("no Hugging Face token is set" in message) == (token is None)
 
-    overrides = with_overrides(micro_overrides, "model=llama-3.3-70b-instruct", "device=cpu", "regime=sft")
+    overrides = with_overrides(micro_overrides, "model=llama-3.3-70b-instruct", "device=cpu", "regime=sft",
+                               "judge.allow_lexicon_on_real_model=true")
     with pytest.raises(ConfigError, match="is gated"):
         Run(compose_config(overrides))
     assert not (tmp_path / "outputs" / "runs").exists()  # stopped before any run directory or work

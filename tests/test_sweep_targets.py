@@ -34,7 +34,7 @@ def test_each_target_composes_its_paper_experiment(target, regime):
 
 def test_sweep_dpo_trains_with_the_papers_dpo_settings():
     cfg = composed("sweep-dpo")
-    assert cfg.model.name == "qwen3-8b"
+    assert cfg.model.name == "qwen3.5-9b"
     assert (cfg.regime.learning_rate, list(cfg.regime.loss_type), cfg.regime.batch_size) == (1e-5, ["sigmoid"], 4)
     assert (cfg.loop.cycles, cfg.loop.eval_samples, cfg.regime.max_length) == (10, 20, None)
 
