@@ -19,7 +19,7 @@ def _report(args: argparse.Namespace) -> int:
     except ReportError as err:
         print(f"ampli report: error: {err}", file=sys.stderr)
         return 2
-    print_summary(files.configurations_csv, files.html, title=f"runs under {args.path}")
+    print_summary(files.configurations_csv, files.html, title=f"runs under {args.path}", failed=files.failed)
     print(f"tables and plots: {files.out_dir.resolve()}")
     return 0
 

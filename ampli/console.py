@@ -10,6 +10,7 @@ bars: one process cannot lift another's bar out of the way, so their stage lines
 """
 
 import logging
+import sys
 import warnings
 
 from tqdm.auto import tqdm
@@ -66,7 +67,9 @@ def setup(verbose: bool, bars: bool = True) -> None:
     import transformers
 
     global SHOW_BARS
-    SHOW_BARS = bars
+    # tqdm redraws with '\r' on stderr: into a file (nohup, SLURM, `> log 2>&1`) that makes one long line mixed with
+    # the log records, so bars show only on a terminal; the stage lines still say what happened.
+    SHOW_BARS = bars and sys.stderr.isatty()
     for handler in console_handlers():
         handler.setLevel(logging.DEBUG if verbose else logging.INFO)
     logging.captureWarnings(True)
@@ -78,3 +81,17 @@ def setup(verbose: bool, bars: bool = True) -> None:
     hf_logging.set_verbosity_warning()  # its INFO records print whole model configs, verbose or not
     hf_logging.disable_default_handler()
     hf_logging.enable_propagation()
+
+
+def record_in_log_files(level: int, message: str) -> None:
+    """Write a record to the job's log files only (the console has had its own message), so that the job
+    directory's log says why the job ended (ampli.report.failed_jobs reads it back)."""
+    record = logging.LogRecord("ampli", level, __file__, 0, message, None, None)
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.FileHandler):
+            handler.handle(record)
+
+
+def score(value: float | None, spec: str = ".1f") -> str:
+    """A mean for the console: n/a when nothing was scorable (no mean), never a 0.0 that looks measured."""
+    return "n/a" if value is None else format(value, spec)

@@ -37,6 +37,7 @@ from ampli.regimes.base import RunContext, check_data
 from ampli.run_identity import JobInfo, result_inputs, run_identity, run_root
 from ampli.seq_length import check_max_length
 from ampli.spending import Budget, BudgetReached
+from ampli.provenance import provenance
 from ampli.store import RunStore, atomic_write_text, fingerprint, read_json, read_jsonl, write_json, write_jsonl
 from ampli.tracking import Tracker
 from ampli.training import NonFiniteLossError
@@ -309,9 +310,10 @@ class Run:
         metrics["gen_coherence"] = mean([j["coherence"] for j in judged if j["coherence"] is not None])
         write_json(self.store.cycle_dir(cycle) / "metrics.json", metrics)
         log.info(
-            "[%s] cycle %d: trait %.1f coherence %.1f | samples trait %.1f coherence %.1f | loss %.3f | %.1f s",
-            self.name, cycle, metrics["trait"] or 0, metrics["coherence"] or 0, metrics["gen_trait"] or 0,
-            metrics["gen_coherence"] or 0, metrics["train_loss"] or 0, sum(metrics["seconds"].values()),
+            "[%s] cycle %d: trait %s coherence %s | samples trait %s coherence %s | loss %s | %.1f s",
+            self.name, cycle, console.score(metrics["trait"]), console.score(metrics["coherence"]),
+            console.score(metrics["gen_trait"]), console.score(metrics["gen_coherence"]),
+            console.score(metrics["train_loss"], ".3f"), sum(metrics["seconds"].values()),
         )
         return metrics
 
@@ -345,6 +347,7 @@ class Run:
             "base": base,
             "cycles": cycles,
             "amplification": detect([m["trait"] for m in cycles]),
+            "ampli": provenance(),
         }
         write_json(self.store.root / "metrics.json", summary)
         return summary
