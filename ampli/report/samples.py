@@ -33,7 +33,7 @@ def _rows(path: Path) -> list[dict[str, Any]]:
             row = json.loads(line)
         except json.JSONDecodeError:  # a run being written: its last line may be cut
             continue
-        if isinstance(row, dict) and isinstance(row.get("trait"), (int, float)):
+        if isinstance(row, dict):
             rows.append(row)
     return rows
 
@@ -44,7 +44,9 @@ def _short(text: Any) -> str:
 
 
 def cycle_samples(run_name: str, cycle: int, rows: list[dict[str, Any]]) -> list[Sample]:
-    """The highest- and lowest-trait answer of one cycle's eval (one sample if they are the same answer)."""
+    """The highest- and lowest-trait answer of one cycle's eval (one sample if they are the same answer); answers the
+    judge could not score are left out."""
+    rows = [row for row in rows if isinstance(row.get("trait"), (int, float))]
     if not rows:
         return []
     ranked = sorted(rows, key=lambda row: row["trait"])
