@@ -19,6 +19,7 @@ from ampli import console
 from ampli.cluster import register_resolvers
 from ampli.config import ConfigError, check_yaml_files, register_configs
 from ampli.errors import USER_ERRORS
+from ampli.preflight import preflight
 from ampli.run_identity import JobInfo
 from ampli.store import atomic_write_text
 from ampli.sweep_summary import summarise_pending
@@ -88,6 +89,8 @@ if __name__ == "__main__":
     sys.argv[1:] = expand_verbose_flag(sys.argv[1:])
     try:
         check_yaml_files(*config_dirs(sys.argv[1:]))
+        for warning in preflight(Path(__file__).parent / "conf", sys.argv[1:]):
+            print(f"ampli: warning: {warning}", file=sys.stderr)
     except ConfigError as e:
         print(f"ampli: error: {e}", file=sys.stderr)
         sys.exit(2)

@@ -41,12 +41,18 @@ def test_a_sweep_ends_with_its_summary_and_its_runs_share_a_wandb_group(tmp_path
         assert run["summary"]["trait"]["max"] == max(row["trait"] for row in run["history"])
 
 
-def test_a_sweep_with_a_failed_job_still_ends_with_the_summary_of_the_others(tmp_path):
+def test_a_sweep_with_a_failed_job_still_ends_with_the_summary_of_the_others_and_the_failure(tmp_path):
     sweep_dir = tmp_path / "sweep"
-    overrides = with_overrides(MICRO, "loop.cycles=1,0", "sweep=half-bad", "logger=none",
-                               f"output_dir={tmp_path / 'outputs'}", f"hydra.sweep.dir={sweep_dir}")
+    overrides = with_overrides(MICRO, "loop.cycles=1", f"trait.seed_file={tmp_path / 'missing.jsonl'},null",
+                               "sweep=half-bad", "logger=none", f"output_dir={tmp_path / 'outputs'}",
+                               f"hydra.sweep.dir={sweep_dir}")
     done = subprocess.run([sys.executable, "launch.py", "-m", *overrides], cwd=ROOT, text=True, capture_output=True,
                           timeout=600)
-    assert done.returncode != 0 and "loop.cycles=0 is not valid" in done.stderr
+    assert done.returncode != 0 and "missing.jsonl is missing (trait.seed_file)" in done.stderr
+    assert "Traceback" not in done.stderr.split("Set the environment variable HYDRA_FULL_ERROR")[-1]  # not the hook's
     summary = done.stdout[done.stdout.index("sweep half-bad"):]
     assert "0/1 amplified (1?)" in summary and summary.rstrip().endswith(str(sweep_dir / "report" / "report.html"))
+    assert "1 failed job (no run; job directories under" in summary
+    assert "job 0 (" in summary and "missing.jsonl is missing (trait.seed_file)" in summary
+    page = (sweep_dir / "report" / "report.html").read_text()
+    assert "1 failed job (no run to report on)" in page and "missing.jsonl is missing (trait.seed_file)" in page
