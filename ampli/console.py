@@ -57,6 +57,18 @@ def side_by_side(cluster: dict) -> bool:
     return joblib.effective_n_jobs(int(cluster.get("n_jobs", -1))) > 1
 
 
+# Deprecations that one library raises about another's API, which ampli neither calls nor can change: TRL (1.16)
+# reads transformers' deprecated `model.is_gradient_checkpointing` in every DPO and distillation step's generation
+# and reference passes (trl/models/utils.py), so each such run would print transformers' FutureWarning.
+LIBRARY_NOISE = ((FutureWarning, r"`is_gradient_checkpointing` is deprecated"),)
+
+
+def on_terminal() -> bool:
+    """Whether both console streams are a terminal: tqdm redraws its bar with a carriage return on stderr, which in a
+    file (nohup, SLURM, `> log 2>&1`) makes one long line mixed with the log records."""
+    return sys.stdout.isatty() and sys.stderr.isatty()
+
+
 def setup(verbose: bool, bars: bool = True) -> None:
     """Apply logger.verbose to the console that Hydra configured, and send library warnings and logs through it.
 
@@ -67,14 +79,15 @@ def setup(verbose: bool, bars: bool = True) -> None:
     import transformers
 
     global SHOW_BARS
-    # tqdm redraws with '\r' on stderr: into a file (nohup, SLURM, `> log 2>&1`) that makes one long line mixed with
-    # the log records, so bars show only on a terminal; the stage lines still say what happened.
-    SHOW_BARS = bars and sys.stderr.isatty()
+    # bars only on a terminal (on_terminal); the stage lines still say what happened
+    SHOW_BARS = bars and on_terminal()
     for handler in console_handlers():
         handler.setLevel(logging.DEBUG if verbose else logging.INFO)
     logging.captureWarnings(True)
     if verbose:
         warnings.simplefilter("default")  # each distinct warning once per place, deprecations included
+    for category, message in LIBRARY_NOISE:  # after the verbose filter, which would let them back in
+        warnings.filterwarnings("ignore", message=message, category=category)
     datasets.disable_progress_bars()
     hf_logging = transformers.utils.logging
     hf_logging.disable_progress_bar()
