@@ -2,13 +2,15 @@
 exit 2 (`ampli: error: ...`, with a did-you-mean) instead of Hydra's traceback, a half-run sweep, or a key that is
 silently ignored.
 
-Each job's config is checked for keys no schema has (Hydra lets `+key=value` add any), for overrides its regime, judge
+Each job's config (of a large sweep: a covering set of jobs, see job_overrides) is checked for keys no schema has (Hydra lets `+key=value` add any), for overrides its regime, judge
 or generation backend does not read (ampli/config_keys.py), and by ampli.config.validate. Command lines with Hydra's
 own flags (--cfg, --info, --config-dir, ...) go to Hydra unchecked.
 """
 
 from __future__ import annotations
 
+import itertools
+import math
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,12 +25,14 @@ from ampli.config import ConfigError, validate
 from ampli.config_keys import check_known_keys, check_read_keys, did_you_mean, unknown_key_error
 
 MULTIRUN_FLAGS = ("-m", "--multirun")
+FULL_CHECK_JOBS = 8  # a job's config composes in 0.1-0.4 s; the 84 jobs of `make paper-table` are checked on 7 (2.8 s)
 _COULD_NOT_OVERRIDE = re.compile(r"Could not override '([^']+)'")
 
 
 def job_overrides(args: Sequence[str]) -> list[list[str]] | None:
-    """Each job's overrides (a sweep's lists expanded as Hydra's basic sweeper does); None when the command line has
-    flags other than -m, which Hydra handles on its own."""
+    """The overrides of the jobs to check (a sweep's lists expanded as Hydra's basic sweeper does; a sweep of more
+    than FULL_CHECK_JOBS jobs is checked on a covering set: every value of every list in at least one job); None when
+    the command line has flags other than -m, or a sweep that is not a list, which Hydra handles on its own."""
     multirun = any(a in MULTIRUN_FLAGS for a in args)
     overrides = [a for a in args if a not in MULTIRUN_FLAGS]
     if any(a.startswith("-") for a in overrides):
@@ -40,13 +44,19 @@ def job_overrides(args: Sequence[str]) -> list[list[str]] | None:
         parsed = OverridesParser.create().parse_overrides(overrides)
     except OverrideParseException as err:
         raise ConfigError(_first_line(err)) from None
-    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
-
-    try:
-        (batch,) = BasicSweeper.split_arguments(parsed, max_batch_size=None)
-    except HydraException:  # a range or interval sweep: a sweeper plugin's business
-        return None
-    return batch
+    lists = []
+    for override in parsed:
+        key = override.get_key_element()
+        if not override.is_sweep_override():
+            lists.append([f"{key}={override.get_value_element_as_str()}"])
+        elif override.is_discrete_sweep():
+            lists.append([f"{key}={value}" for value in override.sweep_string_iterator()])
+        else:  # an interval: a sweeper plugin's business
+            return None
+    if math.prod(len(values) for values in lists) <= FULL_CHECK_JOBS:
+        return [list(job) for job in itertools.product(*lists)]
+    longest = max((len(values) for values in lists), default=1)
+    return [[values[i % len(values)] for values in lists] for i in range(longest)]
 
 
 def _first_line(err: BaseException) -> str:

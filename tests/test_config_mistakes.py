@@ -64,3 +64,15 @@ def test_a_dpo_key_on_dpo_and_a_vllm_key_on_vllm_pass():
     cfg = compose_config(["regime=dpo", "regime.beta=0.5", "generation=vllm", "generation.enforce_eager=true"])
     assert unread_keys(cfg, ["regime=dpo", "regime.beta=0.5", "generation=vllm", "generation.enforce_eager=true"]) \
         == ([], [])
+
+
+def test_a_large_sweep_is_checked_on_jobs_that_cover_every_value():
+    from ampli.preflight import FULL_CHECK_JOBS, job_overrides
+
+    jobs = job_overrides(["-m", "trait=bliss,lucky,misalignment", "regime=sft,dpo,sdf", "reinit=true,false",
+                          "hydra.sweep.dir=x"])
+    assert 3 * 3 * 2 > FULL_CHECK_JOBS and len(jobs) == 3
+    for key, values in (("trait", "bliss lucky misalignment"), ("regime", "sft dpo sdf"), ("reinit", "true false")):
+        assert {o.split("=")[1].lower() for job in jobs for o in job if o.startswith(f"{key}=")} == set(values.split())
+    assert job_overrides(["-m", "seed=0,1", "trait=bliss"]) == [["seed=0", "trait=bliss"], ["seed=1", "trait=bliss"]]
+    assert job_overrides(["--cfg", "job"]) is None  # Hydra's own flags: Hydra answers
