@@ -37,7 +37,8 @@ def job_overrides(args: Sequence[str]) -> list[list[str]] | None:
     overrides = [a for a in args if a not in MULTIRUN_FLAGS]
     if any(a.startswith("-") for a in overrides):
         return None
-    overrides = [o for o in overrides if not o.lstrip("+~").startswith(("hydra.", "hydra/"))]  # Hydra's own
+    overrides = [o for o in overrides  # Hydra's own settings, except where it looks for config groups
+                 if o.startswith("hydra.searchpath=") or not o.lstrip("+~").startswith(("hydra.", "hydra/"))]
     if not multirun:
         return [overrides]
     try:
