@@ -92,7 +92,7 @@ def _plot_panel(ax: Axes, panel: pd.DataFrame, metric: str, models: list[str], h
         style = MODEL_LINESTYLES[models.index(model) % len(MODEL_LINESTYLES)]
         cycles = runs[runs["cycle"] > BASE_CYCLE]
         for _, run in cycles.groupby("run_dir"):
-            ax.plot(run["cycle"], run[metric], color=color, linestyle=style, linewidth=0.7, alpha=0.35)
+            ax.plot(run["cycle"], run[metric], color=color, linestyle=style, linewidth=0.7, alpha=0.5)
         stats = cycles.groupby("cycle")[metric].agg(["mean", _band])
         label = _series_label(reinit, model, len(models) > 1)
         (line,) = ax.plot(stats.index, stats["mean"], color=color, linestyle=style, linewidth=2, marker="o", ms=3)
@@ -144,7 +144,8 @@ def plot_vs_cycle(table: pd.DataFrame, metric: str, label: str, limits: tuple[fl
     figure of one regime x reinit); with `swept` settings, one panel per trait and value of them (with_panels); with
     `threshold`, each configuration's cycle-0 mean + threshold as a dashed line.
 
-    Panel titles are panel_title(trait, regime), row-major, so callers can read the facet layout from fig.axes.
+    Panel titles are panel_title(trait, regime) (by_trait: the trait, as the figure's title names the regime),
+    row-major, so callers can read the facet layout from fig.axes.
     """
     if metric not in table:
         raise ValueError(f"cannot plot {metric!r}: the table has no such column (columns: {list(table.columns)})")
@@ -164,7 +165,7 @@ def plot_vs_cycle(table: pd.DataFrame, metric: str, label: str, limits: tuple[fl
 
     for (trait, regime), (row, col) in grid.items():
         ax = axes[row][col]
-        ax.set_title(panel_title(trait, regime), fontsize=10)
+        ax.set_title(trait if by_trait else panel_title(trait, regime), fontsize=10)  # by_trait: one regime, titled
         ax.set_ylim(*limits)
         ax.grid(alpha=0.3)
         ax.xaxis.set_tick_params(labelbottom=True)  # shared x hides them above hidden panels otherwise
