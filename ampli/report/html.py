@@ -43,6 +43,7 @@ details { margin-bottom: 1em; } summary { cursor: pointer; font-weight: 600; }
 """
 
 MISSING = "–"
+LONG_LIST = 10  # rows of a list of runs shown open; a longer one is collapsed under its summary
 
 
 def number(value: Any, digits: int = 1, signed: bool = False) -> str:
@@ -132,8 +133,14 @@ def attention_html(failed: Sequence[FailedJob], verdicts: pd.DataFrame) -> str:
                      + f'<p class="note">Job directories: {html.escape(str(failed[0].job_dir.parent))}</p>')
     if not undecided.empty:
         rows = [[run["run_name"], run["status"] or MISSING, undecided_reason(run)] for _, run in undecided.iterrows()]
-        parts.append(f"<h3>{len(rows)} run{'s' * (len(rows) != 1)} without a verdict</h3>\n"
-                     + table_html(["run", "status", "why"], rows, text_columns=3))
+        table = table_html(["run", "status", "why"], rows, text_columns=3)
+        heading = f"{len(rows)} run{'s' * (len(rows) != 1)} without a verdict"
+        reasons = sorted({row[2].split(" after ")[0].split(";")[0] for row in rows})
+        if len(rows) > LONG_LIST:  # a sweep stopped early: the count and reasons up front, the runs one click away
+            parts.append(f"<h3>{heading}</h3>\n<details><summary>{html.escape('; '.join(reasons))}</summary>\n"
+                         f"{table}\n</details>")
+        else:
+            parts.append(f"<h3>{heading}</h3>\n{table}")
     body = "\n".join(parts) or "<p>Every job produced a run, and every run has a verdict.</p>"
     return section("attention", "Failed and undecided runs", body)
 
@@ -178,9 +185,10 @@ def samples_html(samples: Mapping[str, Sequence[Sample]], total_runs: int) -> st
     parts = []
     for run_name, picks in samples.items():
         rows = [[str(s.cycle), s.which, number(s.trait), number(s.coherence), s.prompt, s.response] for s in picks]
-        table = table_html(["cycle", "trait score of the cycle", "trait", "coherence", "prompt", "answer"], rows, text_columns=2,
-                           classes=[["", "", "", "", "sample", "sample"]] * len(rows))
-        parts.append(f"<details><summary>{html.escape(run_name)}</summary>\n{table}\n</details>")
+        table = table_html(["cycle", "trait score of the cycle", "trait", "coherence", "prompt", "answer"], rows,
+                           text_columns=(0, 1, 4, 5), classes=[["", "", "", "", "sample", "sample"]] * len(rows))
+        opened = " open" if not parts else ""  # the first run's answers in view, the others one click away
+        parts.append(f"<details{opened}><summary>{html.escape(run_name)}</summary>\n{table}\n</details>")
     more = f" (the first {len(samples)} of {total_runs} runs)" if len(samples) < total_runs else ""
     note = (f"<p>Per cycle, the held-out answer the judge scored highest and lowest for the trait{more}; every answer "
             "is in the run's cycle_NNN/eval.jsonl.</p>")
