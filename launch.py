@@ -18,7 +18,7 @@ from omegaconf import DictConfig
 from ampli import console
 from ampli.cluster import register_resolvers
 from ampli.config import ConfigError, check_yaml_files, register_configs
-from ampli.errors import USER_ERRORS
+from ampli.errors import USER_ERRORS, JobError
 from ampli.preflight import preflight
 from ampli.run_identity import JobInfo
 from ampli.store import atomic_write_text
@@ -49,7 +49,7 @@ def main(cfg: DictConfig) -> dict | None:
         if sweep:
             # One job of a sweep: raising marks it failed and the launcher goes on with the others (an exit
             # would end a local sweep here, and leave a SLURM launcher without accounting waiting for a result).
-            raise
+            raise JobError(f"ampli: a job of the sweep failed: {e}") from None
         sys.exit(2)
     except Exception as e:  # a bug or a library failure: Hydra prints the traceback; the log keeps its last line
         console.record_in_log_files(logging.ERROR, f"{type(e).__name__}: {e}")

@@ -1,5 +1,7 @@
 """Errors a user can fix by changing an input; the entry points print them in one line instead of a traceback."""
 
+from hydra.errors import CompactHydraException
+
 from ampli.config import ConfigError
 from ampli.data_files import DataError
 from ampli.judges.credentials import JudgeSetupError
@@ -7,3 +9,8 @@ from ampli.run_lock import RunLockError
 from ampli.store import DiskFullError, FingerprintMismatch, JsonlError
 
 USER_ERRORS = (ConfigError, DataError, DiskFullError, FingerprintMismatch, JsonlError, JudgeSetupError, RunLockError)
+
+
+class JobError(CompactHydraException):
+    """A sweep job's user error, raised so that the launcher marks the job failed and goes on: Hydra prints a
+    CompactHydraException as its message alone, not a traceback (the job already printed `ampli: error: ...`)."""

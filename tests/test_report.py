@@ -192,7 +192,8 @@ def test_html_reads_as_a_report_not_a_table_dump(sweep) -> None:
     full = page.index('<section id="full-tables">')
     assert page.index("<details><summary>Verdict per run") > full  # the per-run dump is last, collapsed
     samples = page[page.index('<section id="samples">'):full]
-    assert samples.count("<details>") == MAX_RUNS < len(run_dirs) and f"the first {MAX_RUNS} of 17 runs" in samples
+    assert samples.count("<details") == MAX_RUNS < len(run_dirs) and f"the first {MAX_RUNS} of 17 runs" in samples
+    assert samples.count("<details open>") == 1  # the first run's answers in view
     assert '<td class="text">highest</td>' in samples  # one answer a cycle in the fixture: highest and lowest
     assert '<td class="text">lowest</td>' not in samples
 
