@@ -12,12 +12,9 @@ import pytest
 from ampli.config_keys import COMPONENTS, REGIME_KEYS, unread_keys
 from tests.conftest import ROOT, compose_config
 
-FAST = ["logger=none", "output_dir=/nonexistent-ampli-preflight"]  # a run that got past the check would fail here
-
-
 def launch(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "launch.py", *args, *FAST], cwd=ROOT, text=True, capture_output=True,
-                          timeout=120)
+    return subprocess.run([sys.executable, "launch.py", *args, "logger=none"], cwd=ROOT, text=True,
+                          capture_output=True, timeout=120)
 
 
 @pytest.mark.parametrize(("args", "expected"), [
@@ -35,11 +32,12 @@ def launch(*args: str) -> subprocess.CompletedProcess:
                               "vllm, anthropic)"),
     (["-m", "loop.cycles=1,0"], "ampli: error: loop.cycles=0 is not valid; it must be an integer >= 1"),
 ])
-def test_a_mistake_is_one_line_and_exit_2_before_any_job(args, expected):
-    done = launch(*args)
+def test_a_mistake_is_one_line_and_exit_2_before_any_job(args, expected, tmp_path):
+    done = launch(*args, f"output_dir={tmp_path / 'out'}")
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith(expected) and done.stderr.count("\n") == 1, done.stderr
     assert "Traceback" not in done.stdout + done.stderr
+    assert not (tmp_path / "out").exists()  # no Hydra folder, no run directory left behind
 
 
 def test_a_key_set_to_its_default_that_the_regime_does_not_read_is_a_warning():
