@@ -6,6 +6,7 @@
     python launch.py -v ...                            # console detail: training-step metrics, debug records
 """
 
+import logging
 import sys
 from pathlib import Path
 
@@ -14,14 +15,18 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
+from ampli import console
 from ampli.cluster import register_resolvers
 from ampli.config import ConfigError, check_yaml_files, register_configs
-from ampli.errors import USER_ERRORS
+from ampli.errors import USER_ERRORS, JobError
+from ampli.preflight import preflight
 from ampli.run_identity import JobInfo
 from ampli.store import atomic_write_text
+from ampli.sweep_summary import summarise_pending
 
 register_configs()
 register_resolvers()
+LOGS_FILE = "logs.txt"
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="config")
@@ -34,15 +39,30 @@ def main(cfg: DictConfig) -> dict | None:
         # The job's overrides name its run directory (ampli/run_identity.py): each job of a sweep gets its own.
         job = JobInfo(overrides=tuple(hydra_cfg.overrides.task), sweep_dir=hydra_cfg.sweep.dir if sweep else None)
         run = Run(cfg, job)
-        atomic_write_text(Path(hydra_cfg.runtime.output_dir) / "run_dir.txt", f"{run.store.root}\n")
+        job_dir = Path(hydra_cfg.runtime.output_dir)
+        atomic_write_text(job_dir / "run_dir.txt", f"{run.store.root}\n")
+        point_to_log(run.store.root, job_dir / f"{hydra_cfg.job.name}.log")
         return run.run()
     except USER_ERRORS as e:
         print(f"ampli: error: {e}", file=sys.stderr)
+        console.record_in_log_files(logging.ERROR, str(e))  # the job directory's log says why it ended
         if sweep:
             # One job of a sweep: raising marks it failed and the launcher goes on with the others (an exit
             # would end a local sweep here, and leave a SLURM launcher without accounting waiting for a result).
-            raise
+            raise JobError(f"ampli: a job of the sweep failed: {e}") from None
         sys.exit(getattr(e, "exit_code", 2))
+    except Exception as e:  # a bug or a library failure: Hydra prints the traceback; the log keeps its last line
+        console.record_in_log_files(logging.ERROR, f"{type(e).__name__}: {e}")
+        raise
+
+
+def point_to_log(run_dir: Path, log_file: Path) -> None:
+    """The run directory lists the detailed log of every launch that worked on it (logs.txt, one path a line): the
+    logs live in Hydra's job directories, outside the run."""
+    pointer = run_dir / LOGS_FILE
+    known = pointer.read_text().splitlines() if pointer.is_file() else []
+    if str(log_file.resolve()) not in known:
+        atomic_write_text(pointer, "".join(f"{line}\n" for line in [*known, str(log_file.resolve())]))
 
 
 def config_dirs(args: list[str]) -> list[Path]:
@@ -92,9 +112,14 @@ if __name__ == "__main__":
     sys.argv[1:] = expand_verbose_flag(sys.argv[1:])
     try:
         check_yaml_files(*config_dirs(sys.argv[1:]))
+        for warning in preflight(Path(__file__).parent / "conf", sys.argv[1:]):
+            print(f"ampli: warning: {warning}", file=sys.stderr)
     except ConfigError as e:
         print(f"ampli: error: {e}", file=sys.stderr)
         sys.exit(2)
-    main()
+    try:
+        main()
+    finally:  # a sweep with a failed job: Hydra exits without on_multirun_end; summarise it on the way out
+        summarise_pending()
     if shows_job_config(sys.argv[1:]):
         show_request(sys.argv[1:])

@@ -20,7 +20,7 @@ def _report(args: argparse.Namespace) -> int:
     except ReportError as err:
         print(f"ampli report: error: {err}", file=sys.stderr)
         return 2
-    print_summary(files.configurations_csv, files.html, title=f"runs under {args.path}")
+    print_summary(files.configurations_csv, files.html, title=f"runs under {args.path}", failed=files.failed)
     if files.replications_csv:
         print_replications(files.replications_csv)
     print(f"tables and plots: {files.out_dir.resolve()}")

@@ -267,6 +267,11 @@ def register_configs() -> None:
     cs.store(name="ampli_schema", node=AmpliConfig)
 
 
+# The fields of a trait a person writes; `ampli trait new` fills them with TODO placeholders.
+TRAIT_TEXT_FIELDS = ("description", "persona", "rubric", "eval_questions", "lexicon", "coherence_rubric")
+_PLACEHOLDER = re.compile(r"\bTODO\b")
+
+
 class ConfigError(ValueError):
     """A configuration value that cannot be run; the message names the value and the valid options."""
 
@@ -471,6 +476,10 @@ def validate(cfg: AmpliConfig) -> None:
         raise ConfigError(f"trait {cfg.trait.name!r} has no eval_questions; add 8-12 held-out questions")
     _check_choice("regime.continuation", cfg.regime.continuation, SDF_CONTINUATIONS)
     validate_model(cfg)
+    unfinished = [key for key in TRAIT_TEXT_FIELDS if _PLACEHOLDER.search(str(getattr(cfg.trait, key)))]
+    if unfinished:
+        raise ConfigError(f"trait {cfg.trait.name!r} still has TODO text in {', '.join(unfinished)} (the "
+                          "`ampli trait new` scaffold); write those fields in its conf/trait/ file first")
     validate_protocol(cfg)
     if cfg.regime.name == "distill":
         validate_distill(cfg)

@@ -10,6 +10,7 @@ bars: one process cannot lift another's bar out of the way, so their stage lines
 """
 
 import logging
+import sys
 import warnings
 
 from tqdm.auto import tqdm
@@ -56,6 +57,18 @@ def side_by_side(cluster: dict) -> bool:
     return joblib.effective_n_jobs(int(cluster.get("n_jobs", -1))) > 1
 
 
+# Deprecations that one library raises about another's API, which ampli neither calls nor can change: TRL (1.16)
+# reads transformers' deprecated `model.is_gradient_checkpointing` in every DPO and distillation step's generation
+# and reference passes (trl/models/utils.py), so each such run would print transformers' FutureWarning.
+LIBRARY_NOISE = ((FutureWarning, r"`is_gradient_checkpointing` is deprecated"),)
+
+
+def on_terminal() -> bool:
+    """Whether both console streams are a terminal: tqdm redraws its bar with a carriage return on stderr, which in a
+    file (nohup, SLURM, `> log 2>&1`) makes one long line mixed with the log records."""
+    return sys.stdout.isatty() and sys.stderr.isatty()
+
+
 def setup(verbose: bool, bars: bool = True) -> None:
     """Apply logger.verbose to the console that Hydra configured, and send library warnings and logs through it.
 
@@ -66,15 +79,32 @@ def setup(verbose: bool, bars: bool = True) -> None:
     import transformers
 
     global SHOW_BARS
-    SHOW_BARS = bars
+    # bars only on a terminal (on_terminal); the stage lines still say what happened
+    SHOW_BARS = bars and on_terminal()
     for handler in console_handlers():
         handler.setLevel(logging.DEBUG if verbose else logging.INFO)
     logging.captureWarnings(True)
     if verbose:
         warnings.simplefilter("default")  # each distinct warning once per place, deprecations included
+    for category, message in LIBRARY_NOISE:  # after the verbose filter, which would let them back in
+        warnings.filterwarnings("ignore", message=message, category=category)
     datasets.disable_progress_bars()
     hf_logging = transformers.utils.logging
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_warning()  # its INFO records print whole model configs, verbose or not
     hf_logging.disable_default_handler()
     hf_logging.enable_propagation()
+
+
+def record_in_log_files(level: int, message: str) -> None:
+    """Write a record to the job's log files only (the console has had its own message), so that the job
+    directory's log says why the job ended (ampli.report.failed_jobs reads it back)."""
+    record = logging.LogRecord("ampli", level, __file__, 0, message, None, None)
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.FileHandler):
+            handler.handle(record)
+
+
+def score(value: float | None, spec: str = ".1f") -> str:
+    """A mean for the console: n/a when nothing was scorable (no mean), never a 0.0 that looks measured."""
+    return "n/a" if value is None else format(value, spec)

@@ -45,6 +45,7 @@ from ampli.regimes import get_regime
 from ampli.regimes.base import RunContext, check_data, longest_sequence
 from ampli.run_identity import JobInfo, result_inputs, run_identity, run_root
 from ampli.seq_length import check_max_length
+from ampli.provenance import provenance
 from ampli.spending import LOCAL_BACKENDS, Budget, BudgetReached
 from ampli.store import RunStore, atomic_write_text, fingerprint, read_json, read_jsonl, write_json, write_jsonl
 from ampli.tracking import Tracker
@@ -378,9 +379,9 @@ class Run:
         metrics["gen_coherence"] = mean([j["coherence"] for j in judged if j["coherence"] is not None])
         metrics["gen_n"] = len(judged)  # the samples judged (loop.judge_samples); 0: gen_trait is null, not 0
         write_json(self.store.cycle_dir(cycle) / "metrics.json", metrics)
-        log.info("[%s] cycle %d: trait %.1f coherence %.1f | %s | loss %.3f | %.1f s", self.name, cycle,
-                 metrics["trait"] or 0, metrics["coherence"] or 0, samples_line(metrics), metrics["train_loss"] or 0,
-                 sum(metrics["seconds"].values()))
+        log.info("[%s] cycle %d: trait %s coherence %s | %s | loss %s | %.1f s", self.name, cycle,
+                 console.score(metrics["trait"]), console.score(metrics["coherence"]), samples_line(metrics),
+                 console.score(metrics["train_loss"], ".3f"), sum(metrics["seconds"].values()))
         return metrics
 
     def tracker_group(self) -> str:
@@ -416,6 +417,7 @@ class Run:
             "base": base,
             "cycles": cycles,
             "amplification": detect([m["trait"] for m in cycles]),
+            "ampli": provenance(),
         }
         write_json(self.store.root / "metrics.json", summary)
         return summary

@@ -8,9 +8,11 @@ without network never blocks on login; `wandb sync <run_dir>/wandb/offline-run-*
 from __future__ import annotations
 
 import hashlib
+import logging
 import netrc
 import os
 import re
+import shlex
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -20,6 +22,8 @@ from urllib.parse import urlparse
 from omegaconf import DictConfig, OmegaConf
 
 from ampli.tracking_config import LOGGER_BACKENDS, LOGGER_MODES
+
+log = logging.getLogger(__name__)
 
 SAMPLE_COLUMNS = ("prompt", "response", "trait", "coherence")
 # The per-cycle metrics a researcher looks at first, plotted against the cycle, with the run summaries that rank runs
@@ -147,9 +151,10 @@ class Tracker:
 class WandbTracker(Tracker):
     """Logs to one W&B run whose x-axis is the cycle (base model = cycle -1)."""
 
-    def __init__(self, run: Any, samples_per_cycle: int) -> None:
+    def __init__(self, run: Any, samples_per_cycle: int, mode: str = "online") -> None:
         self._run = run
         self._samples_per_cycle = samples_per_cycle
+        self._mode = mode
 
     @classmethod
     def open(cls, cfg: DictConfig, run_dir: Path, mode: str, group: str | None = None,
@@ -182,7 +187,7 @@ class WandbTracker(Tracker):
         for name, summary in CYCLE_METRICS.items():
             run.define_metric(name, step_metric="cycle", summary=summary)
         run.define_metric("*", step_metric="cycle")  # every other number too: seconds/*, judge_usage/*, ...
-        return cls(run, logger.samples_per_cycle)
+        return cls(run, logger.samples_per_cycle, mode)
 
     def log_cycle(self, metrics: Mapping[str, Any], samples: Sequence[Mapping[str, Any]]) -> None:
         import wandb
@@ -199,4 +204,8 @@ class WandbTracker(Tracker):
         self._run.summary.update(dict(summary))
 
     def finish(self, exit_code: int = 0) -> None:
+        offline_dir = Path(self._run.dir).parent if self._mode == "offline" else None  # wandb/offline-run-*/
         self._run.finish(exit_code=exit_code)
+        if offline_dir is not None:
+            log.info("W&B data is offline in %s; upload it with: wandb sync %s", offline_dir,
+                     shlex.quote(str(offline_dir)))

@@ -87,7 +87,7 @@ def load_trait(name: str, conf: Path = TRAIT_CONF) -> TraitConfig:
         raise ValueError(f"trait config {path}: {error}") from None
 
 
-def new_trait(name: str, conf: Path = TRAIT_CONF) -> Path:
+def new_trait(name: str, conf: Path) -> Path:
     """Write conf/<name>.yaml from the scaffold; never over an existing trait."""
     if not TRAIT_NAME.fullmatch(name):
         raise ValueError(f"trait name {name!r} is not valid; use lowercase letters, digits and _, "
@@ -100,13 +100,25 @@ def new_trait(name: str, conf: Path = TRAIT_CONF) -> Path:
     return path
 
 
+def project_trait_conf(cwd: Path) -> Path:
+    """conf/trait of the project being worked in (cwd holds conf/config.yaml); never the installed package's conf,
+    which belongs to another checkout or to site-packages."""
+    conf = cwd / "conf"
+    if not (conf / "config.yaml").is_file():
+        raise ValueError(f"{cwd} holds no conf/config.yaml; run this from your project's root (where launch.py and "
+                         "conf/ are), or name the trait folder with --conf DIR")
+    return conf / "trait"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ampli trait", description="Work with trait configs (conf/trait/).")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     new = commands.add_parser("new", help="write a commented conf/trait/NAME.yaml to fill in",
                               description="Write a commented trait config to fill in; it composes as written.")
     new.add_argument("name", metavar="NAME")
-    new.add_argument("--conf", type=Path, default=TRAIT_CONF, metavar="DIR", help=f"default: {TRAIT_CONF}")
+    new.add_argument("--conf", type=Path, default=None, metavar="DIR",
+                     help="the trait folder to write into (default: conf/trait of the project in the current "
+                          "directory, the folder that holds conf/config.yaml)")
     return parser
 
 
@@ -114,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     """`ampli trait new NAME`: 0 when written, 2 on a bad or taken name."""
     args = build_parser().parse_args(argv)
     try:
-        path = new_trait(args.name, args.conf)
+        path = new_trait(args.name, args.conf if args.conf is not None else project_trait_conf(Path.cwd()))
     except ValueError as error:
         print(f"ampli trait: error: {error}", file=sys.stderr)
         return 2

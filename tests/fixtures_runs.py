@@ -87,7 +87,8 @@ def write_run(
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
     (run_dir / "manifest.json").write_text(json.dumps({"fingerprint": "f" * 16, "completed": completed}))
     (run_dir / "config.yaml").write_text(
-        f"trait:\n  name: {trait}\nregime:\n  name: {regime}\nmodel:\n  name: {model}\n"
+        f"trait:\n  name: {trait}\nregime:\n  name: {regime}\nmodel:\n  name: {model}\n  source: tiny\n"
+        "judge:\n  backend: offline\n  model: lexicon-v2\n"
         f"reinit: {str(reinit).lower()}\nseed: {seed}\nsweep: {sweep}\n"
     )
     return run_dir
@@ -117,3 +118,13 @@ def write_multirun(multirun_dir: Path, run_dirs: list[Path]) -> None:
         job_dir = multirun_dir / str(job)
         (job_dir / ".hydra").mkdir(parents=True)
         (job_dir / "run_dir.txt").write_text(f"{run_dir.resolve()}\n")
+
+
+def write_failed_job(job_dir: Path, overrides: str, error: str) -> Path:
+    """A Hydra job directory whose job failed before its run started: .hydra/overrides.yaml and a log whose last error
+    record is `error`, as launch.py writes it; no run_dir.txt."""
+    (job_dir / ".hydra").mkdir(parents=True)
+    (job_dir / ".hydra" / "overrides.yaml").write_text("".join(f"- {o}\n" for o in overrides.split()))
+    (job_dir / "launch.log").write_text(f"[2026-01-01 00:00:00,000][ampli][INFO] - start\n"
+                                        f"[2026-01-01 00:00:01,000][ampli][ERROR] - {error}\n")
+    return job_dir

@@ -56,9 +56,13 @@ def test_a_one_cycle_run_prints_a_line_per_stage_and_no_trainer_dicts(tmp_path):
     assert stage_lines(lines, "run") == STAGES
     assert all(re.fullmatch(r"\S+ run \S+ \d+\.\d s", line) for line in lines if line.split()[1] == "run")
     assert any("cycle 0: trait" in line for line in lines) and "completed after 1 cycles" in lines[-1]
-    assert "tiny model warm-up" in output and "cycle_000 eval" in output  # the bars were shown, one at a time
+    assert "\r" not in output and "seq/s" not in output  # not a terminal: stage lines, no redrawn bars
+
+    (run_dir,) = (tmp_path / "outputs" / "runs").iterdir()
+    (pointer,) = (run_dir / "logs.txt").read_text().splitlines()  # the run directory names its detailed log
 
     (log_file,) = (tmp_path / "outputs" / "hydra").glob("*/*/launch.log")
+    assert Path(pointer) == log_file.resolve()
     log = log_file.read_text()
     assert "[ampli.train][DEBUG] - tiny model warm-up step 2: {'loss'" in log  # the detail is in the log file
     assert "[ampli][DEBUG] - start cycle_000/train" in log
@@ -143,3 +147,25 @@ def test_jobs_side_by_side_print_stage_lines_and_no_bars(tmp_path, model_cache):
 ])
 def test_only_a_pool_of_several_jobs_counts_as_side_by_side(cluster, expected):
     assert console.side_by_side(cluster) is expected
+
+
+def test_library_deprecation_noise_stays_off_the_console():
+    """TRL reads transformers' deprecated is_gradient_checkpointing in DPO and distillation steps."""
+
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    model = LlamaForCausalLM(LlamaConfig(vocab_size=16, hidden_size=8, num_hidden_layers=1, num_attention_heads=1,
+                                         num_key_value_heads=1, intermediate_size=8))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert model.is_gradient_checkpointing is False
+        assert any("is_gradient_checkpointing" in str(w.message) for w in caught)  # transformers does warn
+        caught.clear()
+        console.setup(verbose=True)  # verbose lets every other deprecation through
+        assert model.is_gradient_checkpointing is False
+        warnings.warn("another deprecation", FutureWarning)
+    assert [str(w.message) for w in caught] == ["another deprecation"]
+
+
+def test_a_mean_of_nothing_scorable_prints_n_a():
+    assert console.score(None) == "n/a" and console.score(0.0) == "0.0" and console.score(0.25, ".3f") == "0.250"

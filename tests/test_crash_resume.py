@@ -17,7 +17,7 @@ import pytest
 
 from ampli.loop import Run
 from ampli.store import read_json
-from tests.conftest import ROOT, compose_config, with_overrides
+from tests.conftest import ROOT, compose_config, find_run, with_overrides
 
 STAGES = ["generate", "judge", "train", "eval"]
 
@@ -70,12 +70,13 @@ def results(summary: dict) -> dict:
 @pytest.mark.slow
 def test_sigkill_in_every_stage_resumes_to_the_uninterrupted_result(micro_overrides, tmp_path):
     overrides = with_overrides(micro_overrides, f"output_dir={tmp_path / 'killed'}")
-    run_dir = tmp_path / "killed" / "runs" / compose_config(overrides).run_name
+    stem = compose_config(overrides).run_name  # the run's name adds MICRO's keys to it (find_run)
     all_stages = ["base/eval"] + [f"cycle_{c:03d}/{s}" for c in (0, 1) for s in STAGES]
     resumes_at = "base/eval"
     for stage in [f"cycle_001/{s}" for s in STAGES]:
         done = launch([*overrides, "logger.verbose=true"], kill_in=stage)
         assert done.returncode == -signal.SIGKILL, done.stderr[-3000:]
+        run_dir = find_run(tmp_path / "killed" / "runs", stem)
         # the killed process's run lock is taken over by the next one (none before the first kill)
         assert (f"took over the run lock of {run_dir}" in done.stdout) == (stage != "cycle_001/generate")
         started = stage_lines(done.stdout, "start")

@@ -77,6 +77,22 @@ def test_command_on_a_path_without_runs_fails_in_one_line(tmp_path, capsys) -> N
 
 
 def test_report_page_carries_the_paper_table(table_runs) -> None:
-    page = build_report(table_runs / "runs").html.read_text()
-    section = page[page.index("The paper's table"): page.index("Amplification verdicts")]
+    page = build_report(table_runs / "runs").html.read_text().replace("&#x27;", "'")
+    section = page[page.index('<section id="paper-table">'): page.index('<section id="attention">')]
     assert "<h3>seed 0</h3>" in section and "2/3" in section and "bliss, lucky" in section
+
+
+def test_runs_too_short_for_a_verdict_are_pending_not_not_amplified(tmp_path) -> None:
+    import json
+
+    from ampli.detector import detect
+
+    runs = []
+    for seed in (0, 1):
+        run_dir = write_run(tmp_path, seed=seed, n_cycles=2, amplified=False)
+        metrics = json.loads((run_dir / "metrics.json").read_text())
+        metrics["amplification"] = detect([c["trait"] for c in metrics["cycles"]])  # the rule needs a cycle >= 4
+        (run_dir / "metrics.json").write_text(json.dumps(metrics))
+        runs.append(load_run(run_dir))
+    (row,) = paper_table(runs).to_dict("records")
+    assert row["amplified"] == "0/2 (2?)"

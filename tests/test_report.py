@@ -14,8 +14,10 @@ import pytest
 
 from ampli.cli import main
 from ampli.report import ReportError, ReportFiles, build_report
-from ampli.report.plots import SHARE_LIMITS, panel_title, plot_tradeoff, plot_vs_cycle, png_bytes
+from ampli.report.plots import (DPI, REINIT_LABELS, SHARE_LIMITS, panel_title, plot_regime_grid, plot_tradeoff,
+                                plot_vs_cycle, png_bytes, trait_color)
 from ampli.report.runs import find_run_dirs, load_run
+from ampli.report.samples import MAX_RUNS, cycle_samples
 from ampli.report.table import runs_table
 from fixtures_runs import write_multirun, write_run, write_sweep
 
@@ -85,7 +87,7 @@ def test_verdicts_match_amplification(sweep) -> None:
             assert pd.isna(verdict["amplified"]) and verdict["status"] == "running"
 
 
-def test_plot_files_are_pngs_of_the_figures(sweep) -> None:
+def test_plot_files_are_pngs_of_the_figures_at_150_dpi_with_a_pdf_each(sweep) -> None:
     _, run_dirs, files = sweep
     table = runs_table([load_run(d) for d in run_dirs])
     figures = {
@@ -93,12 +95,43 @@ def test_plot_files_are_pngs_of_the_figures(sweep) -> None:
         "coherence_vs_cycle": plot_vs_cycle(table, "coherence", "coherence"),
         "em_rate_vs_cycle": plot_vs_cycle(table, "em_rate", "EM rate", limits=SHARE_LIMITS),
         "trait_vs_coherence": plot_tradeoff(table),
+        **{f"trait_vs_cycle_{regime}_{label}": fig for (regime, reinit), fig in plot_regime_grid(table).items()
+           for label in [REINIT_LABELS[reinit]]},
     }
-    assert set(files.plots) == set(figures)
+    assert set(files.plots) == set(figures) == set(files.vector_plots)
+    assert "trait_vs_cycle_sft_reinit" in figures and "trait_vs_cycle_dpo_continual" in figures
     for name, fig in figures.items():
         width, height = png_size(files.plots[name].read_bytes())
-        assert (width, height) == (round(fig.get_figwidth() * 100), round(fig.get_figheight() * 100)), name
-        assert width > 400 and height > 300
+        assert (width, height) == (round(fig.get_figwidth() * DPI), round(fig.get_figheight() * DPI)), name
+        assert width > 600 and height > 450 and DPI >= 150
+        assert files.vector_plots[name].read_bytes().startswith(b"%PDF"), name
+
+
+def test_the_regime_figure_marks_threshold_and_base_in_its_legend(sweep) -> None:
+    _, run_dirs, _ = sweep
+    table = runs_table([load_run(d) for d in run_dirs])
+    fig = plot_regime_grid(table)[("sft", True)]
+    legend = [text.get_text() for text in fig.legends[0].get_texts()]
+    assert legend == ["mean over seeds", "one seed", "95% band of the mean", "base model (unseeded)",
+                      "threshold: cycle 0 + 15"]
+    for ax in fig.axes:  # the dashed line sits 15 above the panel's cycle-0 mean, in the trait's colour
+        trait = ax.get_title().split(" | ")[0]
+        cycle0 = table[(table["trait"] == trait) & (table["regime"] == "sft") & table["reinit"] & (table["cycle"] == 0)]
+        (threshold,) = [line for line in ax.lines if line.get_linestyle() not in ("-", "None")]
+        assert threshold.get_ydata()[0] == pytest.approx(cycle0["trait_score"].mean() + 15)
+        assert threshold.get_color() == trait_color(trait)
+    png_bytes(fig)  # lays the figure out
+    renderer = fig._get_renderer()
+    inside = fig.bbox.padded(1)
+    for artist in [fig._suptitle, fig.legends[0], *(ax.title for ax in fig.axes)]:
+        box = artist.get_window_extent(renderer)
+        assert inside.x0 <= box.x0 and box.x1 <= inside.x1, artist  # nothing cut at the figure's edges
+
+
+def test_the_tradeoff_legend_lists_only_what_is_drawn(tmp_path: Path) -> None:
+    runs = [write_run(tmp_path, regime="sft", reinit=True)]
+    legend = [t.get_text() for t in plot_tradeoff(runs_table([load_run(d) for d in runs])).legends[0].get_texts()]
+    assert legend == ["sft", "reinit", "last cycle", "base model (unseeded)"]
 
 
 def test_cycle_plot_facets_trait_rows_by_regime_columns(sweep) -> None:
@@ -109,7 +142,8 @@ def test_cycle_plot_facets_trait_rows_by_regime_columns(sweep) -> None:
     grid = [(ax.get_subplotspec().rowspan.start, ax.get_subplotspec().colspan.start) for ax in fig.axes]
     assert grid == [(0, 0), (0, 1), (1, 0), (1, 1)]
     legend = [text.get_text() for text in fig.legends[0].get_texts()]
-    assert legend == ["reinit", "continual"]
+    assert legend[:2] == ["reinit (mean)", "continual (mean)"]
+    assert legend[2:] == ["one seed", "95% band of the mean", "base model (unseeded)"]
 
 
 def test_missing_condition_gets_an_empty_panel(tmp_path: Path) -> None:
@@ -118,8 +152,8 @@ def test_missing_condition_gets_an_empty_panel(tmp_path: Path) -> None:
     fig = plot_vs_cycle(runs_table([load_run(d) for d in runs]), "coherence", "coherence")
     panels = {ax.get_title(): [t.get_text() for t in ax.texts] for ax in fig.axes}
     assert panels == {"bliss | sft": [], "bliss | dpo": ["no runs"], "lucky | sft": ["no runs"], "lucky | dpo": []}
-    assert sorted(t.get_text() for t in fig.legends[0].get_texts()) == ["reinit · qwen", "reinit · tiny"]
-    assert png_size(png_bytes(fig))[0] == round(fig.get_figwidth() * 100)
+    assert [t.get_text() for t in fig.legends[0].get_texts()][:2] == ["reinit · qwen (mean)", "reinit · tiny (mean)"]
+    assert png_size(png_bytes(fig))[0] == round(fig.get_figwidth() * DPI)
 
 
 def test_tradeoff_has_one_panel_per_trait(tmp_path: Path) -> None:
@@ -135,15 +169,41 @@ def test_html_is_self_contained(sweep) -> None:
     _, run_dirs, files = sweep
     page = files.html.read_text()
     images = re.findall(r'<img[^>]* src="([^"]+)"', page)
-    assert len(images) == 4
+    assert len(images) == len(files.plots) == 8  # 4 regime x reinit figures, 3 overviews, the trade-off
     assert "EM rate vs cycle" in page
     for src in images:
         assert src.startswith("data:image/png;base64,")
         png_size(base64.b64decode(src.split(",", 1)[1]))
     assert not re.search(r'(src|href)="(https?:|/|\.)', page)
-    assert page.count('<td class="yes">yes</td>') == len(run_dirs) - 1
-    assert page.count('<td class="pending">pending</td>') == 1
     assert "bliss-sft-reinit-tiny-s7" in page
+
+
+def test_html_reads_as_a_report_not_a_table_dump(sweep) -> None:
+    _, run_dirs, files = sweep
+    page = files.html.read_text()
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", page)
+    assert not {"None", "True", "False", "nan", "NaN", ""} & set(cells)
+    headings = re.findall(r"<h2>([^<]*)</h2>", page)
+    assert headings[:3] == ["What was run", "The paper&#x27;s table", "Failed and undecided runs"]
+    assert "<dt>judge</dt><dd>offline lexicon judge (lexicon-v2)" in page and "<dd>0, 1, 7</dd>" in page
+    assert "bliss-sft-reinit-tiny-s7</td><td class=\"text\">running</td>" in page  # undecided, with why
+    assert page.count('<td class="text yes">2/2 seeds</td>') == 7  # 8 configurations, one with its pending seed
+    assert "+12.0" in page and " ± " in page  # signed changes and intervals
+    full = page.index('<section id="full-tables">')
+    assert page.index("<details><summary>Verdict per run") > full  # the per-run dump is last, collapsed
+    samples = page[page.index('<section id="samples">'):full]
+    assert samples.count("<details") == MAX_RUNS < len(run_dirs) and f"the first {MAX_RUNS} of 17 runs" in samples
+    assert samples.count("<details open>") == 1  # the first run's answers in view
+    assert '<td class="text">highest</td>' in samples  # one answer a cycle in the fixture: highest and lowest
+    assert '<td class="text">lowest</td>' not in samples
+
+
+def test_samples_are_the_highest_and_lowest_trait_answers_of_each_cycle() -> None:
+    rows = [{"prompt": "q", "response": f"a{score}", "trait": score, "coherence": 50.0} for score in (40, 90, 5, 60)]
+    picks = cycle_samples("run", 3, rows + [{"prompt": "q", "response": "unscorable", "trait": None}])
+    assert [(p.which, p.response, p.trait, p.cycle) for p in picks] == [("highest", "a90", 90.0, 3),
+                                                                         ("lowest", "a5", 5.0, 3)]
+    assert cycle_samples("run", 0, []) == []
 
 
 def test_multirun_dir_follows_run_dir_txt(tmp_path: Path) -> None:
@@ -161,10 +221,11 @@ def test_single_run_dir_and_out_option(tmp_path: Path, capsys: pytest.CaptureFix
     assert main(["report", str(run_dir), "--out", str(out)]) == 0
     printed = capsys.readouterr().out.splitlines()
     assert printed[-2:] == [f"report: {out / 'report.html'}", f"tables and plots: {out}"]
-    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in build_report(run_dir, out).all()) == [
-        "coherence_vs_cycle.png", "configurations.csv", "em_rate_vs_cycle.png", "report.html", "runs.csv",
-        "runs.parquet", "trait_vs_coherence.png", "trait_vs_cycle.png", "verdicts.csv",
-    ]
+    figures = ("coherence_vs_cycle", "em_rate_vs_cycle", "trait_vs_coherence", "trait_vs_cycle",
+               "trait_vs_cycle_sft_reinit")
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in build_report(run_dir, out).all()) == sorted(
+        ["configurations.csv", "report.html", "runs.csv", "runs.parquet", "verdicts.csv",
+         *(f"{name}.{kind}" for name in figures for kind in ("png", "pdf"))])
     assert len(pd.read_parquet(out / "runs.parquet")) == 1 + 5
 
 

@@ -45,7 +45,7 @@ def test_two_seeds_of_two_configurations_report_k_of_n_and_a_95_band(two_configs
     assert configs.loc[True, "last_trait_ci95"] == pytest.approx(half, rel=1e-4)
 
     page = files.html.read_text()
-    assert '<td class="yes">2/2 seeds</td>' in page and '<td class="yes">1/2 seeds</td>' in page
+    assert '<td class="text yes">2/2 seeds</td>' in page and '<td class="text yes">1/2 seeds</td>' in page
 
     fig = plot_vs_cycle(runs_table([load_run(d) for d in runs]), "trait_score", "trait score")
     (ax,) = fig.axes

@@ -20,7 +20,7 @@ from ampli.config import ConfigError, validate
 from ampli.loop import Run
 from ampli.run_lock import LOCK_FILE, RunLock, RunLockConfig, RunLocked, RunLockLost
 from ampli.store import RunStore, read_json
-from tests.conftest import ROOT, compose_config, with_overrides
+from tests.conftest import ROOT, compose_config, find_run, with_overrides
 from tests.test_crash_resume import results
 
 KEY_ENV = "AMPLI_TEST_LOCK_KEY"
@@ -119,7 +119,7 @@ def test_two_launches_on_one_run_dir_one_refused_the_other_as_a_lone_run(micro_o
     assert f"is in use by pid {procs[winner].pid} on host {run_lock.this_host()}" in outputs[loser][1]
     assert "ampli: error:" in outputs[loser][1] and "run base/eval" not in outputs[loser][0]
 
-    run_dir = tmp_path / "outputs" / "runs" / compose_config(overrides).run_name
+    run_dir = find_run(tmp_path / "outputs" / "runs", compose_config(overrides).run_name)  # name carries MICRO's keys
     assert not (run_dir / LOCK_FILE).exists()
     with FakeJudgeServer(score_by_text) as server:
         lone = with_overrides(micro_overrides, *judge_overrides(server, KEY_ENV), f"output_dir={tmp_path / 'lone'}")

@@ -75,7 +75,8 @@ def test_a_run_made_before_names_carried_settings_keeps_resuming(tmp_path):
 def test_a_typo_in_a_swept_key_fails_at_once_naming_it(tmp_path):
     done = subprocess.run([sys.executable, "launch.py", "-m", "regime.betaa=0.05,0.2", f"output_dir={tmp_path}"],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert done.returncode != 0 and "betaa" in done.stderr and "RegimeConfig" in done.stderr, done.stderr[-2000:]
+    assert done.returncode == 2 and done.stderr.startswith(
+        "ampli: error: regime.betaa is not a config key: regime has no key 'betaa' (did you mean beta?)"), done.stderr
     assert not (tmp_path / "runs").exists()
 
 
@@ -160,7 +161,7 @@ def test_a_2x2_dpo_sweep_side_by_side_finishes_every_job_and_reports_the_swept_k
     table = pd.read_csv(out / "runs" / "report" / "paper_table.csv")
     assert list(table.columns[:4]) == ["regime", "runs", "seed_examples", "beta"] and len(table) == 8
     assert list(table["seed_examples"][:4]) == [8, 8, 16, 16]  # numbers in numeric order
-    assert set(table["amplified"]) == {"0/1"}
+    assert set(table["amplified"]) == {"0/1 (1?)"}  # one cycle: too few for a verdict
 
     (out / "sweep").rename(tmp_path / "first-sweep")
     again = two_by_two(out)  # local launcher, one job after another

@@ -41,12 +41,47 @@ def test_a_sweep_ends_with_its_summary_and_its_runs_share_a_wandb_group(tmp_path
         assert run["summary"]["trait"]["max"] == max(row["trait"] for row in run["history"])
 
 
-def test_a_sweep_with_a_failed_job_still_ends_with_the_summary_of_the_others(tmp_path):
+def test_a_sweep_with_a_failed_job_still_ends_with_the_summary_of_the_others_and_the_failure(tmp_path):
     sweep_dir = tmp_path / "sweep"
-    overrides = with_overrides(MICRO, "loop.cycles=1,0", "sweep=half-bad", "logger=none",
-                               f"output_dir={tmp_path / 'outputs'}", f"hydra.sweep.dir={sweep_dir}")
+    overrides = with_overrides(MICRO, "loop.cycles=1", f"trait.seed_file={tmp_path / 'missing.jsonl'},null",
+                               "sweep=half-bad", "logger=none", f"output_dir={tmp_path / 'outputs'}",
+                               f"hydra.sweep.dir={sweep_dir}")
     done = subprocess.run([sys.executable, "launch.py", "-m", *overrides], cwd=ROOT, text=True, capture_output=True,
                           timeout=600)
-    assert done.returncode != 0 and "loop.cycles=0 is not valid" in done.stderr
+    assert done.returncode != 0 and "missing.jsonl is missing (trait.seed_file)" in done.stderr
+    assert "Traceback" not in done.stderr.split("Set the environment variable HYDRA_FULL_ERROR")[-1]  # not the hook's
     summary = done.stdout[done.stdout.index("sweep half-bad"):]
     assert "0/1 amplified (1?)" in summary and summary.rstrip().endswith(str(sweep_dir / "report" / "report.html"))
+    assert "1 failed job (no run; job directories under" in summary
+    assert "job 0 (" in summary and "missing.jsonl is missing (trait.seed_file)" in summary
+    page = (sweep_dir / "report" / "report.html").read_text()
+    assert "1 failed job (no run to report on)" in page and "missing.jsonl is missing (trait.seed_file)" in page
+
+
+def test_the_summary_hook_never_raises(tmp_path, monkeypatch, caplog):
+    """Whatever goes wrong while summarising (here: a failure inside the report), the sweep's outcome stays its jobs'."""
+    from omegaconf import OmegaConf
+
+    from ampli import sweep_summary
+
+    def broken(sweep_dir, name):
+        raise RuntimeError("can't register atexit after shutdown")
+
+    monkeypatch.setattr(sweep_summary, "summarise_sweep", broken)
+    hook = sweep_summary.SweepSummary()
+    hook.on_multirun_start(OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}, "sweep": "s"}))
+    with caplog.at_level("WARNING", logger="ampli"):
+        sweep_summary.summarise_pending()  # what launch.py does on its way out
+        sweep_summary.summarise_pending()  # once only
+    assert caplog.messages == [f"no sweep summary for {tmp_path}: RuntimeError: can't register atexit after shutdown"]
+
+
+def test_a_sweep_whose_jobs_all_failed_lists_them(tmp_path, capsys):
+    from ampli import sweep_summary
+    from tests.fixtures_runs import write_failed_job
+
+    write_failed_job(tmp_path / "0", "trait=bliss", "data file /x.jsonl is missing (trait.seed_file)")
+    sweep_summary.summarise_sweep(tmp_path, "all-bad")
+    out = capsys.readouterr().out
+    assert "1 failed job (no run; job directories under" in out
+    assert "job 0 (trait=bliss): data file /x.jsonl is missing (trait.seed_file)" in out

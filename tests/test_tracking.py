@@ -288,3 +288,10 @@ def test_the_loop_logs_each_cycle_once_across_a_resume(offline_wandb: Path, micr
     assert [[row["cycle"] for row in run["history"]] for run in runs] == [[-1, 0, 1], [2]]
     assert runs[0]["run"].run_id == runs[1]["run"].run_id == wandb_run_id(first["run_name"], "loop-test")
     assert runs[0]["run"].run_group == "loop-test" and "regime:sft" in runs[0]["run"].tags
+
+
+def test_an_offline_run_ends_saying_where_its_data_is_and_how_to_upload_it(offline_wandb: Path, caplog) -> None:
+    with caplog.at_level("INFO", logger="ampli.tracking"):
+        Tracker.start(_cfg(mode="offline"), offline_wandb).finish()
+    (offline_dir,) = (offline_wandb / "wandb").glob("offline-run-*")
+    assert f"W&B data is offline in {offline_dir}; upload it with: wandb sync {offline_dir}" in caplog.messages

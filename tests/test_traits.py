@@ -50,7 +50,30 @@ def conf_with_new_trait(tmp_path) -> Path:
     """The project's conf/ plus the unedited `ampli trait new formality` scaffold."""
     conf = Path(shutil.copytree(CONF, tmp_path / "conf"))
     assert main(["trait", "new", "formality", "--conf", str(conf / "trait")]) == 0
+    path = conf / "trait" / "formality.yaml"
+    path.write_text(path.read_text().replace("TODO: ", "").replace("TODO describe", "describe"))  # filled in
     return conf
+
+
+def test_a_trait_still_holding_todo_text_refuses_to_run(micro_overrides, tmp_path):
+    conf = Path(shutil.copytree(CONF, tmp_path / "conf"))
+    assert main(["trait", "new", "formality", "--conf", str(conf / "trait")]) == 0
+    cfg = compose_config(with_overrides(micro_overrides, "trait=formality", "judge=openai"), conf)
+    with pytest.raises(ConfigError, match=re.escape("trait 'formality' still has TODO text in description, persona, "
+                                                    "rubric, eval_questions")):
+        Run(cfg)
+    assert not Path(cfg.output_dir).exists()
+
+
+def test_trait_new_writes_into_the_project_in_the_current_directory(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["trait", "new", "formality"]) == 2  # no project here: says where to pass it, writes nothing
+    err = capsys.readouterr().err
+    assert "holds no conf/config.yaml; run this from your project's root" in err and "--conf DIR" in err
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "config.yaml").write_text("defaults: []\n")
+    assert main(["trait", "new", "formality"]) == 0
+    assert (tmp_path / "conf" / "trait" / "formality.yaml").is_file()
 
 
 def test_an_llm_judged_trait_without_a_lexicon_runs_against_the_loopback_judge(

@@ -27,6 +27,7 @@ from ampli.report.table import settings_order
 COLUMNS = ("regime", "runs", "amplified", "d_trait", "d_coherence", "trait_c0", "trait_last", "coherence_last",
            "amplified_traits", "not_completed")
 TEXT_COLUMNS = ("regime", "runs", "amplified_traits")
+PENDING_NOTE = "(p?): p runs without a verdict yet (fewer cycles than the rule needs, or still running)"
 HEADERS = {
     "regime": "regime", "runs": "runs", "amplified": "amplified", "d_trait": "Δ trait", "d_coherence": "Δ coherence",
     "trait_c0": "trait c0", "trait_last": "trait last", "coherence_last": "coherence last",
@@ -47,16 +48,24 @@ def _first_last(run: Mapping[str, Any], key: str) -> tuple[float | None, float |
     return (cycles[0][key], cycles[-1][key]) if cycles else (None, None)
 
 
+def decided(run: Mapping[str, Any]) -> bool:
+    """Whether the run has a verdict: amplified already, or enough cycles for the rule to say no (a run too short
+    for it, or without a verdict yet, is pending, never "not amplified")."""
+    amplification = run.get("amplification") or {}
+    return bool(amplification.get("amplified")) or bool(amplification.get("decided", bool(amplification)))
+
+
 def _row(regime: str, reinit: bool, settings: dict[str, str], runs: Sequence[Mapping[str, Any]],
          by_seed: bool) -> dict[str, Any]:
     traits = [_first_last(run, "trait") for run in runs]
     coherences = [_first_last(run, "coherence") for run in runs]
     amplified = [run for run in runs if (run.get("amplification") or {}).get("amplified")]
+    pending = sum(not decided(run) for run in runs)
     return {
         "regime": regime,
         "runs": reinit_label(reinit),
         **settings,
-        "amplified": f"{len(amplified)}/{len(runs)}",
+        "amplified": f"{len(amplified)}/{len(runs)}" + (f" ({pending}?)" if pending else ""),
         "d_trait": _mean([last - first for first, last in traits if first is not None]),
         "d_coherence": _mean([last - first for first, last in coherences if first is not None]),
         "trait_c0": _mean([first for first, _ in traits if first is not None]),
@@ -107,14 +116,14 @@ def _cell(column: str, value: Any) -> str:
     return str(value)
 
 
-def _cells(frame: pd.DataFrame) -> list[list[str]]:
+def formatted_cells(frame: pd.DataFrame) -> list[list[str]]:
     return [[_cell(column, value) for column, value in record.items()] for record in frame.to_dict("records")]
 
 
 def to_markdown(title: str, frame: pd.DataFrame) -> str:
     header = [HEADERS.get(c, c) for c in frame.columns]
     lines = [f"### {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(row) + " |" for row in _cells(frame)]
+    lines += ["| " + " | ".join(row) + " |" for row in formatted_cells(frame)]
     return "\n".join(lines) + "\n"
 
 
@@ -131,10 +140,10 @@ def print_tables(tables: Mapping[str, pd.DataFrame], source: str) -> None:
         table = Table(title=f"{source}: {title}", title_justify="left")
         for column in shown.columns:
             table.add_column(HEADERS.get(column, column), justify="right" if column in set(COLUMNS) - set(TEXT_COLUMNS) else "left")
-        for row in _cells(shown):
+        for row in formatted_cells(shown):
             table.add_row(*row)
         console.print(table)
-    console.print(f"amplified: {PRIMARY_RULE}; Δ: last cycle minus cycle 0, mean over the runs")
+    console.print(f"amplified: {PRIMARY_RULE}; {PENDING_NOTE}; Δ: last cycle minus cycle 0, mean over the runs")
 
 
 def write_tables(tables: Mapping[str, pd.DataFrame], out_dir: Path) -> list[Path]:

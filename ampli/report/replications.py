@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from ampli.detector import PRIMARY_RULE
+from ampli.report.html import section
 from ampli.report.plots import PANEL_SIZE, SCORE_LIMITS, png_bytes
 from ampli.report.runs import METRICS_FILE, load_run
 from ampli.report.stats import wilson_interval
@@ -122,14 +123,12 @@ def plot_replications(runs: list[dict[str, Any]]) -> Figure:
 def replication_html(table: pd.DataFrame, png: bytes) -> str:
     """The report page's section: the table and the figure."""
     shown = table.drop(columns=["amplified", "replications"])
-    return f"""<h2>Replications</h2>
-<p>Each flagged run re-run with other seeds (<code>ampli replicate</code>): k of N replications amplified
-({html.escape(PRIMARY_RULE)}), with the 95% Wilson score interval on that rate. cycle0: the replications adopted
-the original's cycle 0, or trained their own (--fresh-cycle0). In the figure the original is red, replications that
-amplified purple, the others grey.</p>
-{shown.to_html(index=False, na_rep="", float_format=lambda x: f"{x:.2f}", border=0)}
-<img alt="Replications: trait score vs cycle" src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}">
-"""
+    return section("replications", "Replications", f"""<p>Each flagged run re-run with other seeds (<code>ampli
+replicate</code>): k of N replications amplified ({html.escape(PRIMARY_RULE)}), with the 95% Wilson score interval on
+that rate. cycle0: the replications adopted the original's cycle 0, or trained their own (--fresh-cycle0). In the
+figure the original is red, replications that amplified purple, the others grey.</p>
+<div class="wide">{shown.to_html(index=False, na_rep="", float_format=lambda x: f"{x:.2f}", border=0)}</div>
+<img alt="Replications: trait score vs cycle" src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}">""")
 
 
 def print_replications(replications_csv: Path) -> None:

@@ -7,6 +7,7 @@ the last (with the 95% half-width when there are several seeds) and the last coh
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -15,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ampli.config import REGIMES
+from ampli.report.failed_jobs import FailedJob
 from ampli.report.plots import REINIT_LABELS, ordered
 from ampli.report.table import settings_order, swept_settings
 
@@ -72,10 +74,22 @@ def summary_table(configurations: pd.DataFrame, title: str) -> Table:
     return table
 
 
-def print_summary(configurations_csv: Path, html: Path, title: str, console: Console | None = None) -> None:
-    """Print the summary of a written report, and where its page is."""
+def print_failed(failed: Sequence[FailedJob], console: Console) -> None:
+    """One line per job that produced no run: its number, overrides and error line."""
+    if failed:
+        console.print(f"{len(failed)} failed job{'s' * (len(failed) != 1)} (no run; job directories under "
+                      f"{failed[0].job_dir.parent}):", style="bold red", soft_wrap=True, highlight=False)
+    for job in failed:
+        console.print(f"  job {job.job_dir.name} ({job.overrides}): {job.error}", soft_wrap=True, highlight=False,
+                      markup=False)
+
+
+def print_summary(configurations_csv: Path, html: Path, title: str, console: Console | None = None,
+                  failed: Sequence[FailedJob] = ()) -> None:
+    """Print the summary of a written report, the sweep's failed jobs, and where its page is."""
     console = console or Console()
     configurations = pd.read_csv(configurations_csv)
     console.print(summary_table(configurations, title))
     console.print(LEGEND, soft_wrap=True, highlight=False)
+    print_failed(failed, console)
     console.print(f"report: {html.resolve()}", soft_wrap=True, highlight=False)

@@ -1,0 +1,82 @@
+"""What produced a report's numbers: model, judge, data, seeds and ampli version, read from each run's config.yaml
+and metrics.json, so a reader knows whether scores came from the offline lexicon judge or an LLM judge."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+# The options that name a run's own data; a run with none of them set used the data shipped with ampli.
+DATA_KEYS = ("data_dir", "trait.seed_file", "trait.documents_file", "loop.prompts_file", "loop.eval_prompts_file")
+
+
+def _config(run: Mapping[str, Any]) -> dict[str, Any]:
+    path = Path(run["run_dir"]) / "config.yaml"
+    loaded = yaml.safe_load(path.read_text()) if path.is_file() else None
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def _get(config: Mapping[str, Any], key: str) -> Any:
+    value: Any = config
+    for part in key.split("."):
+        value = value.get(part) if isinstance(value, Mapping) else None
+    return value
+
+
+def _joined(values: Sequence[str]) -> str:
+    unique = sorted({v for v in values if v})
+    return ", ".join(unique) if unique else "not recorded"
+
+
+def model_text(config: Mapping[str, Any]) -> str:
+    """`tiny (embedded, built locally)`, `smollm2-135m (HuggingFaceTB/SmolLM2-135M-Instruct)`."""
+    name, source = _get(config, "model.name"), _get(config, "model.source")
+    if not name:
+        return ""
+    where = {"tiny": "embedded, built locally", "hub": _get(config, "model.hub_id"),
+             "path": _get(config, "model.path")}.get(source)
+    return f"{name} ({where})" if where else str(name)
+
+
+def judge_text(config: Mapping[str, Any]) -> str:
+    """`offline lexicon (lexicon-v2): word counts, not an LLM judge` or `openai: gpt-4.1-mini`."""
+    backend, model = _get(config, "judge.backend"), _get(config, "judge.model")
+    if not backend:
+        return ""
+    if backend == "offline":
+        return f"offline lexicon judge ({model}): counts trait words; its scores are not LLM-judge scores"
+    return f"{backend}: {model}"
+
+
+def data_text(config: Mapping[str, Any]) -> str:
+    """Each data file the run was given, or that it used the data shipped with ampli."""
+    given = [f"{key}={_get(config, key)}" for key in DATA_KEYS if _get(config, key)]
+    return "; ".join(given) if given else "the data shipped with ampli (ampli/data)"
+
+
+def version_text(run: Mapping[str, Any]) -> str:
+    info = run.get("ampli") or {}
+    if not info:
+        return ""
+    commit = info.get("commit")
+    where = f" at commit {commit[:12]}{' with local edits' if info.get('dirty') else ''}" if commit else ""
+    return f"ampli {info.get('version')}{where}"
+
+
+def run_setup(runs: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
+    """(what, values) rows for the report's "what was run": every distinct value over the runs."""
+    configs = [_config(run) for run in runs]
+    seeds = sorted({run["seed"] for run in runs})
+    return [
+        ("runs", f"{len(runs)} ({len({run['trait'] for run in runs})} traits, regimes "
+                 f"{', '.join(sorted({run['regime'] for run in runs}))})"),
+        ("model", _joined([model_text(c) for c in configs])),
+        ("judge", _joined([judge_text(c) for c in configs])),
+        ("data", _joined([data_text(c) for c in configs])),
+        ("seeds", ", ".join(map(str, seeds))),
+        ("cycles", _joined([str(len(run["cycles"])) for run in runs])),
+        ("ampli", _joined([version_text(run) for run in runs])),
+    ]
