@@ -12,6 +12,7 @@ import pytest
 from ampli.config_keys import COMPONENTS, REGIME_KEYS, unread_keys
 from tests.conftest import ROOT, compose_config
 
+
 def launch(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "launch.py", *args, "logger=none"], cwd=ROOT, text=True,
                           capture_output=True, timeout=120)
@@ -19,7 +20,7 @@ def launch(*args: str) -> subprocess.CompletedProcess:
 
 @pytest.mark.parametrize(("args", "expected"), [
     (["+loop.cycle=3"], "ampli: error: loop.cycle is not a config key: loop has no key 'cycle' (did you mean "
-                        "cycles?); valid keys under loop: coherence_filter, cycles,"),
+                        "cycles?); valid keys under loop: coherence_filter, cycle0_from, cycles,"),
     (["loop.cycle=3"], "ampli: error: loop.cycle is not a config key: loop has no key 'cycle' (did you mean cycles?)"),
     (["lop.cycles=2"], "ampli: error: lop.cycles is not a config key: there is no top-level key 'lop' (did you mean "
                        "loop?)"),
