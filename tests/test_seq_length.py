@@ -10,6 +10,7 @@ import yaml
 from ampli.config import ConfigError
 from ampli.loop import Run
 from ampli.regimes import get_regime
+from ampli.seq_length import length_bound
 from ampli.store import read_json
 from tests.conftest import ROOT, compose_config, with_overrides
 from tests.test_loop import output_dir_of as output_dir
@@ -74,6 +75,24 @@ def test_an_explicit_length_that_would_cut_samples_fails_at_start(micro_override
     assert "regime.max_length=12 is below the" in message and "model.max_new_tokens (16)" in message
     assert "allow_truncation" in message
     assert not (output_dir(overrides) / "runs").exists()  # nothing written for a run that cannot start
+
+
+def test_the_bound_is_the_longer_of_a_sampled_answer_and_a_seed_example():
+    assert length_bound([40, 50], [30], 16).tokens == 66
+    assert length_bound([40, 50], [165, 90], 16).tokens == 165
+    assert length_bound([], [], 16).tokens == 16
+
+
+def test_a_length_that_holds_every_sample_but_not_the_longest_seed_is_refused(micro_overrides, tmp_path):
+    """On micro the seed set's longest example is longer than any prompt + model.max_new_tokens: a max_length
+    between the two would cut cycle 0's training data."""
+    bound = get_regime("sft").length_bound(micro_context(micro_overrides, tmp_path / "probe"))
+    samples = bound.longest_prompt + bound.max_new_tokens
+    assert samples < bound.longest_seed  # what this test is about: the seed term decides
+    overrides = with_overrides(micro_overrides, f"regime.max_length={samples}")
+    with pytest.raises(ConfigError, match=f"regime.max_length={samples} is below the {bound.longest_seed} tokens"):
+        Run(compose_config(overrides))
+    assert not (output_dir(overrides) / "runs").exists()
 
 
 def test_a_long_enough_explicit_length_is_accepted(micro_overrides):
