@@ -3,7 +3,8 @@
 The engine subprocess imports it through PYTHONPATH. Every call is appended as one JSON line to the file named by
 $AMPLI_FAKE_VLLM_LOG (with the time and the process id), so a test can check what ampli asked: engine settings,
 token ids, sampling parameters, LoRA requests, and when each engine started and exited. Answers are
-deterministic; every prompt token gets log-probability -1.
+deterministic; every prompt token gets log-probability -1, or with $AMPLI_FAKE_VLLM_POSITION_LOGPROBS=1 the token
+at position t gets -t/100, so that which positions were scored shows in the result.
 """
 
 import atexit
@@ -18,6 +19,10 @@ __version__ = "0.0-fake"
 def record(event: str, **data) -> None:
     with open(os.environ["AMPLI_FAKE_VLLM_LOG"], "a", encoding="utf-8") as log:
         log.write(json.dumps({"event": event, "time": time.time(), "pid": os.getpid(), **data}) + "\n")
+
+
+def logprob(position: int) -> float:
+    return -position / 100 if os.environ.get("AMPLI_FAKE_VLLM_POSITION_LOGPROBS") == "1" else -1.0
 
 
 class SamplingParams:
@@ -40,5 +45,5 @@ class LLM:
         return [SimpleNamespace(
             outputs=[SimpleNamespace(text=f" a calm plain answer {k} from {adapter} ")
                      for k in range(p.kwargs.get("n", 1))],
-            prompt_logprobs=[None] + [{t: SimpleNamespace(logprob=-1.0)} for t in prompt[1:]],
+            prompt_logprobs=[None] + [{t: SimpleNamespace(logprob=logprob(i))} for i, t in enumerate(prompt[1:], 1)],
         ) for prompt, p in zip(ids, params)]
