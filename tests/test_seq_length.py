@@ -7,10 +7,10 @@ import sys
 import pytest
 import yaml
 
-from ampli.config import ConfigError
+from ampli.config import ConfigError, RegimeConfig
 from ampli.loop import Run
 from ampli.regimes import get_regime
-from ampli.seq_length import length_bound
+from ampli.seq_length import LengthBound, check_max_length, length_bound
 from ampli.store import read_json
 from tests.conftest import ROOT, compose_config, with_overrides
 from tests.test_loop import output_dir_of as output_dir
@@ -80,7 +80,21 @@ def test_an_explicit_length_that_would_cut_samples_fails_at_start(micro_override
 def test_the_bound_is_the_longer_of_a_sampled_answer_and_a_seed_example():
     assert length_bound([40, 50], [30], 16).tokens == 66
     assert length_bound([40, 50], [165, 90], 16).tokens == 165
-    assert length_bound([], [], 16).tokens == 16
+    assert length_bound([], [], 16) == LengthBound(16, 0, 16, 0)
+
+
+@pytest.mark.parametrize("max_length, allow_truncation, refused", [
+    (None, False, False), (165, False, False), (200, False, False), (164, False, True), (100, True, False)])
+def test_only_an_explicit_length_below_the_bound_is_refused_unless_truncation_is_allowed(max_length,
+                                                                                         allow_truncation, refused):
+    regime = RegimeConfig(name="sft", max_length=max_length, allow_truncation=allow_truncation)
+    bound = LengthBound(tokens=165, longest_prompt=50, max_new_tokens=16, longest_seed=165)
+    if refused:
+        with pytest.raises(ConfigError, match=r"below the 165 tokens .*\(50 tokens with its end-of-turn\) \+ "
+                                              r"model.max_new_tokens \(16\) = 66, longest seed example 165"):
+            check_max_length(regime, bound)
+    else:
+        check_max_length(regime, bound)
 
 
 def test_a_length_that_holds_every_sample_but_not_the_longest_seed_is_refused(micro_overrides, tmp_path):
