@@ -10,7 +10,7 @@ import yaml
 from ampli.config import ConfigError, RegimeConfig
 from ampli.loop import Run
 from ampli.regimes import get_regime
-from ampli.seq_length import LengthBound, check_max_length, length_bound
+from ampli.seq_length import LengthBound, check_max_length, cycle_lengths, length_bound
 from ampli.store import read_json
 from tests.conftest import ROOT, compose_config, with_overrides
 from tests.test_loop import output_dir_of as output_dir
@@ -95,6 +95,21 @@ def test_only_an_explicit_length_below_the_bound_is_refused_unless_truncation_is
             check_max_length(regime, bound)
     else:
         check_max_length(regime, bound)
+
+
+def test_a_cycle_trains_at_its_longest_example_or_says_how_many_an_explicit_length_cuts(caplog):
+    caplog.set_level(logging.WARNING, logger="ampli")
+    fitted = RegimeConfig(name="sft")
+    assert cycle_lengths(fitted, [5, 12, 20], 1) == {"n_examples": 3, "n_truncated": 0, "longest_example_tokens": 20,
+                                                     "max_length": 20}
+    assert cycle_lengths(fitted, [], 0) == {"n_examples": 0, "n_truncated": 0, "longest_example_tokens": 0,
+                                            "max_length": 0}
+    assert caplog.records == []
+    cut = RegimeConfig(name="sft", max_length=12, allow_truncation=True)
+    assert cycle_lengths(cut, [5, 12, 13, 20], 3) == {"n_examples": 4, "n_truncated": 2, "longest_example_tokens": 20,
+                                                      "max_length": 12}
+    assert [r.getMessage() for r in caplog.records] == [
+        "cycle 3: 2 of 4 training examples are longer than regime.max_length=12 and are cut (the longest has 20 tokens)"]
 
 
 def test_a_length_that_holds_every_sample_but_not_the_longest_seed_is_refused(micro_overrides, tmp_path):
