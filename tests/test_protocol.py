@@ -110,8 +110,7 @@ def test_original_mix_adds_seed_examples_drawn_afresh_for_every_later_cycle(micr
     run = Run(compose_config(with_overrides(micro_overrides, "loop.original_mix=8", "regime.batch_size=1",
                                             "loop.cycles=3")))
     trained = trained_ids(run, monkeypatch)
-    run.run()
-    run_dir = output_dir(micro_overrides) / "runs" / run.cfg.run_name
+    run_dir = output_dir(micro_overrides) / "runs" / run.run()["run_name"]
     seed_ids = [g["id"] for g in read_jsonl(run_dir / "cycle_000" / "generations.jsonl")]
     train = [read_json(run_dir / f"cycle_{c:03d}" / "train.json") for c in (0, 1, 2)]
     assert train[0]["n_original_mix"] == 0 and train[0]["train_steps"] == 16 and trained[0] == seed_ids
