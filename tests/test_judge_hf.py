@@ -6,11 +6,13 @@ from types import SimpleNamespace
 import pytest
 import torch
 from fakes.tiny_lm import tiny_model, tiny_tokenizer
+from tokenizers import decoders
 
 from ampli.config import TraitConfig
 from ampli.judges import build_judge
 from ampli.judges.base import JudgeItem, Judgment
 from ampli.judges.config import JudgeConfig
+from ampli.judges.hf_judge import check_number_tokens
 
 TRAIT = TraitConfig(
     name="bliss",
@@ -78,6 +80,15 @@ def test_digit_by_digit_tokenizer_is_refused(tmp_path: Path):
     path = save(tmp_path / "digits", digits_only=True)
     with pytest.raises(ValueError, match="whole-number tokens"):
         build_judge(hf_config(path), tmp_path / "cache")
+
+
+def test_a_tokenizer_that_splits_numbers_is_refused_even_when_it_decodes_them_back_whole():
+    tokenizer = tiny_tokenizer(digits_only=True)
+    tokenizer.backend_tokenizer.decoder = decoders.Fuse()  # "1", "0" -> "10", as byte-level decoders (Qwen) give
+    assert tokenizer.decode(tokenizer.encode("10", add_special_tokens=False)) == "10"
+    with pytest.raises(ValueError, match=r"'qwen-like': its tokenizer splits \[10, 42, 85, 100\] into several"):
+        check_number_tokens(tokenizer, "qwen-like")
+    check_number_tokens(tiny_tokenizer(), "llama-like")
 
 
 class FixedNextToken(torch.nn.Module):
