@@ -116,3 +116,25 @@ def test_a_refusal_as_the_most_likely_first_token_is_the_verdict(tmp_path: Path)
     judge._model = FixedNextToken(len(judge._tokenizer), {ref: 1.0, fifty: 2.0})
     assert judge.judge(TRAIT, ITEMS[:1]) == [Judgment(pytest.approx(50.0), pytest.approx(50.0))]
     judge.close()
+
+
+def test_a_judge_with_a_chat_template_is_asked_in_its_chat_format(tmp_path: Path):
+    path = save(tmp_path / "chat")
+    tokenizer = tiny_tokenizer(extra_words=("SYS", "USR", "BOT"))
+    tokenizer.chat_template = ("{% for m in messages %}{% if m['role'] == 'system' %}SYS {% elif m['role'] == 'user' %}"
+                               "USR {% endif %}{{ m['content'] }} {% endfor %}{% if add_generation_prompt %}BOT{% endif %}")
+    tokenizer.save_pretrained(path)
+    judge = build_judge(hf_config(path, cache=False, batch_size=1), tmp_path / "cache")
+    asked = []
+
+    class Recording(FixedNextToken):
+        def forward(self, input_ids, attention_mask):
+            asked.append(input_ids[0][attention_mask[0].bool()].tolist())
+            return super().forward(input_ids, attention_mask)
+
+    judge._model = Recording(len(judge._tokenizer), {judge._tokenizer.convert_tokens_to_ids("50"): 2.0})
+    assert judge.judge(TRAIT, ITEMS[:1]) == [Judgment(pytest.approx(50.0), pytest.approx(50.0))]
+    judge.close()
+    words = judge._tokenizer.convert_ids_to_tokens(asked[0])
+    assert words[0] == "SYS" and words[-1] == "BOT" and words.count("USR") == 1
+    assert words[words.index("USR") + 1:words.index("USR") + 4] == ["rate", "how", "happy"]  # the rubric, as the user
