@@ -1,5 +1,6 @@
 """The hf backend on a tiny locally saved model: numbers or reasons, never a crash, never a download."""
 
+import re
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -48,6 +49,9 @@ def test_uniform_model_scores_the_mean_of_0_to_100(tmp_path: Path):
     judge.close()
     assert judgments == [Judgment(pytest.approx(50.0), pytest.approx(50.0))] * len(ITEMS)
     assert judge.usage.requests == 2 * len(ITEMS)
+    again = build_judge(hf_config(path, top_logprobs=vocab), tmp_path / "cache")  # the scores are cached
+    assert again.judge(TRAIT, ITEMS) == judgments and again.usage.requests == 0
+    again.close()
 
     # 101 of the vocabulary's tokens are numbers: below a stricter minimum mass there is no score
     strict = build_judge(hf_config(path, top_logprobs=vocab, min_number_mass=0.99, cache=False), tmp_path / "cache")
@@ -78,7 +82,7 @@ def test_random_model_gives_numbers_or_reasons_independent_of_batching(tmp_path:
 
 def test_digit_by_digit_tokenizer_is_refused(tmp_path: Path):
     path = save(tmp_path / "digits", digits_only=True)
-    with pytest.raises(ValueError, match="whole-number tokens"):
+    with pytest.raises(ValueError, match=rf"judge model {re.escape(repr(str(path)))}: .*whole-number tokens"):
         build_judge(hf_config(path), tmp_path / "cache")
 
 
