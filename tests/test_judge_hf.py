@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 from fakes.tiny_lm import tiny_model, tiny_tokenizer
-from tokenizers import decoders
+from tokenizers import decoders, processors
 
 from ampli.config import TraitConfig
 from ampli.judges import build_judge
@@ -92,7 +92,11 @@ def test_a_tokenizer_that_splits_numbers_is_refused_even_when_it_decodes_them_ba
     assert tokenizer.decode(tokenizer.encode("10", add_special_tokens=False)) == "10"
     with pytest.raises(ValueError, match=r"'qwen-like': its tokenizer splits \[10, 42, 85, 100\] into several"):
         check_number_tokens(tokenizer, "qwen-like")
-    check_number_tokens(tiny_tokenizer(), "llama-like")
+    whole = tiny_tokenizer()
+    whole.backend_tokenizer.post_processor = processors.TemplateProcessing(single="<eos> $A",
+                                                                           special_tokens=[("<eos>", 2)])
+    assert len(whole.encode("10")) == 2  # a BOS-like token first, as Llama 3's tokenizer adds
+    check_number_tokens(whole, "llama-like")
 
 
 class FixedNextToken(torch.nn.Module):
