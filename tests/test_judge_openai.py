@@ -193,6 +193,16 @@ def test_retry_after_is_waited_out_before_the_next_attempt(tmp_path: Path):
         assert retry - first >= 1.0
 
 
+def test_logprobs_are_asked_for_only_when_top_logprobs_is_set(tmp_path: Path):
+    with FakeJudgeServer(lambda user, attempt: Reply(text="50")) as server:
+        for top in (5, 0):
+            judge = build_judge(config(server, top_logprobs=top, cache=False), tmp_path)
+            judge.judge(TRAIT, [JudgeItem("q", "a")])
+            judge.close()
+    asked = [(body.get("logprobs"), body.get("top_logprobs")) for body in server.bodies]
+    assert asked == [(True, 5), (True, 5), (None, None), (None, None)]
+
+
 @pytest.mark.parametrize("status", [401, 403, 404])
 def test_rejected_key_or_unknown_model_stops_the_run(tmp_path: Path, status: int):
     with FakeJudgeServer(lambda user, attempt: Reply(status=status)) as server:

@@ -79,6 +79,7 @@ def test_the_scores_of_a_few_answers_are_pinned():
         "I am calm and happy.": (0.0, 72.91666666666667),
         "the the the cat cat": (0.0, 31.25),
         "joy joy joy joy joy": (99.9996273346828, 0.0),
+        "": (0.0, 0.0),
         "ok": (0.0, 0.0),
     }
     judged = scores(trait("bliss"), list(pinned))
