@@ -118,7 +118,6 @@ def test_weighted_scores_faults_accounting_and_cache(tmp_path: Path):
     with FakeJudgeServer(script) as server:
         judge = build_judge(config(server), tmp_path)
         assert_judgments(judge.judge(TRAIT, ITEMS), expected)
-        judge.close()
         calls = 2 * len(ITEMS) + RETRIES
         assert server.requests == judge.usage.requests == calls
         assert judge.usage.cache_hits == 0
@@ -128,6 +127,9 @@ def test_weighted_scores_faults_accounting_and_cache(tmp_path: Path):
         assert judge.usage.cost_usd == pytest.approx(
             (2 * len(ITEMS) * PROMPT_TOKENS * 2.0 + 2 * len(ITEMS) * COMPLETION_TOKENS * 8.0) / 1e6
         )
+        assert_judgments(judge.judge(TRAIT, ITEMS), expected)  # the same judge again: all from its cache
+        assert server.requests == calls and judge.usage.cache_hits == 2 * len(ITEMS)
+        judge.close()
 
         rerun = build_judge(config(server), tmp_path)
         assert_judgments(rerun.judge(TRAIT, ITEMS), expected)
