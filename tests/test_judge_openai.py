@@ -14,6 +14,7 @@ from ampli.judges import build_judge
 from ampli.judges.base import JudgeItem, Judgment
 from ampli.judges.config import JudgeConfig
 from ampli.judges.credentials import JudgeSetupError
+from ampli.judges.rubrics import SYSTEM_PROMPT
 
 KEY_ENV = "AMPLI_TEST_JUDGE_KEY"
 # Long enough that an instant reply never times out on a busy shared machine (an extra timeout would be an extra
@@ -203,6 +204,11 @@ def test_logprobs_are_asked_for_only_when_top_logprobs_is_set(tmp_path: Path):
             judge.close()
     asked = [(body.get("logprobs"), body.get("top_logprobs")) for body in server.bodies]
     assert asked == [(True, 5), (True, 5), (None, None), (None, None)]
+    for body in server.bodies:  # the rubric as the user's turn after the judge's system prompt, at its settings
+        assert (body["model"], body["max_tokens"], body["temperature"]) == ("fake-judge", 4, 0.0)
+        assert [m["role"] for m in body["messages"]] == ["system", "user"]
+        assert body["messages"][0]["content"] == SYSTEM_PROMPT
+    assert sum(body["messages"][1]["content"].startswith("TRAIT-RUBRIC") for body in server.bodies) == 2  # one a judge
 
 
 @pytest.mark.parametrize("status", [401, 403, 404])
