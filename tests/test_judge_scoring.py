@@ -34,6 +34,7 @@ def test_parse_score():
     assert parse_score(None) == Score(None, "non_numeric")
     assert parse_score("150") == Score(None, "out_of_range")
     assert parse_score("0") == Score(0.0) and parse_score("100") == Score(100.0)  # both ends are scores
+    assert parse_score("101") == Score(None, "out_of_range")
 
 
 def test_splits_number_detects_digit_tokenizers():
