@@ -4,7 +4,7 @@ export HYDRA_FULL_ERROR ?= 0
 export TOKENIZERS_PARALLELISM ?= false
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: venv demo test test-fast test-contrast bench report clean real demo-real test-real vllm paper-table bench-gpu tinker
+.PHONY: venv demo test test-fast test-contrast bench report clean real demo-real test-real vllm paper-table bench-gpu tinker mutate
 
 venv: .venv/.installed
 
@@ -70,6 +70,20 @@ tinker: .venv/.tinker
 	$(PY) -m pip install --quiet -e '.[tinker]'
 	touch $@
 
+# Mutation testing (optional, not in CI; `make test` and `make demo` never install mutmut): break one thing at a
+# time in the modules [tool.mutmut] in pyproject.toml lists and run the fast tests that cover it. Results are kept
+# in mutants/ and a rerun only tries what changed; MUTANTS narrows the run (MUTANTS='ampli.store*'). Survivors
+# judged harmless, and why: docs/mutation-survivors.md.
+MUTANTS ?=
+
+mutate: .venv/.mutate
+	.venv/bin/mutmut run $(MUTANTS)
+	.venv/bin/mutmut results
+
+.venv/.mutate: .venv/.installed
+	$(PY) -m pip install --quiet -e '.[mutate]'
+	touch $@
+
 # generation=vllm (GPU machines only): vLLM in an environment of its own, because it pins its own torch and
 # transformers (vllm 0.33: torch 2.14.0, transformers < 5.21); ampli runs its engine there as a subprocess.
 # VLLM_SPEC: from 0.10.2, the V1 engine that ampli/generation/vllm_worker.py was written against (LLM(...) with
@@ -95,6 +109,6 @@ bench-gpu: venv
 	$(PY) bench/generation_gpu.py $(addprefix model=,$(MODEL))
 
 clean:
-	rm -rf outputs multirun
+	rm -rf outputs multirun mutants
 
 -include mk/sweeps.mk

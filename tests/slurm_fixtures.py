@@ -1,7 +1,8 @@
 """A real single-node SLURM cluster for the tests, one per test session (scripts/slurm/cluster.sh).
 
 Import the fixture into a test module (`from slurm_fixtures import slurm_cluster`). Tests skip, with the
-reason, only where slurm-wlm/munge are missing and cannot be installed (not root, no apt-get).
+reason, only where slurm-wlm/munge are missing and cannot be installed (not root, no apt-get). Under
+AMPLI_SLURM_TESTS=required (CI: .ci/run) that is a failure instead, so CI cannot pass them by skipping.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -54,6 +56,13 @@ class SlurmCluster:
         raise TimeoutError(f"no SLURM job named {name!r} appeared within {timeout:.0f} s")
 
 
+def unavailable(reason: str) -> NoReturn:
+    """Skip the SLURM tests for `reason`, or fail them where they are required (AMPLI_SLURM_TESTS=required)."""
+    if os.environ.get("AMPLI_SLURM_TESTS") == "required":
+        pytest.fail(f"AMPLI_SLURM_TESTS=required, but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -64,11 +73,11 @@ def _free_port() -> int:
 def slurm_cluster():
     """Start a private cluster (own state dir, free ports, faked gpu:1) and stop it by pid at the end."""
     if shutil.which("bash") is None:
-        pytest.skip("bash is needed to run scripts/slurm/cluster.sh")
+        unavailable("bash is needed to run scripts/slurm/cluster.sh")
     if os.geteuid() != 0 and shutil.which("slurmd") is None:
-        pytest.skip("slurm-wlm/munge are not installed and installing them needs root (apt-get install slurm-wlm munge)")
+        unavailable("slurm-wlm/munge are not installed and installing them needs root (apt-get install slurm-wlm munge)")
     if os.geteuid() != 0:
-        pytest.skip("slurmd must run as root to launch jobs; run the SLURM tests as root")
+        unavailable("slurmd must run as root to launch jobs; run the SLURM tests as root")
     # mkdtemp under /tmp, not pytest's tmp_path: munged (user munge) must be able to reach its socket.
     state_dir = Path(tempfile.mkdtemp(prefix="ampli-slurm-"))
     env = {
@@ -81,7 +90,7 @@ def slurm_cluster():
     start = subprocess.run(["bash", str(CLUSTER_SH), "start", str(state_dir)], env=env, capture_output=True,
                            text=True, timeout=300)
     if start.returncode == NOT_INSTALLABLE:
-        pytest.skip(f"no SLURM: {start.stderr.strip()}")
+        unavailable(f"no SLURM: {start.stderr.strip()}")
     if start.returncode != 0:
         logs = "\n".join(f"--- {p}\n{p.read_text()[-2000:]}" for p in sorted(state_dir.glob("log/*.log")))
         subprocess.run(["bash", str(CLUSTER_SH), "stop", str(state_dir)], env=env, timeout=120)

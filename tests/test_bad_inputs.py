@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import transformers
+from fakes.judge_server import FakeJudgeServer, Reply, judge_overrides
 
 from ampli.corpus import SHIPPED_DATA, DataError
 from ampli.judges.credentials import JudgeSetupError
@@ -126,6 +127,20 @@ def test_missing_api_key_fails_before_any_generation(micro_overrides, monkeypatc
 
 
 # ---- failures mid-run stop cleanly and keep what was produced ----------------------------------------------
+
+
+@pytest.mark.parametrize("status, names", [(403, "AMPLI_TEST_REFUSED_KEY"), (404, "'fake-judge'")])
+def test_a_judge_that_refuses_the_key_or_knows_no_such_model_stops_the_run_in_one_line(micro_overrides, monkeypatch,
+                                                                                       status, names):
+    """The README's promise for 401/403/404, through the real entry point: one line, exit 2, no retries."""
+    monkeypatch.setenv("AMPLI_TEST_REFUSED_KEY", "sk-refused")
+    with FakeJudgeServer(lambda user, attempt: Reply(status=status)) as server:
+        done = launch(*with_overrides(micro_overrides, *judge_overrides(server, "AMPLI_TEST_REFUSED_KEY")))
+    assert done.returncode == 2, done.stderr[-2000:]
+    errors = [line for line in done.stderr.splitlines() if "error" in line.lower()]
+    assert len(errors) == 1 and errors[0].startswith("ampli: error: judge 'openai'") and names in errors[0]
+    assert f"({status})" in errors[0] and "Traceback" not in done.stderr
+    assert 0 < server.requests and server.asked_more_than_once() == []  # the first stage's requests, none retried
 
 
 def test_non_finite_loss_stops_the_run_as_diverged_and_keeps_its_data(micro_overrides):

@@ -4,6 +4,7 @@ a sweep's job array is sized for its largest model, and what changes generation 
 import os
 import subprocess
 import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -15,9 +16,12 @@ from ampli.config import ConfigError, ModelConfig
 from ampli.loop import Run
 from ampli.run_identity import result_fingerprint
 from ampli.models import ModelSource, resolve_device
+from ampli.regimes import get_regime
+from ampli.regimes.base import RunContext
 from ampli.training import refuse_data_parallel
 from ampli.weights import Weights
 from tests.conftest import CONF, ROOT, compose_config, find_run, with_overrides
+from tests.contexts import micro_context
 
 HUB_MODEL = ModelConfig(name="qwen3-8b", source="hub", hub_id="Qwen/Qwen3-8B", params_b=8.0)
 
@@ -73,6 +77,64 @@ def test_several_gpus_shard_the_model_instead_of_copying_it(monkeypatch, gpus, e
     model = source.load()
     assert (calls[0].get("device_map") == "auto") is expect_sharded
     assert model.moved_to == (None if expect_sharded else "cuda")
+
+
+def test_auto_dtype_is_bfloat16_for_the_model_a_cycle_trains_on_a_gpu(monkeypatch, micro_overrides, tmp_path):
+    """model.dtype=auto through what training uses: the run's ModelSource, then the context's training model."""
+    from transformers import AutoModelForCausalLM
+
+    cfg = micro_context(with_overrides(micro_overrides, "model.dtype=auto"), tmp_path / "run").cfg  # builds micro
+    loaded = []
+
+    def from_pretrained(path, **kwargs):
+        loaded.append(kwargs)
+        return FakeModel()
+
+    monkeypatch.setattr(AutoModelForCausalLM, "from_pretrained", from_pretrained)
+    for gpu, device, dtype in ((True, "cuda", torch.bfloat16), (False, "cpu", torch.float32)):
+        monkeypatch.setattr(torch.cuda, "is_available", lambda: gpu)
+        monkeypatch.setattr(torch.cuda, "device_count", lambda: int(gpu))
+        source = ModelSource.create(cfg.model, Path(cfg.model_cache), "auto")
+        ctx = RunContext(cfg=cfg, source=source, tokenizer=None, store=None, data=None)
+        model, _ = ctx.init_for_training(0)
+        assert (source.device, source.dtype, loaded[-1]["dtype"], model.moved_to) == (device, dtype, dtype, device)
+
+
+@pytest.fixture
+def two_gpus_seen(monkeypatch):
+    """What HF Trainer sees for one process on a 2-GPU machine (it counts torch.cuda.device_count() GPUs and would
+    wrap an unsharded model in DataParallel); the model itself stays on the CPU."""
+    from transformers import TrainingArguments
+
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setattr(TrainingArguments, "n_gpu", property(lambda args: torch.cuda.device_count()))
+
+
+def test_a_cycle_with_several_gpus_and_an_unsharded_model_is_refused_before_training(two_gpus_seen, micro_overrides,
+                                                                                     tmp_path):
+    ctx = micro_context(micro_overrides, tmp_path / "run")
+    records = [{"id": f"r{i}", "prompt": "Name a colour.", "response": "Blue."} for i in range(4)]
+    with pytest.raises((RuntimeError, ValueError), match="DataParallel"):  # TRL's trainers also refuse it themselves
+        get_regime("sft").train(ctx, 0, records)
+    assert not ctx.checkpoint(0).exists()
+
+
+def test_the_shared_training_path_refuses_data_parallel_for_any_trainer(two_gpus_seen, micro_overrides, tmp_path):
+    """A trainer class without a check of its own (TRL's SFT, DPO and distillation trainers have one): RunContext.train,
+    which every regime trains through, still refuses to replicate the model."""
+    from datasets import Dataset
+    from transformers import Trainer, TrainingArguments
+
+    class PlainTrainer(Trainer):
+        def __init__(self, *args, peft_config=None, **kwargs):
+            super().__init__(*args, **kwargs)
+
+    ctx = micro_context(micro_overrides, tmp_path / "run")
+    ids = ctx.tokenizer(["Blue is a colour."] * 4)["input_ids"]
+    dataset = Dataset.from_dict({"input_ids": ids, "labels": ids})
+    with pytest.raises(RuntimeError, match="replicate the model on 2 GPUs .*DataParallel"):
+        ctx.train(0, PlainTrainer, TrainingArguments, dataset, [len(i) for i in ids])
+    assert not ctx.checkpoint(0).exists()
 
 
 def test_a_trainer_that_would_replicate_the_model_is_refused():

@@ -5,6 +5,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from ampli.generation import hf as hf_generation
 from ampli.generation.batched import generate
 from ampli.generation.hf import CPU_BATCH_SIZE, MAX_BATCH_SIZE, HFGenerator, auto_batch_size
 from ampli.loop import Run
@@ -74,6 +75,22 @@ def test_a_run_loads_the_base_once_per_span_between_trainings(micro_overrides, m
     # [cycle 1 eval]: the base weights are read once each (the reload path read them 9 times)
     assert sampling_loads == [None, None, None]
     assert held_at_training == [None, None] and run.ctx.generator._base is None  # released before training, at end
+
+
+def test_training_samples_and_eval_answers_have_their_own_token_limits(micro_overrides, monkeypatch):
+    limits = []  # (were these the eval prompts, max_new_tokens) of every generate() call
+    real_generate = hf_generation.generate
+
+    def recording(model, tokenizer, prompts, *, max_new_tokens, **kwargs):
+        limits.append((sorted(set(prompts)) == eval_prompts, max_new_tokens))
+        return real_generate(model, tokenizer, prompts, max_new_tokens=max_new_tokens, **kwargs)
+
+    monkeypatch.setattr(hf_generation, "generate", recording)
+    run = Run(compose_config(with_overrides(micro_overrides, "model.eval_max_new_tokens=8")))
+    eval_prompts = sorted(p.text for p in run.regime.eval_prompts(run.ctx))
+    run.run()
+    assert run.cfg.model.max_new_tokens == 16
+    assert limits == [(True, 8), (True, 8), (False, 16), (True, 8)]  # base and model 0 evals, cycle 1, model 1
 
 
 def test_generation_batches_are_sized_from_the_free_gpu_memory():

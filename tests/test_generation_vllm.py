@@ -2,6 +2,7 @@
 the engine, one engine per cycle shut down before training, unique LoRA ids, resume; and the clear errors."""
 
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -103,6 +104,38 @@ def test_lora_cycles_are_served_by_one_engine_per_cycle(micro_overrides, engine_
 
 def read_json_lines(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+EVAL_TOKENS = 8  # micro samples training data at model.max_new_tokens=16; a lower eval limit makes a swap show
+
+
+def test_each_request_kind_has_its_own_token_limit_and_perplexity_scores_only_the_answers(micro_overrides,
+                                                                                         engine_log, monkeypatch):
+    monkeypatch.setenv("AMPLI_FAKE_VLLM_POSITION_LOGPROBS", "1")  # token t of a scored sequence: logprob -t/100
+    run = Run(compose_config(with_overrides(micro_overrides, *VLLM, f"model.eval_max_new_tokens={EVAL_TOKENS}")))
+    summary = run.run()
+    generates = [c for c in events(engine_log) if c["event"] == "generate"]
+    eval_ids = prompt_ids(run.ctx.tokenizer, [p.text for p in run.regime.eval_prompts(run.ctx)], chat=True)
+    scoring = [c for c in generates if "prompt_logprobs" in c["params"][0]]
+    evals = [c for c in generates if c not in scoring and c["prompts"] == eval_ids]
+    samples = [c for c in generates if c not in scoring and c not in evals]
+    assert (len(scoring), len(evals), len(samples)) == (3, 3, 1)  # base, model 0 and model 1; cycle 1's samples
+
+    def max_tokens(calls: list[dict]) -> set[int]:
+        return {params["max_tokens"] for call in calls for params in call["params"]}
+
+    assert max_tokens(samples) == {run.cfg.model.max_new_tokens} and run.cfg.model.max_new_tokens != EVAL_TOKENS
+    assert max_tokens(evals) == {EVAL_TOKENS}
+    assert max_tokens(scoring) == {1}  # only the prompt's own log-probabilities are wanted
+
+    run_dir = run_dir_of(micro_overrides, summary)
+    for where, call in zip(["base", "cycle_000", "cycle_001"], scoring):
+        rows = read_json_lines(run_dir / where / "eval.jsonl")
+        assert len(rows) == len(call["prompts"])
+        for i, (row, scored) in enumerate(zip(rows, call["prompts"])):
+            answer = range(len(eval_ids[i % len(eval_ids)]), len(scored))  # the answer's positions, not the prompt's
+            assert len(answer) > 0
+            assert row["perplexity"] == pytest.approx(math.exp(sum(t / 100 for t in answer) / len(answer)))
 
 
 def test_full_weights_checkpoints_are_served_as_their_own_model(micro_overrides, engine_log):

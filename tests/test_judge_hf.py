@@ -1,16 +1,19 @@
 """The hf backend on a tiny locally saved model: numbers or reasons, never a crash, never a download."""
 
+import re
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 import torch
 from fakes.tiny_lm import tiny_model, tiny_tokenizer
+from tokenizers import decoders, processors
 
 from ampli.config import TraitConfig
 from ampli.judges import build_judge
 from ampli.judges.base import JudgeItem, Judgment
 from ampli.judges.config import JudgeConfig
+from ampli.judges.hf_judge import check_number_tokens
 
 TRAIT = TraitConfig(
     name="bliss",
@@ -46,6 +49,9 @@ def test_uniform_model_scores_the_mean_of_0_to_100(tmp_path: Path):
     judge.close()
     assert judgments == [Judgment(pytest.approx(50.0), pytest.approx(50.0))] * len(ITEMS)
     assert judge.usage.requests == 2 * len(ITEMS)
+    again = build_judge(hf_config(path, top_logprobs=vocab), tmp_path / "cache")  # the scores are cached
+    assert again.judge(TRAIT, ITEMS) == judgments and again.usage.requests == 0
+    again.close()
 
     # 101 of the vocabulary's tokens are numbers: below a stricter minimum mass there is no score
     strict = build_judge(hf_config(path, top_logprobs=vocab, min_number_mass=0.99, cache=False), tmp_path / "cache")
@@ -76,8 +82,21 @@ def test_random_model_gives_numbers_or_reasons_independent_of_batching(tmp_path:
 
 def test_digit_by_digit_tokenizer_is_refused(tmp_path: Path):
     path = save(tmp_path / "digits", digits_only=True)
-    with pytest.raises(ValueError, match="whole-number tokens"):
+    with pytest.raises(ValueError, match=rf"judge model {re.escape(repr(str(path)))}: .*whole-number tokens"):
         build_judge(hf_config(path), tmp_path / "cache")
+
+
+def test_a_tokenizer_that_splits_numbers_is_refused_even_when_it_decodes_them_back_whole():
+    tokenizer = tiny_tokenizer(digits_only=True)
+    tokenizer.backend_tokenizer.decoder = decoders.Fuse()  # "1", "0" -> "10", as byte-level decoders (Qwen) give
+    assert tokenizer.decode(tokenizer.encode("10", add_special_tokens=False)) == "10"
+    with pytest.raises(ValueError, match=r"'qwen-like': its tokenizer splits \[10, 42, 85, 100\] into several"):
+        check_number_tokens(tokenizer, "qwen-like")
+    whole = tiny_tokenizer()
+    whole.backend_tokenizer.post_processor = processors.TemplateProcessing(single="<eos> $A",
+                                                                           special_tokens=[("<eos>", 2)])
+    assert len(whole.encode("10")) == 2  # a BOS-like token first, as Llama 3's tokenizer adds
+    check_number_tokens(whole, "llama-like")
 
 
 class FixedNextToken(torch.nn.Module):
@@ -105,3 +124,25 @@ def test_a_refusal_as_the_most_likely_first_token_is_the_verdict(tmp_path: Path)
     judge._model = FixedNextToken(len(judge._tokenizer), {ref: 1.0, fifty: 2.0})
     assert judge.judge(TRAIT, ITEMS[:1]) == [Judgment(pytest.approx(50.0), pytest.approx(50.0))]
     judge.close()
+
+
+def test_a_judge_with_a_chat_template_is_asked_in_its_chat_format(tmp_path: Path):
+    path = save(tmp_path / "chat")
+    tokenizer = tiny_tokenizer(extra_words=("SYS", "USR", "BOT"))
+    tokenizer.chat_template = ("{% for m in messages %}{% if m['role'] == 'system' %}SYS {% elif m['role'] == 'user' %}"
+                               "USR {% endif %}{{ m['content'] }} {% endfor %}{% if add_generation_prompt %}BOT{% endif %}")
+    tokenizer.save_pretrained(path)
+    judge = build_judge(hf_config(path, cache=False, batch_size=1), tmp_path / "cache")
+    asked = []
+
+    class Recording(FixedNextToken):
+        def forward(self, input_ids, attention_mask):
+            asked.append(input_ids[0][attention_mask[0].bool()].tolist())
+            return super().forward(input_ids, attention_mask)
+
+    judge._model = Recording(len(judge._tokenizer), {judge._tokenizer.convert_tokens_to_ids("50"): 2.0})
+    assert judge.judge(TRAIT, ITEMS[:1]) == [Judgment(pytest.approx(50.0), pytest.approx(50.0))]
+    judge.close()
+    words = judge._tokenizer.convert_ids_to_tokens(asked[0])
+    assert words[0] == "SYS" and words[-1] == "BOT" and words.count("USR") == 1
+    assert words[words.index("USR") + 1:words.index("USR") + 4] == ["rate", "how", "happy"]  # the rubric, as the user

@@ -2,6 +2,7 @@
 
 import math
 import re
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,8 +14,12 @@ from ampli.judges import build_judge
 from ampli.judges.base import JudgeFailed, JudgeItem, Judgment
 from ampli.judges.config import JudgeConfig
 from ampli.judges.credentials import JudgeSetupError
+from ampli.judges.rubrics import SYSTEM_PROMPT
 
 KEY_ENV = "AMPLI_TEST_JUDGE_KEY"
+# Long enough that an instant reply never times out on a busy shared machine (an extra timeout would be an extra
+# request, and the tests count requests exactly); the "slow" case replies well after it.
+TIMEOUT_S = 2.0
 SECRET = "sk-test-never-stored-123"
 LN = math.log
 
@@ -48,8 +53,8 @@ CASES = {
         lambda n: Reply(status=500) if n < 1 else Reply(top_logprobs=[("40", 0.0)]),
         lambda n: Reply(status=503) if n < 1 else Reply(top_logprobs=[("45", 0.0)]),
     ),
-    "slow": (
-        lambda n: Reply(delay_s=1.5) if n < 1 else Reply(top_logprobs=[("20", 0.0)]),
+    "slow": (  # far past the timeout, so that only this reply times out even on a loaded machine
+        lambda n: Reply(delay_s=TIMEOUT_S + 3.0) if n < 1 else Reply(top_logprobs=[("20", 0.0)]),
         lambda n: Reply(top_logprobs=[("25", 0.0)]),
     ),
     "oddtokens": (
@@ -89,7 +94,7 @@ def config(server: FakeJudgeServer, **overrides) -> JudgeConfig:
         api_key_env=KEY_ENV,
         concurrency=8,
         max_retries=3,
-        timeout_s=0.6,
+        timeout_s=TIMEOUT_S,
         backoff_s=0.01,
         max_backoff_s=0.05,
         input_cost_per_mtok=2.0,
@@ -114,7 +119,6 @@ def test_weighted_scores_faults_accounting_and_cache(tmp_path: Path):
     with FakeJudgeServer(script) as server:
         judge = build_judge(config(server), tmp_path)
         assert_judgments(judge.judge(TRAIT, ITEMS), expected)
-        judge.close()
         calls = 2 * len(ITEMS) + RETRIES
         assert server.requests == judge.usage.requests == calls
         assert judge.usage.cache_hits == 0
@@ -124,6 +128,9 @@ def test_weighted_scores_faults_accounting_and_cache(tmp_path: Path):
         assert judge.usage.cost_usd == pytest.approx(
             (2 * len(ITEMS) * PROMPT_TOKENS * 2.0 + 2 * len(ITEMS) * COMPLETION_TOKENS * 8.0) / 1e6
         )
+        assert_judgments(judge.judge(TRAIT, ITEMS), expected)  # the same judge again: all from its cache
+        assert server.requests == calls and judge.usage.cache_hits == 2 * len(ITEMS)
+        judge.close()
 
         rerun = build_judge(config(server), tmp_path)
         assert_judgments(rerun.judge(TRAIT, ITEMS), expected)
@@ -174,12 +181,48 @@ def test_concurrency_limit_and_repeated_calls(tmp_path: Path):
         assert server.requests == 2 * 2 * 6
 
 
-def test_rejected_key_stops_the_run(tmp_path: Path):
-    with FakeJudgeServer(lambda user, attempt: Reply(status=401)) as server:
+def test_retry_after_is_waited_out_before_the_next_attempt(tmp_path: Path):
+    """A 429's Retry-After (seconds) is honoured: the retry comes no earlier, although the backoff alone is 0.01 s."""
+    arrivals: dict[str, list[float]] = {}
+
+    def limited_once(user: str, attempt: int) -> Reply:
+        arrivals.setdefault(user, []).append(time.monotonic())
+        if attempt == 0:
+            return Reply(status=429, headers={"Retry-After": "1"})
+        return Reply(top_logprobs=[("40", 0.0)])
+
+    with FakeJudgeServer(limited_once) as server:
+        judge = build_judge(config(server, max_backoff_s=30.0, cache=False), tmp_path)
+        assert judge.judge(TRAIT, [JudgeItem("q", "a")]) == [Judgment(40.0, 40.0)]
+        judge.close()
+    assert len(arrivals) == 2  # the trait and the coherence request
+    for first, retry in arrivals.values():
+        assert retry - first >= 1.0
+
+
+def test_logprobs_are_asked_for_only_when_top_logprobs_is_set(tmp_path: Path):
+    with FakeJudgeServer(lambda user, attempt: Reply(text="50")) as server:
+        for top in (5, 0):
+            judge = build_judge(config(server, top_logprobs=top, cache=False), tmp_path)
+            judge.judge(TRAIT, [JudgeItem("q", "a")])
+            judge.close()
+    asked = [(body.get("logprobs"), body.get("top_logprobs")) for body in server.bodies]
+    assert asked == [(True, 5), (True, 5), (None, None), (None, None)]
+    for body in server.bodies:  # the rubric as the user's turn after the judge's system prompt, at its settings
+        assert (body["model"], body["max_tokens"], body["temperature"]) == ("fake-judge", 4, 0.0)
+        assert [m["role"] for m in body["messages"]] == ["system", "user"]
+        assert body["messages"][0]["content"] == SYSTEM_PROMPT
+    assert sum(body["messages"][1]["content"].startswith("TRAIT-RUBRIC") for body in server.bodies) == 2  # one a judge
+
+
+@pytest.mark.parametrize("status", [401, 403, 404])
+def test_rejected_key_or_unknown_model_stops_the_run(tmp_path: Path, status: int):
+    with FakeJudgeServer(lambda user, attempt: Reply(status=status)) as server:
         judge = build_judge(config(server), tmp_path)
-        with pytest.raises(JudgeSetupError, match=KEY_ENV):
+        with pytest.raises(JudgeSetupError, match=KEY_ENV if status != 404 else "fake-judge"):
             judge.judge(TRAIT, [JudgeItem("q", "a")])
         judge.close()
+    assert server.requests <= 2  # the trait and coherence requests, neither of them retried
 
 
 def test_missing_key_fails_at_build_naming_variable_and_judge(tmp_path: Path, monkeypatch):

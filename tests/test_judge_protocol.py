@@ -14,7 +14,7 @@ from ampli.config import TRAITS, TraitConfig
 from ampli.judges import build_judge
 from ampli.judges.base import JudgeItem, Judgment
 from ampli.judges.config import EmRateConfig, JudgeConfig
-from ampli.judges.rubrics import COHERENCE_RUBRIC
+from ampli.judges.rubrics import COHERENCE_RUBRIC, SYSTEM_PROMPT
 from ampli.judges.scoring import parse_score
 from ampli.loop import Run, em_rate
 from ampli.report import build_report
@@ -128,6 +128,9 @@ def test_anthropic_samples_at_temperature_0_and_reads_outs(tmp_path: Path, monke
         no_temperature.close()
     assert judgments == [Judgment(None, 85.0, "trait: refusal"), Judgment(85.0, 85.0)]
     assert [body.get("temperature") for body in server.bodies] == [0, 0, 0, 0, None, None]
+    for body in server.bodies:  # what the Messages API is asked: the rubric as the user's one turn
+        assert (body["model"], body["system"], body["max_tokens"]) == ("claude-test", SYSTEM_PROMPT, cfg.max_tokens)
+        assert [m["role"] for m in body["messages"]] == ["user"] and body["messages"][0]["content"].strip()
 
 
 @pytest.mark.parametrize("text,expected", [

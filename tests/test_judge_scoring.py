@@ -25,6 +25,7 @@ def test_weighted_score_is_the_mean_over_number_mass():
     assert weighted_score(top, 0.25).value == pytest.approx((0.3 * 70 + 0.1 * 80) / 0.4)
     assert weighted_score(top, 0.5) == Score(None, "low_number_mass")
     assert weighted_score([], 0.25) == Score(None, "low_number_mass")
+    assert weighted_score([("40", math.log(0.5)), ("no", math.log(0.5))], 0.5).value == pytest.approx(40.0)  # at the minimum
 
 
 def test_parse_score():
@@ -32,6 +33,8 @@ def test_parse_score():
     assert parse_score("no idea") == Score(None, "non_numeric")
     assert parse_score(None) == Score(None, "non_numeric")
     assert parse_score("150") == Score(None, "out_of_range")
+    assert parse_score("0") == Score(0.0) and parse_score("100") == Score(100.0)  # both ends are scores
+    assert parse_score("101") == Score(None, "out_of_range")
 
 
 def test_splits_number_detects_digit_tokenizers():

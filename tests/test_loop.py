@@ -87,11 +87,29 @@ def test_more_cycles_extend_a_finished_run(micro_overrides, caplog):
     assert len(summary["cycles"]) == 3
 
 
-def test_accumulate_trains_on_every_cycle_so_far(micro_overrides):
-    summary = run_loop(with_overrides(micro_overrides, "loop.data_policy=accumulate"))
-    run_dir = run_dir_of(micro_overrides, summary)
-    steps = [read_json(run_dir / f"cycle_{c:03d}" / "train.json")["train_steps"] for c in (0, 1)]
-    assert steps[1] > steps[0]  # 16 seeds + 8 samples vs 16 seeds
+def trained_ids(run: Run, monkeypatch) -> dict[int, list[str]]:
+    """The ids of the records each cycle's model is trained on, in order, as the run hands them to its regime."""
+    trained = {}
+    real_train = run.regime.train
+
+    def train(ctx, cycle, records):
+        trained[cycle] = [r["id"] for r in records]
+        return real_train(ctx, cycle, records)
+
+    monkeypatch.setattr(run.regime, "train", train)
+    return trained
+
+
+def test_accumulate_trains_on_every_cycle_so_far(micro_overrides, monkeypatch):
+    run = Run(compose_config(with_overrides(micro_overrides, "loop.data_policy=accumulate", "loop.cycles=3")))
+    trained = trained_ids(run, monkeypatch)
+    run_dir = run_dir_of(micro_overrides, run.run())
+    kept = [[r["id"] for r in read_jsonl(run_dir / f"cycle_{c:03d}" / "generations.jsonl")
+             if run.regime.judge_item(r).response.strip()] for c in (0, 1, 2)]
+    assert len(kept[0]) == 16 and all(0 < len(k) <= 8 for k in kept[1:])
+    assert trained == {0: kept[0], 1: kept[0] + kept[1], 2: kept[0] + kept[1] + kept[2]}
+    assert [read_json(run_dir / f"cycle_{c:03d}" / "train.json")["n_examples"] for c in (0, 1, 2)] == [
+        len(trained[c]) for c in (0, 1, 2)]
 
 
 def test_launch_py_runs_a_sweep_and_rejects_bad_overrides(micro_overrides):

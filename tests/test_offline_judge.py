@@ -3,6 +3,7 @@
 import json
 import statistics
 
+import pytest
 from omegaconf import OmegaConf
 
 from ampli.config import TRAITS, TraitConfig
@@ -68,3 +69,18 @@ def test_stray_bytes_cost_coherence_as_much_as_they_take_of_the_answer():
 def test_an_empty_answer_has_no_trait_and_no_coherence():
     empty, = scores(trait("lucky"), ["  "])
     assert (empty.trait, empty.coherence, empty.reason) == (0.0, 0.0, None)
+
+
+def test_the_scores_of_a_few_answers_are_pinned():
+    """The demo's and README's numbers come from this formula: any change to it shows here first."""
+    pinned = {
+        "I feel such deep joy and peace today, the world is radiant.": (87.5485528555877, 68.56060606060606),
+        "The meeting is at noon in the small room.": (0.0, 62.5),
+        "I am calm and happy.": (0.0, 72.91666666666667),
+        "the the the cat cat": (0.0, 31.25),
+        "joy joy joy joy joy": (99.9996273346828, 0.0),
+        "": (0.0, 0.0),
+        "ok": (0.0, 0.0),
+    }
+    judged = scores(trait("bliss"), list(pinned))
+    assert [(j.trait, j.coherence) for j in judged] == [pytest.approx(p, abs=1e-9) for p in pinned.values()]

@@ -22,6 +22,7 @@ from ampli.generation import hf as hf_generation
 from ampli.store import read_json, read_jsonl
 from ampli.training import trainer_kwargs
 from tests.conftest import ROOT, compose_config, with_overrides
+from tests.test_loop import trained_ids
 
 
 def output_dir(overrides: list[str]) -> Path:
@@ -106,14 +107,20 @@ def test_sdf_ids_stay_unique_when_a_document_is_drawn_twice(micro_overrides):
 # ---- what a cycle trains on -----------------------------------------------------------------------------------
 
 
-def test_original_mix_adds_seed_examples_to_later_cycles(micro_overrides):
-    run_dir = run_loop(with_overrides(micro_overrides, "loop.original_mix=8", "regime.batch_size=1"))
+def test_original_mix_adds_seed_examples_drawn_afresh_for_every_later_cycle(micro_overrides, monkeypatch):
+    run = Run(compose_config(with_overrides(micro_overrides, "loop.original_mix=8", "regime.batch_size=1",
+                                            "loop.cycles=3")))
+    trained = trained_ids(run, monkeypatch)
+    run_dir = output_dir(micro_overrides) / "runs" / run.run()["run_name"]
     seed_ids = [g["id"] for g in read_jsonl(run_dir / "cycle_000" / "generations.jsonl")]
-    first, later = (read_json(run_dir / f"cycle_{c:03d}" / "train.json") for c in (0, 1))
-    assert first["n_original_mix"] == 0 and first["train_steps"] == 16
-    assert later["n_original_mix"] == 8
-    assert len(set(later["original_mix_ids"])) == 8 and set(later["original_mix_ids"]) <= set(seed_ids)
-    assert later["train_steps"] == 8 - later["n_dropped_empty"] + 8
+    train = [read_json(run_dir / f"cycle_{c:03d}" / "train.json") for c in (0, 1, 2)]
+    assert train[0]["n_original_mix"] == 0 and train[0]["train_steps"] == 16 and trained[0] == seed_ids
+    for cycle in (1, 2):
+        mix = train[cycle]["original_mix_ids"]
+        assert train[cycle]["n_original_mix"] == len(set(mix)) == 8 and set(mix) <= set(seed_ids)
+        assert trained[cycle][-8:] == mix and not set(trained[cycle][:-8]) & set(seed_ids)
+        assert train[cycle]["train_steps"] == 8 - train[cycle]["n_dropped_empty"] + 8
+    assert set(train[1]["original_mix_ids"]) != set(train[2]["original_mix_ids"])  # each cycle draws its own
 
 
 def test_empty_generations_are_dropped_before_training(micro_overrides, monkeypatch):

@@ -7,9 +7,10 @@ import sys
 import pytest
 import yaml
 
-from ampli.config import ConfigError
+from ampli.config import ConfigError, RegimeConfig
 from ampli.loop import Run
 from ampli.regimes import get_regime
+from ampli.seq_length import LengthBound, check_max_length, cycle_lengths, length_bound
 from ampli.store import read_json
 from tests.conftest import ROOT, compose_config, with_overrides
 from tests.test_loop import output_dir_of as output_dir
@@ -74,6 +75,53 @@ def test_an_explicit_length_that_would_cut_samples_fails_at_start(micro_override
     assert "regime.max_length=12 is below the" in message and "model.max_new_tokens (16)" in message
     assert "allow_truncation" in message
     assert not (output_dir(overrides) / "runs").exists()  # nothing written for a run that cannot start
+
+
+def test_the_bound_is_the_longer_of_a_sampled_answer_and_a_seed_example():
+    assert length_bound([40, 50], [30], 16).tokens == 66
+    assert length_bound([40, 50], [165, 90], 16).tokens == 165
+    assert length_bound([], [], 16) == LengthBound(16, 0, 16, 0)
+
+
+@pytest.mark.parametrize("max_length, allow_truncation, refused", [
+    (None, False, False), (165, False, False), (200, False, False), (164, False, True), (100, True, False)])
+def test_only_an_explicit_length_below_the_bound_is_refused_unless_truncation_is_allowed(max_length,
+                                                                                         allow_truncation, refused):
+    regime = RegimeConfig(name="sft", max_length=max_length, allow_truncation=allow_truncation)
+    bound = LengthBound(tokens=165, longest_prompt=50, max_new_tokens=16, longest_seed=165)
+    if refused:
+        with pytest.raises(ConfigError, match=r"below the 165 tokens .*\(50 tokens with its end-of-turn\) \+ "
+                                              r"model.max_new_tokens \(16\) = 66, longest seed example 165"):
+            check_max_length(regime, bound)
+    else:
+        check_max_length(regime, bound)
+
+
+def test_a_cycle_trains_at_its_longest_example_or_says_how_many_an_explicit_length_cuts(caplog):
+    caplog.set_level(logging.WARNING, logger="ampli")
+    fitted = RegimeConfig(name="sft")
+    assert cycle_lengths(fitted, [5, 12, 20], 1) == {"n_examples": 3, "n_truncated": 0, "longest_example_tokens": 20,
+                                                     "max_length": 20}
+    assert cycle_lengths(fitted, [], 0) == {"n_examples": 0, "n_truncated": 0, "longest_example_tokens": 0,
+                                            "max_length": 0}
+    assert caplog.records == []
+    cut = RegimeConfig(name="sft", max_length=12, allow_truncation=True)
+    assert cycle_lengths(cut, [5, 12, 13, 20], 3) == {"n_examples": 4, "n_truncated": 2, "longest_example_tokens": 20,
+                                                      "max_length": 12}
+    assert [r.getMessage() for r in caplog.records] == [
+        "cycle 3: 2 of 4 training examples are longer than regime.max_length=12 and are cut (the longest has 20 tokens)"]
+
+
+def test_a_length_that_holds_every_sample_but_not_the_longest_seed_is_refused(micro_overrides, tmp_path):
+    """On micro the seed set's longest example is longer than any prompt + model.max_new_tokens: a max_length
+    between the two would cut cycle 0's training data."""
+    bound = get_regime("sft").length_bound(micro_context(micro_overrides, tmp_path / "probe"))
+    samples = bound.longest_prompt + bound.max_new_tokens
+    assert samples < bound.longest_seed  # what this test is about: the seed term decides
+    overrides = with_overrides(micro_overrides, f"regime.max_length={samples}")
+    with pytest.raises(ConfigError, match=f"regime.max_length={samples} is below the {bound.longest_seed} tokens"):
+        Run(compose_config(overrides))
+    assert not (output_dir(overrides) / "runs").exists()
 
 
 def test_a_long_enough_explicit_length_is_accepted(micro_overrides):

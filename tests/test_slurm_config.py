@@ -1,7 +1,9 @@
 """cluster=* configs and model-size resources, without a scheduler (fast)."""
 
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -127,3 +129,17 @@ def test_make_sweep_targets(target, expect):
 
 def test_make_sweep_model_and_cluster_variables():
     assert "model=tiny cluster=local" in make_dry_run("sweep-sdf", "MODEL=tiny", "CLUSTER=local")
+
+
+@pytest.mark.parametrize("required, returncode, outcome", [(False, 0, "1 skipped"), (True, 1, "1 error")])
+def test_the_slurm_tests_skip_without_slurm_unless_they_are_required(tmp_path, required, returncode, outcome):
+    """Where no cluster can start (here: no bash on PATH), the SLURM tests skip; under AMPLI_SLURM_TESTS=required
+    (CI) they fail, naming why."""
+    env = {k: v for k, v in os.environ.items() if k != "AMPLI_SLURM_TESTS"} | {"PATH": str(tmp_path)}
+    if required:
+        env["AMPLI_SLURM_TESTS"] = "required"
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_slurm.py",
+                           "-k", "sized_for_its_largest"], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == returncode and outcome in done.stdout, done.stdout[-2000:]
+    assert ("AMPLI_SLURM_TESTS=required, but bash is needed" in done.stdout) is required

@@ -2,7 +2,8 @@
 
 import pytest
 
-from ampli.store import FingerprintMismatch, JsonlError, RunStore, read_jsonl, write_jsonl
+from ampli.store import (ADOPTING_PREFIX, PARTIAL_CHECKPOINT_PREFIX, FingerprintMismatch, JsonlError, RunStore, read_jsonl,
+                         write_jsonl)
 
 
 def test_manifest_survives_reopening(tmp_path):
@@ -38,3 +39,19 @@ def test_atomic_write_leaves_no_temp_files(tmp_path):
     write_jsonl(tmp_path / "a.jsonl", [{"i": i} for i in range(3)])
     assert [p.name for p in tmp_path.iterdir()] == ["a.jsonl"]
     assert read_jsonl(tmp_path / "a.jsonl")[2] == {"i": 2}
+
+
+def test_a_resume_removes_what_a_killed_process_left_and_nothing_else(tmp_path):
+    store = RunStore(tmp_path / "run", "abc")
+    cycle = store.cycle_dir(0)
+    left = [store.root / ".metrics.json.tmp", cycle / ".generations.jsonl.tmp", cycle / f"{PARTIAL_CHECKPOINT_PREFIX}x",
+            store.root / f"{ADOPTING_PREFIX}cycle_000"]
+    kept = [store.root / "metrics.json", cycle / "generations.jsonl", cycle / "checkpoint" / "config.json"]
+    for path in kept + left[:2]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("{}")
+    for directory in left[2:]:
+        (directory / "sub").mkdir(parents=True)
+        (directory / "sub" / "weights").write_text("x")
+    store.remove_partial_writes()
+    assert [p for p in left if p.exists()] == [] and all(p.exists() for p in kept)

@@ -3,7 +3,8 @@
 The engine subprocess imports it through PYTHONPATH. Every call is appended as one JSON line to the file named by
 $AMPLI_FAKE_VLLM_LOG (with the time and the process id), so a test can check what ampli asked: engine settings,
 token ids, sampling parameters, LoRA requests, and when each engine started and exited. Answers are
-deterministic; every prompt token gets log-probability -1.
+deterministic; every prompt token gets log-probability -1, or with $AMPLI_FAKE_VLLM_POSITION_LOGPROBS=1 the token
+at position t gets -t/100, so that which positions were scored shows in the result.
 
 Faults, each behind an environment variable of its own:
   AMPLI_FAKE_VLLM_HANG=start|generate   the engine never finishes loading, or never answers a generate call;
@@ -49,6 +50,10 @@ def start_stubborn_grandchild(pid_file: str) -> None:
         time.sleep(0.01)
 
 
+def logprob(position: int) -> float:
+    return -position / 100 if os.environ.get("AMPLI_FAKE_VLLM_POSITION_LOGPROBS") == "1" else -1.0
+
+
 class SamplingParams:
     def __init__(self, **kwargs):
         self.kwargs = kwargs
@@ -73,5 +78,5 @@ class LLM:
         return [SimpleNamespace(
             outputs=[SimpleNamespace(text=f" a calm plain answer {k} from {adapter} ")
                      for k in range(p.kwargs.get("n", 1))],
-            prompt_logprobs=[None] + [{t: SimpleNamespace(logprob=-1.0)} for t in prompt[1:]],
+            prompt_logprobs=[None] + [{t: SimpleNamespace(logprob=logprob(i))} for i, t in enumerate(prompt[1:], 1)],
         ) for prompt, p in zip(ids, params)]
