@@ -70,9 +70,10 @@ def run_setup(runs: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
     """(what, values) rows for the report's "what was run": every distinct value over the runs."""
     configs = [_config(run) for run in runs]
     seeds = sorted({run["seed"] for run in runs})
+    traits, regimes = {run["trait"] for run in runs}, sorted({run["regime"] for run in runs})
     return [
-        ("runs", f"{len(runs)} ({len({run['trait'] for run in runs})} traits, regimes "
-                 f"{', '.join(sorted({run['regime'] for run in runs}))})"),
+        ("runs", f"{len(runs)} ({len(traits)} trait{'s' * (len(traits) != 1)}, "
+                 f"regime{'s' * (len(regimes) != 1)} {', '.join(regimes)})"),
         ("model", _joined([model_text(c) for c in configs])),
         ("judge", _joined([judge_text(c) for c in configs])),
         ("data", _joined([data_text(c) for c in configs])),
