@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from functools import cache
 
 from omegaconf import OmegaConf
@@ -162,19 +163,26 @@ def _largest_params_b(primary: float, task_overrides: tuple[str, ...]) -> float:
     return max(loaded_params_b(cfg.model.params_b, cfg.regime.name) for cfg in jobs) if jobs else primary
 
 
+def sweep_jobs(task_overrides: Sequence[str]) -> list[list[str]]:
+    """Each job's overrides, in the order Hydra's basic sweeper launches them (comma lists expanded)."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    overrides = OverridesParser.create().parse_overrides(list(task_overrides))
+    return [job for batch in BasicSweeper.split_arguments(overrides, max_batch_size=None) for job in batch]
+
+
 @cache
 def _sweep_jobs(task_overrides: tuple[str, ...]) -> list:
     """Each job's composed config when the sweep varies what chooses the model or the regime; else none."""
     from hydra import compose
-    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     overrides = OverridesParser.create().parse_overrides(list(task_overrides))
     choosing = [o for o in overrides if o.key_or_group.lstrip("+~").split(".")[0] in MODEL_CHOOSING_KEYS]
     if not any(o.is_sweep_override() for o in choosing):
         return []
-    jobs = [job for batch in BasicSweeper.split_arguments(choosing, max_batch_size=None) for job in batch]
-    return [compose(config_name="config", overrides=list(job)) for job in jobs]
+    return [compose(config_name="config", overrides=job) for job in sweep_jobs([o.input_line for o in choosing])]
 
 
 def parallel_jobs(cluster: dict) -> int:

@@ -444,8 +444,8 @@ def samples_line(metrics: dict) -> str:
     """The console's account of the judged training samples: never a 0 for samples nobody scored."""
     if not metrics["gen_n"]:
         return "samples not judged"
-    scores = [f"{name} {metrics[key]:.1f}" if metrics[key] is not None else f"{name} n/a"
-              for name, key in (("trait", "gen_trait"), ("coherence", "gen_coherence"))]
+    scores = [f"{name} {console.score(metrics[key])}" for name, key in (("trait", "gen_trait"),
+                                                                         ("coherence", "gen_coherence"))]
     return f"samples {' '.join(scores)} (n={metrics['gen_n']})"
 
 

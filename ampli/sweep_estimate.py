@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from hydra import compose, initialize_config_dir
-from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException
@@ -27,6 +26,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from ampli.cluster import sweep_jobs
 from ampli.config import AmpliConfig, ConfigError, register_configs, validate
 from ampli.errors import USER_ERRORS
 from ampli.estimate import CHARS_PER_TOKEN, GPU_ASSUMPTIONS, JudgeLoad, RunEstimate, estimate_run
@@ -38,12 +38,6 @@ CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 # Overrides that may change the judge or its budget: a sweep whose primary config has a local judge is estimated
 # before it starts only when one of these is among its overrides.
 JUDGE_CHOOSING_KEYS = ("judge", "experiment")
-
-
-def sweep_jobs(task_overrides: Sequence[str]) -> list[list[str]]:
-    """Each job's overrides, in the order Hydra's basic sweeper launches them."""
-    overrides = OverridesParser.create().parse_overrides(list(task_overrides))
-    return [job for batch in BasicSweeper.split_arguments(overrides, max_batch_size=None) for job in batch]
 
 
 def compose_job(overrides: Sequence[str]) -> AmpliConfig:
