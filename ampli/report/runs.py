@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -80,13 +81,25 @@ def load_run(run_dir: Path) -> dict[str, Any]:
     return {**metrics, "run_dir": str(Path(run_dir))}
 
 
-def _config_value(run: dict[str, Any], key: str) -> str:
-    """A dotted key's value in the run's config.yaml, as a run name shows it; "default" for a config group the run
-    did not override (or a run without config.yaml)."""
+def run_config(run: Mapping[str, Any]) -> dict[str, Any]:
+    """The run's resolved config (its config.yaml), {} for a run without one."""
     path = Path(run["run_dir"]) / "config.yaml"
-    value: Any = yaml.safe_load(path.read_text()) if path.is_file() else None
+    loaded = yaml.safe_load(path.read_text()) if path.is_file() else None
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def config_get(config: Mapping[str, Any], key: str) -> Any:
+    """A dotted key's value in a run_config, None where it has none."""
+    value: Any = config
     for part in key.split("."):
-        value = value.get(part) if isinstance(value, dict) else None
+        value = value.get(part) if isinstance(value, Mapping) else None
+    return value
+
+
+def _config_value(config: Mapping[str, Any], key: str) -> str:
+    """A dotted key's value as a run name shows it; "default" for a config group the run did not override (or a
+    run without config.yaml)."""
+    value = config_get(config, key)
     return "default" if value is None or isinstance(value, dict) else value_text(value)
 
 
@@ -95,7 +108,9 @@ def add_swept_settings(runs: list[dict[str, Any]]) -> list[str]:
     varied, from each run's metrics.json "varies"): sets run["swept"] = {column: value} on every run and returns
     the column names (regime.beta -> beta), in key order. Keys set alike in every run are no column."""
     keys = sorted({key for run in runs for key in run.get("varies") or {}})
-    values = {key: [(run.get("varies") or {}).get(key) or _config_value(run, key) for run in runs] for key in keys}
+    configs = [run_config(run) for run in runs] if keys else []
+    values = {key: [(run.get("varies") or {}).get(key) or _config_value(config, key)
+                    for run, config in zip(runs, configs)] for key in keys}
     keys = [key for key in keys if len(set(values[key])) > 1]
     columns = {key: key if short in TAKEN_COLUMNS else short for key, short in short_keys(keys).items()}
     for i, run in enumerate(runs):

@@ -4,26 +4,12 @@ and metrics.json, so a reader knows whether scores came from the offline lexicon
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
-import yaml
+from ampli.report.runs import config_get, run_config
 
 # The options that name a run's own data; a run with none of them set used the data shipped with ampli.
 DATA_KEYS = ("data_dir", "trait.seed_file", "trait.documents_file", "loop.prompts_file", "loop.eval_prompts_file")
-
-
-def _config(run: Mapping[str, Any]) -> dict[str, Any]:
-    path = Path(run["run_dir"]) / "config.yaml"
-    loaded = yaml.safe_load(path.read_text()) if path.is_file() else None
-    return loaded if isinstance(loaded, dict) else {}
-
-
-def _get(config: Mapping[str, Any], key: str) -> Any:
-    value: Any = config
-    for part in key.split("."):
-        value = value.get(part) if isinstance(value, Mapping) else None
-    return value
 
 
 def _joined(values: Sequence[str]) -> str:
@@ -33,17 +19,17 @@ def _joined(values: Sequence[str]) -> str:
 
 def model_text(config: Mapping[str, Any]) -> str:
     """`tiny (embedded, built locally)`, `smollm2-135m (HuggingFaceTB/SmolLM2-135M-Instruct)`."""
-    name, source = _get(config, "model.name"), _get(config, "model.source")
+    name, source = config_get(config, "model.name"), config_get(config, "model.source")
     if not name:
         return ""
-    where = {"tiny": "embedded, built locally", "hub": _get(config, "model.hub_id"),
-             "path": _get(config, "model.path")}.get(source)
+    where = {"tiny": "embedded, built locally", "hub": config_get(config, "model.hub_id"),
+             "path": config_get(config, "model.path")}.get(source)
     return f"{name} ({where})" if where else str(name)
 
 
 def judge_text(config: Mapping[str, Any]) -> str:
     """`offline lexicon (lexicon-v2): word counts, not an LLM judge` or `openai: gpt-4.1-mini`."""
-    backend, model = _get(config, "judge.backend"), _get(config, "judge.model")
+    backend, model = config_get(config, "judge.backend"), config_get(config, "judge.model")
     if not backend:
         return ""
     if backend == "offline":
@@ -53,7 +39,7 @@ def judge_text(config: Mapping[str, Any]) -> str:
 
 def data_text(config: Mapping[str, Any]) -> str:
     """Each data file the run was given, or that it used the data shipped with ampli."""
-    given = [f"{key}={_get(config, key)}" for key in DATA_KEYS if _get(config, key)]
+    given = [f"{key}={config_get(config, key)}" for key in DATA_KEYS if config_get(config, key)]
     return "; ".join(given) if given else "the data shipped with ampli (ampli/data)"
 
 
@@ -68,7 +54,7 @@ def version_text(run: Mapping[str, Any]) -> str:
 
 def run_setup(runs: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
     """(what, values) rows for the report's "what was run": every distinct value over the runs."""
-    configs = [_config(run) for run in runs]
+    configs = [run_config(run) for run in runs]
     seeds = sorted({run["seed"] for run in runs})
     traits, regimes = {run["trait"] for run in runs}, sorted({run["regime"] for run in runs})
     return [
