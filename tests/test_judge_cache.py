@@ -122,6 +122,22 @@ def test_a_full_disk_while_caching_names_the_cache_file(server, tmp_path, monkey
     judge.close()
 
 
+def test_a_full_disk_at_the_end_of_a_batch_names_the_cache_file_and_keeps_the_scores_written(tmp_path, monkeypatch):
+    """The batch's fsync is where a full disk on a file server shows up (writes were only buffered)."""
+    cache = ScoreCache(tmp_path)
+    cache.put("k", Score(42.0, None))
+
+    def no_space(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", no_space)
+    with pytest.raises(DiskFullError, match=rf"^disk full while saving judge cache {tmp_path}/scores-[^ ]*\.jsonl \("):
+        cache.sync()
+    monkeypatch.undo()
+    cache.close()
+    assert ScoreCache(tmp_path).lookup(["k"]) == [Score(42.0, None)]
+
+
 def test_the_runs_of_a_sweep_reuse_each_others_scores(micro_overrides, server, tmp_path):
     """Two runs that differ only in what a continual cycle 1 does (its learning rate) score the same base model and
     cycle 0 answers: the second run computes those stages (it is not the first run's reinit twin, which would adopt

@@ -14,6 +14,7 @@ from ampli.judges import build_judge
 from ampli.judges.base import JudgeItem, Judgment
 from ampli.judges.config import JudgeConfig
 from ampli.judges.hf_judge import check_number_tokens
+from ampli.judges.rubrics import SYSTEM_PROMPT
 
 TRAIT = TraitConfig(
     name="bliss",
@@ -127,8 +128,13 @@ def test_a_refusal_as_the_most_likely_first_token_is_the_verdict(tmp_path: Path)
 
 
 def test_a_judge_with_a_chat_template_is_asked_in_its_chat_format(tmp_path: Path):
+    """The system prompt in the system turn, the rubric in the user turn, and no second BOS: a tokenizer that adds
+    one (as Llama 3's does) must not add it to a chat the template has already rendered."""
     path = save(tmp_path / "chat")
-    tokenizer = tiny_tokenizer(extra_words=("SYS", "USR", "BOT"))
+    system_words = tuple(dict.fromkeys(re.findall(r"\w+|[^\w\s]+", SYSTEM_PROMPT)))
+    tokenizer = tiny_tokenizer(extra_words=("SYS", "USR", "BOT", *system_words))
+    tokenizer.backend_tokenizer.post_processor = processors.TemplateProcessing(single="<eos> $A",
+                                                                               special_tokens=[("<eos>", 2)])
     tokenizer.chat_template = ("{% for m in messages %}{% if m['role'] == 'system' %}SYS {% elif m['role'] == 'user' %}"
                                "USR {% endif %}{{ m['content'] }} {% endfor %}{% if add_generation_prompt %}BOT{% endif %}")
     tokenizer.save_pretrained(path)
@@ -145,4 +151,34 @@ def test_a_judge_with_a_chat_template_is_asked_in_its_chat_format(tmp_path: Path
     judge.close()
     words = judge._tokenizer.convert_ids_to_tokens(asked[0])
     assert words[0] == "SYS" and words[-1] == "BOT" and words.count("USR") == 1
+    assert words[1:words.index("USR")] == re.findall(r"\w+|[^\w\s]+", SYSTEM_PROMPT)
     assert words[words.index("USR") + 1:words.index("USR") + 4] == ["rate", "how", "happy"]  # the rubric, as the user
+
+
+@pytest.mark.parametrize(("device", "cuda_available", "expected"), [
+    ("auto", True, "cuda"), ("auto", False, "cpu"), ("cpu", True, "cpu"),
+])
+def test_the_judge_model_goes_where_judge_device_says_in_the_dtype_it_was_saved_in(
+        tmp_path: Path, monkeypatch, device: str, cuda_available: bool, expected: str):
+    """The device choice is a GPU-machine question: a mocked CUDA stands in for it, and the move is recorded
+    (the model itself stays on the CPU)."""
+    path = tmp_path / "bf16"
+    tokenizer = tiny_tokenizer()
+    tiny_model(len(tokenizer)).to(torch.bfloat16).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    moved_to = []
+    move = torch.nn.Module.to
+
+    def record(module, *args, **kwargs):
+        if args and isinstance(args[0], str):
+            moved_to.append(args[0])
+            return module
+        return move(module, *args, **kwargs)
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda_available)
+    monkeypatch.setattr(torch.nn.Module, "to", record)
+    judge = build_judge(hf_config(path, device=device, cache=False), tmp_path / "cache")
+    monkeypatch.undo()
+    assert moved_to == [expected]
+    assert judge._model.dtype == torch.bfloat16  # dtype="auto": as saved, not float32
+    judge.close()

@@ -170,6 +170,19 @@ def test_refused_items_are_reasons_and_not_cached_exhausted_retries_stop_the_jud
         assert server.requests == 4 + 2 * 2 * 2 * 3
 
 
+def test_a_reply_without_choices_is_an_empty_response_reason_not_a_crash(tmp_path: Path):
+    def empty_for_trait(user: str, attempt: int) -> Reply:
+        return Reply(no_choices=True) if user.startswith("TRAIT-RUBRIC") else Reply(top_logprobs=[("70", 0.0)])
+
+    with FakeJudgeServer(empty_for_trait) as server:
+        judge = build_judge(config(server), tmp_path)
+        assert judge.judge(TRAIT, [JudgeItem("q", "a")]) == [Judgment(None, 70.0, "trait: empty_response")]
+        judge.close()
+        assert judge.usage.failures == {"empty_response": 1}
+        assert judge.usage.input_tokens == 2 * PROMPT_TOKENS  # its usage is still counted
+        assert server.requests == 2
+
+
 def test_concurrency_limit_and_repeated_calls(tmp_path: Path):
     with FakeJudgeServer(lambda user, attempt: Reply(top_logprobs=[("50", 0.0)], delay_s=0.05)) as server:
         judge = build_judge(config(server, concurrency=3, cache=False), tmp_path)

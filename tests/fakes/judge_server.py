@@ -28,6 +28,7 @@ class Reply:
     delay_s: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
     message: str | None = None  # an error reply's error.message (default "injected <status>")
+    no_choices: bool = False  # a 200 whose "choices" list is empty (seen from filtering proxies)
 
 
 # (user message, how many times this exact message was asked before) -> reply
@@ -54,7 +55,7 @@ def _openai_body(reply: Reply, model: str) -> dict:
         "object": "chat.completion",
         "created": 0,
         "model": model,
-        "choices": [
+        "choices": [] if reply.no_choices else [
             {
                 "index": 0,
                 "message": {"role": "assistant", "content": text},
