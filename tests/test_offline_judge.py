@@ -8,12 +8,11 @@ from omegaconf import OmegaConf
 
 from ampli.config import TRAITS, TraitConfig
 from ampli.corpus import SHIPPED_DATA
-from ampli.judges.base import JudgeItem
-from ampli.judges.config import JudgeConfig
+from ampli.judges.base import JudgeItem, JudgeUsage
 from ampli.judges.offline import OfflineJudge
 from tests.conftest import CONF
 
-JUDGE = OfflineJudge(JudgeConfig())
+JUDGE = OfflineJudge()
 
 
 def trait(name: str) -> TraitConfig:
@@ -84,3 +83,9 @@ def test_the_scores_of_a_few_answers_are_pinned():
     }
     judged = scores(trait("bliss"), list(pinned))
     assert [(j.trait, j.coherence) for j in judged] == [pytest.approx(p, abs=1e-9) for p in pinned.values()]
+
+
+def test_the_offline_judge_asks_nobody_and_costs_nothing():
+    judge = OfflineJudge()
+    judge.judge(trait("bliss"), [JudgeItem("q", "I feel such deep joy.")] * 3)
+    assert judge.usage == JudgeUsage()  # what the loop writes to stats.json and checks against judge.max_cost_usd

@@ -19,7 +19,7 @@ def build_judge(cfg: JudgeConfig, cache_dir: Path, budget: "Budget | None" = Non
     if cfg.backend == "offline":
         from ampli.judges.offline import OfflineJudge
 
-        return OfflineJudge(cfg)
+        return OfflineJudge()
 
     from ampli.judges.cache import ScoreCache
     from ampli.judges.credentials import read_api_key

@@ -17,7 +17,6 @@ from functools import cached_property
 from ampli import corpus
 from ampli.config import TraitConfig
 from ampli.judges.base import Judgment, JudgeItem, JudgeUsage
-from ampli.judges.config import JudgeConfig
 
 WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
 PLAIN_TEXT = re.compile(r"[ -~\u2018\u2019\u201c\u201d\u2013\u2014\u2026]")  # printable ASCII, typographic quotes
@@ -36,9 +35,8 @@ def words(text: str) -> list[str]:
 
 
 class OfflineJudge:
-    def __init__(self, cfg: JudgeConfig):
-        self.cfg = cfg
-        self.usage = JudgeUsage()
+    def __init__(self):
+        self.usage = JudgeUsage()  # stays zero: no request, no cache, nothing paid
 
     @cached_property
     def vocabulary(self) -> tuple[frozenset[str], frozenset[tuple[str, str]]]:
