@@ -177,11 +177,14 @@ def test_a_requeued_slurm_job_takes_over_its_earlier_run_at_once(tmp_path, slurm
 def test_a_holder_whose_lock_was_taken_over_stops_before_marking_a_stage(tmp_path, slurm_env):
     slurm_env("5", restart=0)
     store = RunStore(tmp_path / "run", "fingerprint", FAST)
+    store.mark_done("base/judge")
     slurm_env("5", restart=1)
     taker = RunLock.acquire(tmp_path / "run", FAST)
     with pytest.raises(RunLockLost, match=rf"no longer held by this process .* but by pid {os.getpid()}.*restart 1"):
         store.mark_done("base/eval")
-    assert read_json(tmp_path / "run" / "manifest.json")["completed"] == []
+    with pytest.raises(RunLockLost):  # nor unmarking one
+        store.mark_undone("base/judge")
+    assert read_json(tmp_path / "run" / "manifest.json")["completed"] == ["base/judge"]
     store.close()
     assert (tmp_path / "run" / LOCK_FILE).exists()  # the loser leaves the new holder's lock alone
     taker.release()

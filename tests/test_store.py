@@ -55,3 +55,17 @@ def test_a_resume_removes_what_a_killed_process_left_and_nothing_else(tmp_path):
         (directory / "sub" / "weights").write_text("x")
     store.remove_partial_writes()
     assert [p for p in left if p.exists()] == [] and all(p.exists() for p in kept)
+
+
+def test_a_stage_marked_undone_is_computed_again_by_the_next_process_and_the_others_stay_done(tmp_path):
+    store = RunStore(tmp_path / "run", "abc")
+    for stage in ("base/eval", "cycle_000/train", "cycle_000/eval"):
+        store.mark_done(stage)
+    store.mark_undone("cycle_000/train")
+    store.mark_undone("cycle_000/train")  # twice, or for a stage never done: nothing more happens
+    store.mark_undone("cycle_001/train")
+    assert not store.is_done("cycle_000/train")
+    store.close()
+    again = RunStore(tmp_path / "run", "abc")
+    assert again.manifest["completed"] == ["base/eval", "cycle_000/eval"]
+    again.close()
