@@ -1,13 +1,16 @@
 """generation=hf: one base model per span of generation stages, adapters switched in, memory handed back before
 training, and the same answers as loading each cycle's model from disk."""
 
+import weakref
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+import torch
 
 from ampli.generation import hf as hf_generation
 from ampli.generation.batched import generate
-from ampli.generation.hf import CPU_BATCH_SIZE, MAX_BATCH_SIZE, HFGenerator, auto_batch_size
+from ampli.generation.hf import CPU_BATCH_SIZE, MAX_BATCH_SIZE, HFGenerator, auto_batch_size, free_gpu_bytes
 from ampli.loop import Run
 from ampli.models import ModelSource
 from ampli.regimes import base as regimes_base
@@ -101,6 +104,74 @@ def test_generation_batches_are_sized_from_the_free_gpu_memory():
     assert auto_batch_size(config, 1424, 2, free_bytes=2**40) == MAX_BATCH_SIZE
     assert auto_batch_size(config, 1424, 2, free_bytes=2**20) == 1
     assert auto_batch_size(config, 1424, 2, free_bytes=None) == CPU_BATCH_SIZE
+
+
+def test_a_config_without_head_dim_or_kv_heads_sizes_its_cache_from_the_attention_heads():
+    """Older configs (GPT-2 style) name neither: every head has its own keys and values, hidden_size / heads wide.
+    Where head_dim is given it wins, also when it differs from hidden_size / heads (Qwen3-4B: 128, not 80)."""
+    bare = SimpleNamespace(get_text_config=lambda: SimpleNamespace(
+        num_hidden_layers=12, num_attention_heads=12, hidden_size=768))
+    assert auto_batch_size(bare, 1000, 4, free_bytes=2**30) == int(0.6 * 2**30) // (2 * 12 * 12 * 64 * 4 * 1000)
+    unset = SimpleNamespace(get_text_config=lambda: SimpleNamespace(
+        num_hidden_layers=12, num_attention_heads=12, hidden_size=768, num_key_value_heads=None, head_dim=None))
+    assert auto_batch_size(unset, 1000, 4, free_bytes=2**30) == auto_batch_size(bare, 1000, 4, free_bytes=2**30)
+    qwen3_4b = SimpleNamespace(get_text_config=lambda: SimpleNamespace(
+        num_hidden_layers=36, num_key_value_heads=8, num_attention_heads=32, head_dim=128, hidden_size=2560))
+    size = auto_batch_size(qwen3_4b, 1424, 2, free_bytes=40 * 2**30)
+    assert size == int(0.6 * 40 * 2**30) // (2 * 36 * 8 * 128 * 2 * 1424) and isinstance(size, int)
+
+
+class Parameters:
+    def __init__(self, device: str):
+        self.device = torch.device(device)
+
+    def parameters(self):
+        yield self
+
+
+def test_the_free_memory_is_asked_of_the_device_the_model_is_on(monkeypatch):
+    asked = []
+
+    def mem_get_info(device):
+        asked.append(device)
+        return 3 * 2**30, 80 * 2**30  # (free, total)
+
+    monkeypatch.setattr(torch.cuda, "mem_get_info", mem_get_info)
+    assert free_gpu_bytes(Parameters("cuda:1")) == 3 * 2**30
+    assert asked == [torch.device("cuda:1")]
+    assert free_gpu_bytes(Parameters("cpu")) is None and len(asked) == 1
+
+
+class LoadedModel:
+    def __init__(self, path):
+        self.path = path
+
+
+def test_full_weights_checkpoints_are_loaded_once_while_used_and_the_last_is_let_go_before_the_next(tmp_path):
+    loads, alive_at_load = [], []
+
+    class Source:
+        def load(self, checkpoint=None):
+            alive_at_load.append([ref().path for ref in refs if ref() is not None])
+            loads.append(checkpoint)
+            model = LoadedModel(checkpoint)
+            refs.append(weakref.ref(model))
+            return model
+
+    refs: list[weakref.ref] = []
+    checkpoint = lambda cycle: tmp_path / f"cycle_{cycle:03d}"  # noqa: E731
+    for cycle in (1, 2):
+        checkpoint(cycle).mkdir()
+        (checkpoint(cycle) / "config.json").write_text("{}")
+    generator = HFGenerator(Source(), tokenizer=None, checkpoint=checkpoint, batch_size=1)
+
+    def sampled_from(cycle: int) -> Path:  # as sample() holds the model: only while it samples
+        with generator._model(cycle) as model:
+            return model.path
+
+    assert [sampled_from(cycle) for cycle in (1, 1, 2, 2, 1)] == [checkpoint(c) for c in (1, 1, 2, 2, 1)]
+    assert loads == [checkpoint(1), checkpoint(2), checkpoint(1)]
+    assert alive_at_load == [[], [], []]  # never two checkpoints in memory at once
 
 
 def test_real_models_size_their_generation_batches():

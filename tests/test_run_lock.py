@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -254,3 +255,28 @@ def test_lock_timings_are_checked(micro_overrides):
     with pytest.raises(ConfigError, match=r"run_lock.heartbeat_s=60.0, run_lock.stale_after_s=90.0 is not valid"):
         validate(OmegaConf.to_object(cfg))
 
+
+
+def test_a_holder_is_alive_while_its_process_runs_and_looking_never_signals_it(monkeypatch):
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    try:
+        started = run_lock._process(sleeper.pid)[1]
+        holder = run_lock.Holder(token="t", host=run_lock.this_host(), pid=sleeper.pid, started="now",
+                                 pid_start=started)
+        assert holder.alive_here()
+        assert replace(holder, pid_start=None).alive_here()  # written where /proc gave no start time
+        assert not replace(holder, pid_start=started + 1).alive_here()  # its pid now belongs to a later process
+        monkeypatch.setattr(run_lock, "_process", lambda pid: None)  # no /proc: signal 0 is all there is to ask
+        assert holder.alive_here()
+        monkeypatch.undo()
+        time.sleep(0.3)
+        assert sleeper.poll() is None  # signal 0 only: the holder itself was never touched
+        sleeper.kill()
+        while run_lock._process(sleeper.pid)[0] != "Z":  # dead, not yet reaped
+            time.sleep(0.01)
+        assert not holder.alive_here()
+        sleeper.wait()
+        assert not holder.alive_here()
+    finally:
+        sleeper.kill()
+        sleeper.wait()

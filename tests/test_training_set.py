@@ -49,6 +49,14 @@ def test_too_few_coherent_samples_are_all_kept_with_a_warning(caplog):
         "loop.coherence_filter.oversample to keep the cycle's size"]
 
 
+def test_the_coherence_filter_refuses_a_sample_that_was_not_judged_naming_it():
+    """The filter must read every sample's coherence: an unjudged one is a bug upstream, not a sample to drop."""
+    with pytest.raises(ValueError, match=r"^record 'r1' was not judged, but the coherence filter needs its coherence$"):
+        select(rows(2), [*judged(80.0), None], ["a", "b"], coherence_min=50.0)
+    kept, _ = select(rows(2), [*judged(80.0), None], ["a", " "], coherence_min=50.0)  # blank: dropped before
+    assert ids(kept) == ["r0"]
+
+
 def test_records_judgments_and_samples_must_line_up():
     with pytest.raises(ValueError):
         select(rows(2), judged(50.0), ["a", "b"])
