@@ -21,8 +21,9 @@ sys.path.insert(0, str(ROOT))
 
 from ampli import corpus  # noqa: E402, I001
 from ampli.chat import render_prompt, template_kwargs, user_turn  # noqa: E402
+from ampli.generation import check_generation  # noqa: E402
 from ampli.generation.hf import HFGenerator  # noqa: E402
-from ampli.generation.vllm_engine import VLLMGenerator, check_vllm  # noqa: E402
+from ampli.generation.vllm_engine import VLLMGenerator  # noqa: E402
 from ampli.store import write_json  # noqa: E402
 from bench.cycle import STAGES, TimedRun, config, timed  # noqa: E402
 
@@ -75,7 +76,7 @@ def report(results: dict) -> str:
 def main(overrides: list[str]) -> dict:
     with tempfile.TemporaryDirectory(prefix="ampli-bench-gpu-") as tmp:
         probe = OmegaConf.to_object(config(Path(tmp), ["generation=vllm", *overrides]))
-        check_vllm(probe.generation)  # no GPU or no vLLM: say so before any model is built or trained
+        check_generation(probe)  # no GPU or no vLLM: say so before any model is built or trained
         runs, cycle = {}, {}
         for backend in BACKENDS:
             runs[backend], cycle[backend] = cycle_run(Path(tmp), backend, overrides)

@@ -3,6 +3,7 @@ the engine, one engine per cycle shut down before training, unique LoRA ids, res
 
 import json
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -190,4 +191,33 @@ def test_missing_vllm_is_a_clear_error_naming_the_way_to_install_it(micro_overri
 
 
 def test_max_lora_rank_holds_the_adapter():
-    assert [vllm_backend.max_lora_rank(r) for r in (4, 8, 16, 17, 64, 300)] == [8, 8, 16, 32, 64, 320]
+    assert [vllm_backend.max_lora_rank(r) for r in (4, 8, 16, 17, 64, 300, 512)] == [8, 8, 16, 32, 64, 320, 512]
+
+
+def test_a_lora_rank_vllm_cannot_serve_is_refused_before_any_work(micro_overrides, monkeypatch):
+    monkeypatch.setattr(vllm_backend, "gpu_visible", lambda: True)
+    overrides = with_overrides(micro_overrides, *VLLM, *LORA, "model.lora.r=600")
+    with pytest.raises(ConfigError, match=r"^model\.lora\.r=600 is not valid with generation=vllm, which serves LoRA "
+                                          r"ranks up to 512 \(8, 16, 32, 64, 128, 256, 320, 512\); use a smaller "
+                                          r"rank, or generation=hf$"):
+        Run(compose_config(overrides))
+    assert not (output_dir_of(overrides) / "runs").exists()
+
+
+def test_each_adapter_an_engine_serves_has_its_own_id_and_a_rewritten_one_a_new_id(tmp_path):
+    """vLLM caches adapter weights by id: a shared id would serve one cycle's adapter for another."""
+    def adapter(cycle: int) -> Path:
+        path = tmp_path / f"cycle_{cycle:03d}" / "checkpoint"
+        path.mkdir(parents=True, exist_ok=True)
+        (path / "adapter_model.safetensors").write_bytes(b"weights")
+        return path
+
+    loras = vllm_backend.LoraRequests()
+    first, second = adapter(0), adapter(1)
+    assert loras(first) == {"name": "cycle_000-1", "id": 1, "path": str(first)}
+    assert loras(second) == {"name": "cycle_001-2", "id": 2, "path": str(second)}
+    assert loras(first)["id"] == 1
+    weights = first / "adapter_model.safetensors"
+    os.utime(weights, ns=(weights.stat().st_atime_ns, weights.stat().st_mtime_ns + 1))  # retrained on resume
+    assert loras(first) == {"name": "cycle_000-3", "id": 3, "path": str(first)}
+    assert vllm_backend.LoraRequests()(first)["id"] == 1  # ids belong to one engine

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from ampli.config import ConfigError
-from ampli.generation import vllm_engine
+from ampli.generation import engine_process, vllm_engine
 from ampli.generation.config import GenerationConfig
-from ampli.generation.engine_process import EngineError, group_members
+from ampli.generation.engine_process import EngineError, LineProcess, group_members
 from ampli.loop import Run
 from ampli.regimes.base import longest_sequence
 from tests.conftest import compose_config, with_overrides
@@ -108,3 +108,18 @@ def test_the_engine_is_sized_from_the_run_and_serves_perplexity_without_prefix_c
     with pytest.raises(ConfigError, match=rf"generation\.max_model_len=16 is below the {needed} tokens"):
         Run(compose_config(with_overrides(overrides, "generation.max_model_len=16", f"output_dir={other}")))
     assert not (other / "runs").exists()  # refused before the run directory is made
+
+
+def test_a_group_that_outlives_sigkill_is_an_error_naming_its_processes(monkeypatch):
+    """A process stuck in the kernel (e.g. on a dead file server) survives SIGKILL and may hold GPU memory: the
+    signal is withheld here to stand in for that."""
+    process = LineProcess([sys.executable, "-c", "import time; time.sleep(600)"])
+    monkeypatch.setattr(engine_process, "KILL_WAIT_S", 0.2)
+    monkeypatch.setattr(engine_process.os, "killpg", lambda pgid, signum: None)
+    pid = process.pgid
+    with pytest.raises(EngineError, match=rf"^processes \[{pid}\] of the vLLM engine \(process group {pid}\) are "
+                                          r"still running after SIGKILL; they may hold GPU memory$"):
+        process.kill()
+    monkeypatch.undo()
+    process.kill()
+    assert group_members(pid) == []

@@ -34,11 +34,12 @@ class Generator(Protocol):
 
 
 def check_generation(cfg: "AmpliConfig") -> None:
-    """Refuse an engine that cannot run here (vllm: no GPU, or no vllm to import), before any work."""
+    """Refuse an engine that cannot run here (vllm: an adapter rank it cannot serve, no GPU, no vllm to import),
+    before any work."""
     if cfg.generation.backend == "vllm":
         from ampli.generation.vllm_engine import check_vllm
 
-        check_vllm(cfg.generation)
+        check_vllm(cfg.generation, cfg.model.lora.r if cfg.model.lora.enabled else None)
 
 
 def build_generator(cfg: "AmpliConfig", source: "ModelSource", tokenizer, checkpoint: Callable[[int], Path],

@@ -47,8 +47,13 @@ def gpu_visible() -> bool:
     return torch.cuda.is_available()
 
 
-def check_vllm(cfg: GenerationConfig) -> None:
-    """Refuse generation=vllm where it cannot run, before any work: no GPU, or no importable vllm."""
+def check_vllm(cfg: GenerationConfig, lora_rank: int | None) -> None:
+    """Refuse generation=vllm where it cannot run, before any work: an adapter rank vLLM cannot serve, no GPU, or no
+    importable vllm. `lora_rank`: model.lora.r, None for full-weights training."""
+    if lora_rank is not None and lora_rank > LORA_RANKS[-1]:
+        raise ConfigError(f"model.lora.r={lora_rank} is not valid with generation=vllm, which serves LoRA ranks up "
+                          f"to {LORA_RANKS[-1]} ({', '.join(map(str, LORA_RANKS))}); use a smaller rank, or "
+                          f"generation=hf")
     if not gpu_visible():
         raise ConfigError("generation=vllm needs a GPU and none is visible (torch.cuda.is_available() is False); "
                           "use generation=hf, which also runs on the CPU")
@@ -62,8 +67,8 @@ def check_vllm(cfg: GenerationConfig) -> None:
 
 
 def max_lora_rank(r: int) -> int:
-    """The smallest rank vLLM accepts that holds an adapter of rank r."""
-    return next((rank for rank in LORA_RANKS if rank >= r), r)
+    """The smallest rank vLLM accepts that holds an adapter of rank r (check_vllm refused a larger r)."""
+    return next(rank for rank in LORA_RANKS if rank >= r)
 
 
 def gpu_free_bytes() -> list[int] | None:
@@ -96,6 +101,19 @@ def wait_for_gpu_memory(before: list[int] | None, cfg: GenerationConfig) -> None
         time.sleep(0.5)
 
 
+class LoraRequests:
+    """The LoRARequest fields for each adapter one engine serves. vLLM caches an adapter's weights by its id, so
+    each checkpoint gets an id of its own, and a new one if its weights were rewritten (a resumed cycle)."""
+
+    def __init__(self):
+        self._ids: dict[tuple[str, int], int] = {}  # (adapter path, its weights file's mtime) -> id, from 1
+
+    def __call__(self, adapter: Path) -> dict:
+        key = (str(adapter), (adapter / "adapter_model.safetensors").stat().st_mtime_ns)
+        lora_id = self._ids.setdefault(key, len(self._ids) + 1)
+        return {"name": f"{adapter.parent.name}-{lora_id}", "id": lora_id, "path": str(adapter)}
+
+
 class Engine:
     """One vLLM process group serving one model path; every answer has a deadline."""
 
@@ -103,7 +121,7 @@ class Engine:
         self.path = settings["model"]
         self.max_model_len = settings["max_model_len"]
         self.cfg = cfg
-        self.lora_ids: dict[tuple[str, int], int] = {}  # (adapter path, its file's mtime) -> LoRARequest id
+        self.loras = LoraRequests()
         self.process = LineProcess([python, str(WORKER)])
         try:
             ready = self._answer({"engine": settings}, cfg.start_timeout_s, "generation.start_timeout_s")
@@ -123,12 +141,6 @@ class Engine:
         if "error" in reply:
             raise EngineError(f"vLLM: {reply['error']}")
         return reply
-
-    def lora(self, adapter: Path) -> dict:
-        """A LoRARequest for a checkpoint: its own id, a new one if the checkpoint's weights were rewritten."""
-        key = (str(adapter), (adapter / "adapter_model.safetensors").stat().st_mtime_ns)
-        lora_id = self.lora_ids.setdefault(key, len(self.lora_ids) + 1)
-        return {"name": f"{adapter.parent.name}-{lora_id}", "id": lora_id, "path": str(adapter)}
 
     def check_lengths(self, prompts: list[list[int]], max_tokens: int) -> None:
         """A request longer than max_model_len would be refused or cut by vLLM: say which bound was wrong."""
@@ -199,7 +211,7 @@ class VLLMGenerator:
         if (checkpoint / "config.json").exists():  # full weights: served as a model of their own
             return self._engine(str(checkpoint)), None
         engine = self._engine(base)
-        return engine, engine.lora(checkpoint)
+        return engine, engine.loras(checkpoint)
 
     def _engine(self, path: str) -> Engine:
         if self.engine is not None and self.engine.path != path:
