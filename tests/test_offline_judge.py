@@ -80,6 +80,12 @@ def test_the_scores_of_a_few_answers_are_pinned():
         "joy joy joy joy joy": (99.9996273346828, 0.0),
         "": (0.0, 0.0),
         "ok": (0.0, 0.0),
+        # one word (no word pairs), few pairs, repeated pairs, stray bytes, made-up words
+        "It.": (0.0, 8.333333333333332),
+        "Yes, it is.": (0.0, 37.5),
+        "The cat sat on the mat and the cat sat on the mat.": (0.0, 27.483974358974358),
+        "Oh, I sense good\ufffd\ufffd\ufffd\ufffd": (0.0, 42.48366013071895),
+        "Zorbix quantal flimber on the grapnik.": (0.0, 26.666666666666668),
     }
     judged = scores(trait("bliss"), list(pinned))
     assert [(j.trait, j.coherence) for j in judged] == [pytest.approx(p, abs=1e-9) for p in pinned.values()]
