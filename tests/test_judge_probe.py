@@ -36,9 +36,10 @@ def test_the_probe_asks_once_as_the_run_would_and_a_later_probe_is_answered_from
 
         again = build_judge(config(server, max_tokens=3, top_logprobs=5, temperature=0.0), tmp_path)
         again.probe(TRAIT)
+        again.probe(TRAIT)
         again.close()
         assert server.requests == 1
-        assert (again.usage.requests, again.usage.cache_hits) == (0, 1)
+        assert (again.usage.requests, again.usage.cache_hits) == (0, 2)
 
         other_rubric = build_judge(config(server, max_tokens=3, top_logprobs=5, temperature=0.0), tmp_path)
         other_rubric.probe(replace(TRAIT, rubric="Another rubric: {question} / {answer}"))
@@ -58,17 +59,19 @@ def test_a_probe_without_a_cache_asks_every_time(tmp_path: Path):
 
 @pytest.mark.parametrize("backend", ["openai", "anthropic"])
 def test_a_refused_probe_stops_the_run_naming_the_judge_the_request_shape_and_the_endpoints_words(
-        tmp_path: Path, backend: str):
+        tmp_path: Path, monkeypatch, backend: str):
     words = "logprobs   are not\nsupported for this model"
     with FakeJudgeServer(lambda user, attempt: Reply(status=400, message=words)) as server:
-        cfg = config(server, backend=backend, max_tokens=7, top_logprobs=20)
-        if backend == "anthropic":
-            cfg = replace(cfg, base_url=server.url, top_logprobs=0, temperature=0.0)
+        if backend == "openai":  # no judge.base_url: the client's default, here pointed at the fake server
+            monkeypatch.setenv("OPENAI_BASE_URL", f"{server.url}/v1")
+            cfg = config(server, base_url=None, max_tokens=7, top_logprobs=20)
+            at, shape = "the default URL", "judge.max_tokens=7, judge.top_logprobs=20; top_logprobs=0 sends no logprobs"
+        else:
+            cfg = config(server, backend=backend, base_url=server.url, max_tokens=7, top_logprobs=0, temperature=0.0)
+            at, shape = server.url, "judge.max_tokens=7, judge.temperature=0.0; null sends none"
         judge = build_judge(cfg, tmp_path)
-        shape = ("judge.max_tokens=7, judge.top_logprobs=20; top_logprobs=0 sends no logprobs" if backend == "openai"
-                 else "judge.max_tokens=7, judge.temperature=0.0; null sends none")
-        expected = (f"judge 'fake-openai' (model 'fake-judge' at {cfg.base_url}) refused a request shaped as the "
-                    f"run's ({shape}): HTTP 400: logprobs are not supported for this model")
+        expected = (f"judge 'fake-openai' (model 'fake-judge' at {at}) refused a request shaped as the run's "
+                    f"({shape}): HTTP 400: logprobs are not supported for this model")
         with pytest.raises(JudgeSetupError, match=f"^{re.escape(expected)}$"):
             judge.probe(TRAIT)
         judge.close()
