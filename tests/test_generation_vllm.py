@@ -214,6 +214,8 @@ def test_each_adapter_an_engine_serves_has_its_own_id_and_a_rewritten_one_a_new_
 
     loras = vllm_backend.LoraRequests()
     first, second = adapter(0), adapter(1)
+    written = (first / "adapter_model.safetensors").stat()
+    os.utime(second / "adapter_model.safetensors", ns=(written.st_atime_ns, written.st_mtime_ns))  # the same instant
     assert loras(first) == {"name": "cycle_000-1", "id": 1, "path": str(first)}
     assert loras(second) == {"name": "cycle_001-2", "id": 2, "path": str(second)}
     assert loras(first)["id"] == 1

@@ -258,7 +258,11 @@ def test_lock_timings_are_checked(micro_overrides):
 
 
 def test_a_holder_is_alive_while_its_process_runs_and_looking_never_signals_it(monkeypatch):
-    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    # SIGHUP back to its default (nohup ignores it), so that any signal but 0 would end the sleeper
+    sleeper = subprocess.Popen([sys.executable, "-c", "import signal, time; signal.signal(signal.SIGHUP, "
+                                                      "signal.SIG_DFL); print(flush=True); time.sleep(600)"],
+                               stdout=subprocess.PIPE)
+    sleeper.stdout.readline()
     try:
         started = run_lock._process(sleeper.pid)[1]
         holder = run_lock.Holder(token="t", host=run_lock.this_host(), pid=sleeper.pid, started="now",
