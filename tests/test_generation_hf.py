@@ -7,6 +7,8 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+from fakes.tiny_lm import tiny_tokenizer
+from tokenizers import processors
 
 from ampli.generation import hf as hf_generation
 from ampli.generation.batched import generate
@@ -178,3 +180,29 @@ def test_full_weights_checkpoints_are_loaded_once_while_used_and_the_last_is_let
 def test_real_models_size_their_generation_batches():
     for model in ("qwen3-4b-instruct", "qwen3-8b", "qwen3-1.7b-base", "smollm2-135m"):
         assert compose_config([f"model={model}"]).model.generation_batch_size is None
+
+
+def test_sample_sizes_its_batches_from_the_longest_prompt_as_trained_and_passes_its_settings_on(monkeypatch):
+    """On a GPU (mocked: 4,000 bytes free) the batch holds the KV cache of the longest prompt as training saw it (a
+    rendered chat without a second BOS) plus the new tokens; here 60 tokens of 4 bytes each fit 10 times in 60%."""
+    tokenizer = tiny_tokenizer()
+    tokenizer.backend_tokenizer.post_processor = processors.TemplateProcessing(single="<eos> $A",
+                                                                               special_tokens=[("<eos>", 2)])
+    model = SimpleNamespace(dtype=torch.bfloat16, config=SimpleNamespace(get_text_config=lambda: SimpleNamespace(
+        num_hidden_layers=1, num_key_value_heads=1, num_attention_heads=1, head_dim=1, hidden_size=1)))
+    calls = []
+
+    def record(m, tok, prompts, **settings):
+        calls.append((m, prompts, settings))
+        return ["answer"] * len(prompts)
+
+    monkeypatch.setattr(hf_generation, "free_gpu_bytes", lambda m: 4000)
+    monkeypatch.setattr(hf_generation, "generate", record)
+    generator = HFGenerator(SimpleNamespace(load=lambda: model), tokenizer, checkpoint=None, batch_size=None)
+    prompts = ["how are you", "rate this answer with a number"]
+    assert [len(ids) for ids in tokenizer(prompts, add_special_tokens=False)["input_ids"]] == [3, 6]
+    answers = generator.sample(-1, prompts, n=2, max_new_tokens=54, temperature=0.7, seed=3, chat=True,
+                               desc="cycle 1 samples")
+    assert answers == ["answer"] * 4
+    assert calls == [(model, prompts * 2, {"max_new_tokens": 54, "temperature": 0.7, "batch_size": 10, "seed": 3,
+                                           "chat": True, "desc": "cycle 1 samples"})]
