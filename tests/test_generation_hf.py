@@ -206,3 +206,20 @@ def test_sample_sizes_its_batches_from_the_longest_prompt_as_trained_and_passes_
     assert answers == ["answer"] * 4
     assert calls == [(model, prompts * 2, {"max_new_tokens": 54, "temperature": 0.7, "batch_size": 10, "seed": 3,
                                            "chat": True, "desc": "cycle 1 samples"})]
+
+
+def test_perplexity_is_read_from_the_base_model_with_the_prompts_format_as_given(monkeypatch):
+    from ampli.judges import perplexity as judges_perplexity
+
+    calls = []
+
+    def record(model, tokenizer, prompts, responses, chat):
+        calls.append((model, tokenizer, prompts, responses, chat))
+        return [1.0]
+
+    monkeypatch.setattr(judges_perplexity, "perplexity", record)
+    base = SimpleNamespace(name="base")
+    generator = HFGenerator(SimpleNamespace(load=lambda: base), "tokenizer", checkpoint=None, batch_size=None)
+    for chat in (True, False):  # documents (sdf) are raw text: the tokenizer adds its BOS
+        assert generator.perplexity(["p"], ["r"], chat=chat) == [1.0]
+    assert calls == [(base, "tokenizer", ["p"], ["r"], True), (base, "tokenizer", ["p"], ["r"], False)]

@@ -1,5 +1,6 @@
 """The openai backend, run with the real openai client against a scripted loopback server."""
 
+import logging
 import math
 import re
 import time
@@ -15,6 +16,7 @@ from ampli.judges.base import JudgeFailed, JudgeItem, Judgment
 from ampli.judges.config import JudgeConfig
 from ampli.judges.credentials import JudgeSetupError
 from ampli.judges.rubrics import SYSTEM_PROMPT
+from ampli.spending import Budget, BudgetReached
 
 KEY_ENV = "AMPLI_TEST_JUDGE_KEY"
 # Long enough that an instant reply never times out on a busy shared machine (an extra timeout would be an extra
@@ -245,3 +247,41 @@ def test_missing_key_fails_at_build_naming_variable_and_judge(tmp_path: Path, mo
         build_judge(cfg, tmp_path)
     with pytest.raises(JudgeSetupError, match="api_key_env"):
         build_judge(replace(cfg, api_key_env=None), tmp_path)
+
+
+def test_a_stage_that_keeps_failing_says_why_after_each_round_but_the_last(tmp_path: Path, caplog):
+    def failing(user: str, attempt: int) -> Reply:
+        if user.startswith("TRAIT-RUBRIC"):
+            return Reply(status=500)
+        return Reply(status=503) if "answer a" in user else Reply(top_logprobs=[("50", 0.0)])
+
+    caplog.set_level(logging.WARNING, logger="ampli")
+    items = [JudgeItem("q", f"answer {name}") for name in "abc"]
+    with FakeJudgeServer(failing) as server:
+        judge = build_judge(config(server, max_retries=0, max_attempts=2, cache=False), tmp_path)
+        reasons = "3 x api_error: 500 after 0 retries, 1 x api_error: 503 after 0 retries"
+        with pytest.raises(JudgeFailed, match=re.escape(
+                f"judge 'fake-openai': 4 of 6 requests still fail after judge.max_attempts=2 rounds of "
+                f"judge.max_retries=0 retries ({reasons}); every score received is kept")):
+            judge.judge(TRAIT, items)
+        judge.close()
+        assert server.requests == 6 + 4
+    assert [r.getMessage() for r in caplog.records if r.getMessage().startswith("judge:")] == [
+        f"judge: 4 of 6 requests failed ({reasons}); asking again (round 2 of judge.max_attempts=2)"]
+
+
+def test_a_judge_budget_reached_mid_stage_stops_it_saying_what_was_spent_and_keeps_what_was_paid_for(tmp_path: Path):
+    cost = (PROMPT_TOKENS * 2.0 + COMPLETION_TOKENS * 8.0) / 1e6  # one request at the prices of config()
+    items = [JudgeItem("q", f"answer {i}") for i in range(4)]
+    with FakeJudgeServer(lambda user, attempt: Reply(top_logprobs=[("50", 0.0)])) as server:
+        judge = build_judge(config(server, concurrency=1), tmp_path, Budget("judge.max_cost_usd", 2.5 * cost))
+        with pytest.raises(BudgetReached, match=re.escape(
+                f"judge.max_cost_usd={2.5 * cost:g} USD reached ({3 * cost:.4f} USD spent); rerun with a higher "
+                "judge.max_cost_usd to continue")):
+            judge.judge(TRAIT, items)
+        judge.close()
+        assert server.requests == 3
+        more = build_judge(config(server), tmp_path)
+        assert more.judge(TRAIT, items) == [Judgment(50.0, 50.0)] * 4
+        more.close()
+        assert server.requests == 8 and more.usage.cache_hits == 3

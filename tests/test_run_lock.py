@@ -84,8 +84,9 @@ def test_the_lock_names_its_holder_refuses_a_second_and_is_released(tmp_path, sl
     assert (tmp_path / LOCK_FILE).stat().st_mtime > mtime  # the heartbeat
 
     holder = f"pid {os.getpid()} on host {run_lock.this_host()}, SLURM job 4242 (restart 1)"
-    with pytest.raises(RunLocked, match=re.escape(f"{tmp_path} is in use by {holder}")):
+    with pytest.raises(RunLocked, match=re.escape(f"{tmp_path} is in use by {holder}")) as refused:
         RunLock.acquire(tmp_path, FAST)
+    assert refused.value.holder.describe() == lock.holder.describe()  # who holds it, for the model cache's message
     lock.verify()
     lock.release()
     lock.release()
