@@ -137,8 +137,44 @@ def test_a_dead_holder_on_this_host_is_taken_over(tmp_path, caplog):
         time.sleep(0.01)
     RunLock.acquire(tmp_path, RunLockConfig()).release()
     holder.wait()
-    assert f"took over the run lock of {tmp_path} from pid {holder.pid}" in caplog.text
-    assert "its process is gone" in caplog.text
+    [warning] = [r.getMessage() for r in caplog.records]
+    assert re.fullmatch(rf"took over the run lock of {re.escape(str(tmp_path))} from pid {holder.pid} on host "
+                        rf"{re.escape(run_lock.this_host())}, started \S+: its process is gone", warning)
+
+
+def test_a_holder_from_before_the_host_rebooted_is_taken_over_although_its_pid_runs_again(tmp_path, caplog):
+    caplog.set_level(logging.WARNING, logger="ampli")
+    before_reboot = {**json.loads(dead_holder(tmp_path)), "pid": os.getpid(), "boot_id": "an-earlier-boot"}
+    (tmp_path / LOCK_FILE).write_text(json.dumps(before_reboot))
+    RunLock.acquire(tmp_path, RunLockConfig()).release()
+    [warning] = [r.getMessage() for r in caplog.records]
+    assert warning.endswith(f"from pid {os.getpid()} on host {run_lock.this_host()}, started "
+                            f"{before_reboot['started']}: its host has rebooted since")
+
+
+@pytest.mark.parametrize("content", ["{damaged", '{"owner": "another tool"}'])
+def test_a_lock_file_that_cannot_be_read_is_judged_by_its_age_alone(tmp_path, caplog, content):
+    caplog.set_level(logging.WARNING, logger="ampli")
+    cfg = RunLockConfig(heartbeat_s=0.1, stale_after_s=2.0)
+    (tmp_path / LOCK_FILE).write_text(content)
+    unreadable = "pid 0 on host (unreadable lock file), started ?"
+    with pytest.raises(RunLocked, match=re.escape(f"is in use by {unreadable} (last heartbeat 0 s ago)")):
+        RunLock.acquire(tmp_path, cfg)
+    os.utime(tmp_path / LOCK_FILE, (time.time() - 10, time.time() - 10))
+    RunLock.acquire(tmp_path, cfg).release()
+    [warning] = [r.getMessage() for r in caplog.records]
+    assert warning.endswith(f"from {unreadable}: no heartbeat for 10 s (run_lock.stale_after_s=2)")
+    assert leftovers(tmp_path) == []
+
+
+def test_a_contender_on_another_host_that_died_mid_takeover_is_taken_over_once_silent(tmp_path):
+    stale = json.loads(dead_holder(tmp_path))
+    marker = tmp_path / f".{LOCK_FILE}.taken-{stale['token']}"
+    marker.write_text(json.dumps({**stale, "token": "rival", "host": "other-node", "boot_id": None}))
+    cfg = RunLockConfig(heartbeat_s=0.1, stale_after_s=2.0)
+    os.utime(marker, (time.time() - 10, time.time() - 10))
+    RunLock.acquire(tmp_path, cfg).release()
+    assert leftovers(tmp_path) == []
 
 
 def test_a_holder_on_another_host_is_taken_over_only_after_its_heartbeat_stops(tmp_path, monkeypatch, caplog):
