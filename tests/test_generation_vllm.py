@@ -2,6 +2,7 @@
 the engine, one engine per cycle shut down before training, unique LoRA ids, resume; and the clear errors."""
 
 import json
+import logging
 import math
 import os
 import sys
@@ -111,8 +112,10 @@ EVAL_TOKENS = 8  # micro samples training data at model.max_new_tokens=16; a low
 
 
 def test_each_request_kind_has_its_own_token_limit_and_perplexity_scores_only_the_answers(micro_overrides,
-                                                                                         engine_log, monkeypatch):
+                                                                                         engine_log, monkeypatch,
+                                                                                         caplog):
     monkeypatch.setenv("AMPLI_FAKE_VLLM_POSITION_LOGPROBS", "1")  # token t of a scored sequence: logprob -t/100
+    caplog.set_level(logging.INFO, logger="ampli")
     run = Run(compose_config(with_overrides(micro_overrides, *VLLM, f"model.eval_max_new_tokens={EVAL_TOKENS}")))
     summary = run.run()
     generates = [c for c in events(engine_log) if c["event"] == "generate"]
@@ -121,6 +124,9 @@ def test_each_request_kind_has_its_own_token_limit_and_perplexity_scores_only_th
     evals = [c for c in generates if c not in scoring and c["prompts"] == eval_ids]
     samples = [c for c in generates if c not in scoring and c not in evals]
     assert (len(scoring), len(evals), len(samples)) == (3, 3, 1)  # base, model 0 and model 1; cycle 1's samples
+    asked = [r.getMessage() for r in caplog.records if r.getMessage().endswith("from vLLM")]
+    assert f"cycle 1 generate: {len(samples[0]['prompts'])} prompts x 1 from vLLM" in asked
+    assert f"cycle_001 eval: {len(eval_ids)} prompts x {run.cfg.loop.eval_samples} from vLLM" in asked
 
     def max_tokens(calls: list[dict]) -> set[int]:
         return {params["max_tokens"] for call in calls for params in call["params"]}

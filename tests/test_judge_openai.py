@@ -285,3 +285,12 @@ def test_a_judge_budget_reached_mid_stage_stops_it_saying_what_was_spent_and_kee
         assert more.judge(TRAIT, items) == [Judgment(50.0, 50.0)] * 4
         more.close()
         assert server.requests == 8 and more.usage.cache_hits == 3
+
+
+def test_the_score_cache_directory_is_made_with_its_parents(tmp_path: Path):
+    """A sweep's first job may build its judge before anything else made the output directory."""
+    with FakeJudgeServer(lambda user, attempt: Reply(top_logprobs=[("50", 0.0)])) as server:
+        judge = build_judge(config(server), tmp_path / "new_sweep" / "judge_cache")
+        judge.judge(TRAIT, [JudgeItem("q", "a")])
+        judge.close()
+    assert len(list((tmp_path / "new_sweep" / "judge_cache").glob("scores-*.jsonl"))) == 1

@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import torch
 
 from ampli.config import ConfigError
 from ampli.generation import engine_process, vllm_engine
@@ -89,6 +90,29 @@ def test_training_waits_for_the_gpu_memory_and_stops_if_it_does_not_come_back(mo
     with pytest.raises(EngineError, match=r"GPU 1: 30\.0 GiB more than before it started.*release_timeout_s"):
         vllm_engine.wait_for_gpu_memory([70 * gib, 80 * gib], QUICK)
     vllm_engine.wait_for_gpu_memory(None, QUICK)  # no CUDA (the fake engine): nothing to wait for
+
+
+def test_the_memory_to_wait_for_is_each_gpus_free_memory_and_what_this_process_keeps_cached(monkeypatch):
+    """What torch's allocator of this process holds is free for the trainer; only the engine's must come back."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda d: ((10 + d) * 2**30, 80 * 2**30))  # (free, total)
+    monkeypatch.setattr(torch.cuda, "memory_reserved", lambda d: (d + 1) * 2**20)
+    assert vllm_engine.gpu_free_bytes() == [10 * 2**30 + 2**20, 11 * 2**30 + 2 * 2**20]
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert vllm_engine.gpu_free_bytes() is None
+
+
+def test_a_request_up_to_max_model_len_is_sent_and_a_longer_one_refused_naming_the_setting(engine_log):
+    engine = start()  # max_model_len 64
+    try:
+        engine.check_lengths([[1] * 10, [1] * 60], 4)
+        engine.check_lengths([], 64)  # perplexity of no answers: nothing is long
+        with pytest.raises(EngineError, match=r"^a request of 65 tokens exceeds the engine's max_model_len=64; "
+                                              r"set generation\.max_model_len >= 65$"):
+            engine.check_lengths([[1] * 61], 4)
+    finally:
+        engine.close()
 
 
 def test_the_engine_is_sized_from_the_run_and_serves_perplexity_without_prefix_caching(micro_overrides, engine_log,
