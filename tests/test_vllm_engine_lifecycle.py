@@ -7,6 +7,7 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -101,6 +102,22 @@ def test_the_memory_to_wait_for_is_each_gpus_free_memory_and_what_this_process_k
     assert vllm_engine.gpu_free_bytes() == [10 * 2**30 + 2**20, 11 * 2**30 + 2 * 2**20]
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert vllm_engine.gpu_free_bytes() is None
+
+
+def test_release_stops_the_engine_and_waits_for_the_memory_free_before_it_started(engine_log, monkeypatch):
+    waited = []
+    monkeypatch.setattr(vllm_engine, "gpu_free_bytes", lambda: [70 * 2**30])
+    monkeypatch.setattr(vllm_engine, "wait_for_gpu_memory", lambda before, cfg: waited.append((before, cfg)))
+    monkeypatch.setattr(vllm_engine, "vllm_python", lambda cfg: sys.executable)
+    source = SimpleNamespace(weights=SimpleNamespace(path=Path("fake-model")), dtype=torch.float32,
+                             cfg=SimpleNamespace(lora=SimpleNamespace(enabled=False), text_only=False))
+    generator = vllm_engine.VLLMGenerator(QUICK, source, tokenizer=None, checkpoint=None, max_model_len=64)
+    engine, lora = generator._serving(-1)
+    assert lora is None and group_members(engine.process.pgid)
+    generator.release()
+    assert waited == [([70 * 2**30], QUICK)] and group_members(engine.process.pgid) == []
+    generator.release()  # nothing held: nothing to wait for
+    assert len(waited) == 1
 
 
 def test_a_request_up_to_max_model_len_is_sent_and_a_longer_one_refused_naming_the_setting(engine_log):
