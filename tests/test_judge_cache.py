@@ -82,10 +82,15 @@ def test_a_line_not_yet_whole_is_read_once_it_is_and_a_damaged_one_skipped(tmp_p
     assert cache.lookup(["a"]) == [None]
     other.write_text(whole[:10] + "\0" * (len(whole) - 11) + "\n")  # NFS: the size grew before the data did
     assert cache.lookup(["a"]) == [None]
-    other.write_text(whole + "{not json\n" + line("b", 7.0))
+    other.write_text(whole + "{not json\n" + line("b", 7.0) + line("c", 1.0)[:5])
     caplog.set_level(logging.WARNING, logger="ampli")
-    assert cache.lookup(["a", "b"]) == [Score(42.0, None), Score(7.0, None)]
-    assert f"judge cache {other}: skipping an unreadable line at byte {len(whole)}" in caplog.text
+    assert cache.lookup(["a", "b", "c"]) == [Score(42.0, None), Score(7.0, None), None]
+    assert [r.getMessage() for r in caplog.records] == [
+        f"judge cache {other}: skipping an unreadable line at byte {len(whole)}"]
+    with other.open("a") as f:  # the cut line completed: only the bytes after the last whole line are read again
+        f.write(line("c", 1.0)[5:])
+    assert cache.lookup(["c"]) == [Score(1.0, None)]
+    assert len(caplog.records) == 1  # the damaged line was read once
 
 
 @pytest.fixture
