@@ -294,3 +294,51 @@ def test_the_score_cache_directory_is_made_with_its_parents(tmp_path: Path):
         judge.judge(TRAIT, [JudgeItem("q", "a")])
         judge.close()
     assert len(list((tmp_path / "new_sweep" / "judge_cache").glob("scores-*.jsonl"))) == 1
+
+
+@pytest.mark.parametrize("change", ["model", "backend", "top_logprobs", "min_number_mass", "temperature", "question",
+                                    "system_prompt"])
+def test_a_cached_score_is_reused_only_for_the_very_same_request(tmp_path: Path, monkeypatch, change: str):
+    """The cache is shared by a sweep's runs: a score is reused only where the judge, its scoring settings, the
+    system prompt, the rubric, the question and the answer are all the same."""
+    from ampli.judges import pipeline
+
+    item = JudgeItem("q", "a")
+    with FakeJudgeServer(lambda user, attempt: Reply(text="50", top_logprobs=[("50", 0.0)])) as server:
+        for _ in range(2):  # the second judge finds both scores in the cache
+            judge = build_judge(config(server), tmp_path)
+            judge.judge(TRAIT, [item])
+            judge.close()
+        assert server.requests == 2
+        cfg = config(server)
+        if change == "backend":
+            cfg = replace(cfg, backend="anthropic", base_url=server.url)
+        elif change == "question":
+            item = JudgeItem("another question", "a")
+        elif change == "system_prompt":
+            monkeypatch.setattr(pipeline, "SYSTEM_PROMPT", "Another system prompt.")
+        else:
+            cfg = replace(cfg, **{change: {"model": "another-judge", "top_logprobs": 5, "min_number_mass": 0.5,
+                                           "temperature": 0.5}[change]})
+        judge = build_judge(cfg, tmp_path)
+        judge.judge(TRAIT, [item])
+        judge.close()
+        assert server.requests == 4
+
+
+def test_a_judge_without_temperature_sends_none(tmp_path: Path):
+    """Newer Claude models refuse the field: judge.temperature=null leaves it out of the request."""
+    with FakeJudgeServer(lambda user, attempt: Reply(top_logprobs=[("50", 0.0)])) as server:
+        for temperature in (None, 0.0):
+            judge = build_judge(config(server, temperature=temperature, cache=False), tmp_path)
+            judge.judge(TRAIT, [JudgeItem("q", "a")])
+            judge.close()
+        assert ["temperature" in body for body in server.bodies] == [False, False, True, True]
+
+
+def test_a_hosted_judge_without_api_key_env_is_refused_naming_the_setting(tmp_path: Path):
+    cfg = JudgeConfig(name="claude", backend="anthropic", model="m", api_key_env=None)
+    with pytest.raises(JudgeSetupError, match=r"^judge 'claude' \(backend=anthropic\) has no api_key_env; set "
+                                              r"judge\.api_key_env to the name of the environment variable that "
+                                              r"holds its API key$"):
+        build_judge(cfg, tmp_path)

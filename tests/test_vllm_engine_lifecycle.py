@@ -120,6 +120,27 @@ def test_release_stops_the_engine_and_waits_for_the_memory_free_before_it_starte
     assert len(waited) == 1
 
 
+def test_the_engine_settings_for_the_base_with_adapters_and_for_a_full_weights_checkpoint(monkeypatch):
+    base, checkpoint = "/models/base", "/runs/r/cycle_001/checkpoint"
+
+    def generator(lora: bool, text_only: bool, **cfg) -> vllm_engine.VLLMGenerator:
+        source = SimpleNamespace(weights=SimpleNamespace(path=Path(base)), dtype=torch.bfloat16,
+                                 cfg=SimpleNamespace(lora=SimpleNamespace(enabled=lora, r=16), text_only=text_only))
+        return vllm_engine.VLLMGenerator(replace(QUICK, gpu_memory_utilization=0.8, **cfg), source, tokenizer=None,
+                                         checkpoint=None, max_model_len=2048)
+
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 0)
+    common = {"tokenizer": base, "dtype": "bfloat16", "gpu_memory_utilization": 0.8, "max_model_len": 2048}
+    assert generator(lora=True, text_only=True, enforce_eager=True)._settings(base) == {
+        **common, "model": base, "enforce_eager": True, "tensor_parallel_size": 1, "enable_lora": True,
+        "enable_prefix_caching": False, "limit_mm_per_prompt": {"image": 0, "video": 0}, "max_lora_rank": 16,
+        "max_loras": 2}
+    assert generator(lora=False, text_only=False, tensor_parallel_size=4)._settings(checkpoint) == {
+        **common, "model": checkpoint, "enforce_eager": False, "tensor_parallel_size": 4, "enable_lora": False}
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert generator(lora=False, text_only=False)._settings(checkpoint)["tensor_parallel_size"] == 2
+
+
 def test_a_request_up_to_max_model_len_is_sent_and_a_longer_one_refused_naming_the_setting(engine_log):
     engine = start()  # max_model_len 64
     try:

@@ -59,8 +59,23 @@ class SamplingParams:
         self.kwargs = kwargs
 
 
+# Engine arguments as vLLM's EngineArgs names them (the ones ampli may send, and a few more); vLLM refuses any other
+# name with a TypeError, and so does this stand-in, so that a misspelt setting cannot pass the tests.
+ENGINE_ARGS = frozenset({
+    "model", "tokenizer", "dtype", "seed", "max_model_len", "gpu_memory_utilization", "enforce_eager",
+    "tensor_parallel_size", "enable_lora", "max_lora_rank", "max_loras", "enable_prefix_caching",
+    "limit_mm_per_prompt", "trust_remote_code", "max_num_seqs", "quantization",
+})
+MULTIMODAL_INPUTS = frozenset({"image", "video", "audio"})
+
+
 class LLM:
     def __init__(self, **settings):
+        unknown = sorted(set(settings) - ENGINE_ARGS)
+        if unknown:
+            raise TypeError(f"EngineArgs.__init__() got an unexpected keyword argument {unknown[0]!r}")
+        if not set(settings.get("limit_mm_per_prompt") or {}) <= MULTIMODAL_INPUTS:
+            raise ValueError(f"limit_mm_per_prompt: unknown modality in {settings['limit_mm_per_prompt']}")
         self.settings = settings
         record("start", settings=settings)
         atexit.register(record, "exit")
