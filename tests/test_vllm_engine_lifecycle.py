@@ -2,6 +2,8 @@
 of its group behind (also one that ignores SIGTERM), a hung start or request hits its deadline with an error
 naming the setting, training waits for the GPU's memory to come back, and the engine is sized from the run."""
 
+import logging
+import math
 import os
 import re
 import sys
@@ -13,6 +15,8 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+from fakes.tiny_lm import tiny_tokenizer
+from tokenizers import processors
 
 from ampli.config import ConfigError
 from ampli.generation import engine_process, vllm_engine
@@ -206,3 +210,63 @@ def test_a_group_that_outlives_sigkill_is_an_error_naming_its_processes(monkeypa
     monkeypatch.undo()
     process.kill()
     assert group_members(pid) == []
+
+
+def test_the_engine_says_when_it_is_up_and_when_it_has_shut_down(engine_log, caplog):
+    caplog.set_level(logging.INFO, logger="ampli")
+    start().close()
+    assert [r.getMessage() for r in caplog.records] == ["vLLM 0.0-fake engine up on fake-model (max_model_len 64)",
+                                                        "vLLM engine on fake-model shut down"]
+
+
+def test_a_setting_vllm_refuses_is_an_error_naming_it(engine_log):
+    error = raised_within(10, lambda: vllm_engine.Engine(
+        sys.executable, {"model": "fake-model", "max_model_len": 64, "max_lora_ranks": 8}, QUICK))
+    assert isinstance(error, EngineError) and str(error) == (
+        "vLLM: TypeError: EngineArgs.__init__() got an unexpected keyword argument 'max_lora_ranks'")
+    assert events(engine_log) == []  # refused before an engine was made
+
+
+def test_stop_ends_a_process_that_ignores_the_request_to_exit():
+    process = LineProcess([sys.executable, "-c", "import time; time.sleep(600)"])
+    assert raised_within(10, lambda: process.stop({"shutdown": True}, 0.3)) is None
+    assert group_members(process.pgid) == []
+
+
+def test_the_vllm_python_is_the_setting_then_the_environment_then_the_projects_own(monkeypatch):
+    monkeypatch.delenv("AMPLI_VLLM_PYTHON", raising=False)
+    assert vllm_engine.vllm_python(QUICK) == str(vllm_engine.DEFAULT_ENV / "bin" / "python")
+    assert vllm_engine.DEFAULT_ENV == Path(vllm_engine.__file__).resolve().parents[2] / ".venv-vllm"
+    monkeypatch.setenv("AMPLI_VLLM_PYTHON", "/envs/vllm/bin/python")
+    assert vllm_engine.vllm_python(QUICK) == "/envs/vllm/bin/python"
+    assert vllm_engine.vllm_python(replace(QUICK, python="/opt/vllm/bin/python")) == "/opt/vllm/bin/python"
+
+
+def test_an_engine_sized_exactly_for_the_run_is_accepted():
+    assert vllm_engine.serving_length(replace(QUICK, max_model_len=300), 300) == 300
+    assert vllm_engine.serving_length(replace(QUICK, max_model_len=None), 300) == 300
+    with pytest.raises(ConfigError, match=r"generation\.max_model_len=299 is below the 300 tokens"):
+        vllm_engine.serving_length(replace(QUICK, max_model_len=299), 300)
+
+
+def test_perplexity_scores_the_answer_tokens_of_prompts_as_trained(engine_log, monkeypatch):
+    """Token t of a scored sequence gets logprob -t/100 from the fake; a rendered chat has no second BOS, a raw
+    document gets the tokenizer's; answers never get one; an empty answer has no perplexity."""
+    monkeypatch.setenv("AMPLI_FAKE_VLLM_POSITION_LOGPROBS", "1")
+    monkeypatch.setattr(vllm_engine, "vllm_python", lambda cfg: sys.executable)
+    tokenizer = tiny_tokenizer()
+    tokenizer.backend_tokenizer.post_processor = processors.TemplateProcessing(single="<eos> $A",
+                                                                               special_tokens=[("<eos>", 2)])
+    source = SimpleNamespace(weights=SimpleNamespace(path=Path("fake-model")), dtype=torch.float32,
+                             cfg=SimpleNamespace(lora=SimpleNamespace(enabled=False), text_only=False))
+    prompt = " ".join(["how"] * 59)  # 59 tokens + 4 answer tokens + the 1 token vLLM samples = max_model_len
+    generator = vllm_engine.VLLMGenerator(QUICK, source, tokenizer, checkpoint=None, max_model_len=64)
+    try:
+        chat = generator.perplexity([prompt, "how are you"], ["calm happy joy sad", ""], chat=True)
+        assert chat[0] == pytest.approx(math.exp(sum(range(59, 63)) / 100 / 4)) and math.isnan(chat[1])
+        document = generator.perplexity(["how are you"], ["calm happy"], chat=False)
+        assert document == [pytest.approx(math.exp((4 + 5) / 100 / 2))]  # <eos> how are you | calm happy
+    finally:
+        generator.release()
+    scored = [c for c in events(engine_log) if c["event"] == "generate"]
+    assert [len(ids) for ids in scored[0]["prompts"]] == [63, 3]
