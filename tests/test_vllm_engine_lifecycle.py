@@ -270,3 +270,25 @@ def test_perplexity_scores_the_answer_tokens_of_prompts_as_trained(engine_log, m
         generator.release()
     scored = [c for c in events(engine_log) if c["event"] == "generate"]
     assert [len(ids) for ids in scored[0]["prompts"]] == [63, 3]
+
+
+def test_samples_are_asked_for_prompts_as_trained_with_a_seed_of_their_own_in_vllms_range(engine_log, monkeypatch):
+    monkeypatch.setattr(vllm_engine, "vllm_python", lambda cfg: sys.executable)
+    tokenizer = tiny_tokenizer()
+    tokenizer.backend_tokenizer.post_processor = processors.TemplateProcessing(single="<eos> $A",
+                                                                               special_tokens=[("<eos>", 2)])
+    source = SimpleNamespace(weights=SimpleNamespace(path=Path("fake-model")), dtype=torch.float32,
+                             cfg=SimpleNamespace(lora=SimpleNamespace(enabled=False), text_only=False))
+    generator = vllm_engine.VLLMGenerator(QUICK, source, tokenizer, checkpoint=None, max_model_len=64)
+    prompts = ["how are you", "rate this answer"]
+    try:
+        for seed, chat in ((2**40 + 5, True), (2**40 + 5, True), (2**40 + 6, False)):
+            generator.sample(-1, prompts, n=1, max_new_tokens=2, temperature=1.0, seed=seed, chat=chat, desc="d")
+    finally:
+        generator.release()
+    calls = [c for c in events(engine_log) if c["event"] == "generate"]
+    seeds = [[params["seed"] for params in call["params"]] for call in calls]
+    assert all(type(s) is int and 0 <= s < 2**31 for run in seeds for s in run)  # vLLM takes a 32-bit seed
+    assert seeds[0] == seeds[1] and len(set(seeds[0])) == 2 and set(seeds[2]).isdisjoint(seeds[0])
+    assert [len(ids) for ids in calls[0]["prompts"]] == [3, 3]  # a rendered chat: no BOS added
+    assert [len(ids) for ids in calls[2]["prompts"]] == [4, 4]  # raw text (sdf): the tokenizer's BOS
