@@ -282,7 +282,7 @@ def test_samples_are_asked_for_prompts_as_trained_with_a_seed_of_their_own_in_vl
     generator = vllm_engine.VLLMGenerator(QUICK, source, tokenizer, checkpoint=None, max_model_len=64)
     prompts = ["how are you", "rate this answer"]
     try:
-        for seed, chat in ((2**40 + 5, True), (2**40 + 5, True), (2**40 + 6, False)):
+        for seed, chat in ((3000, True), (3000, True), (3001, False)):  # 3000 x 1,000,003 > 2**31
             generator.sample(-1, prompts, n=1, max_new_tokens=2, temperature=1.0, seed=seed, chat=chat, desc="d")
     finally:
         generator.release()
