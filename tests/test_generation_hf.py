@@ -8,7 +8,6 @@ from types import SimpleNamespace
 import pytest
 import torch
 from fakes.tiny_lm import tiny_tokenizer
-from tokenizers import processors
 
 from ampli.generation import hf as hf_generation
 from ampli.generation.batched import generate
@@ -185,9 +184,7 @@ def test_real_models_size_their_generation_batches():
 def test_sample_sizes_its_batches_from_the_longest_prompt_as_trained_and_passes_its_settings_on(monkeypatch):
     """On a GPU (mocked: 4,000 bytes free) the batch holds the KV cache of the longest prompt as training saw it (a
     rendered chat without a second BOS) plus the new tokens; here 60 tokens of 4 bytes each fit 10 times in 60%."""
-    tokenizer = tiny_tokenizer()
-    tokenizer.backend_tokenizer.post_processor = processors.TemplateProcessing(single="<eos> $A",
-                                                                               special_tokens=[("<eos>", 2)])
+    tokenizer = tiny_tokenizer(bos=True)
     model = SimpleNamespace(dtype=torch.bfloat16, config=SimpleNamespace(get_text_config=lambda: SimpleNamespace(
         num_hidden_layers=1, num_key_value_heads=1, num_attention_heads=1, head_dim=1, hidden_size=1)))
     calls = []

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 from fakes.tiny_lm import tiny_model, tiny_tokenizer
-from tokenizers import decoders, processors
+from tokenizers import decoders
 
 from ampli.config import TraitConfig
 from ampli.judges import build_judge
@@ -93,9 +93,7 @@ def test_a_tokenizer_that_splits_numbers_is_refused_even_when_it_decodes_them_ba
     assert tokenizer.decode(tokenizer.encode("10", add_special_tokens=False)) == "10"
     with pytest.raises(ValueError, match=r"'qwen-like': its tokenizer splits \[10, 42, 85, 100\] into several"):
         check_number_tokens(tokenizer, "qwen-like")
-    whole = tiny_tokenizer()
-    whole.backend_tokenizer.post_processor = processors.TemplateProcessing(single="<eos> $A",
-                                                                           special_tokens=[("<eos>", 2)])
+    whole = tiny_tokenizer(bos=True)
     assert len(whole.encode("10")) == 2  # a BOS-like token first, as Llama 3's tokenizer adds
     check_number_tokens(whole, "llama-like")
 
@@ -132,9 +130,7 @@ def test_a_judge_with_a_chat_template_is_asked_in_its_chat_format(tmp_path: Path
     one (as Llama 3's does) must not add it to a chat the template has already rendered."""
     path = save(tmp_path / "chat")
     system_words = tuple(dict.fromkeys(re.findall(r"\w+|[^\w\s]+", SYSTEM_PROMPT)))
-    tokenizer = tiny_tokenizer(extra_words=("SYS", "USR", "BOT", *system_words))
-    tokenizer.backend_tokenizer.post_processor = processors.TemplateProcessing(single="<eos> $A",
-                                                                               special_tokens=[("<eos>", 2)])
+    tokenizer = tiny_tokenizer(extra_words=("SYS", "USR", "BOT", *system_words), bos=True)
     tokenizer.chat_template = ("{% for m in messages %}{% if m['role'] == 'system' %}SYS {% elif m['role'] == 'user' %}"
                                "USR {% endif %}{{ m['content'] }} {% endfor %}{% if add_generation_prompt %}BOT{% endif %}")
     tokenizer.save_pretrained(path)

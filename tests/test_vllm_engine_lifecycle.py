@@ -16,7 +16,6 @@ from types import SimpleNamespace
 import pytest
 import torch
 from fakes.tiny_lm import tiny_tokenizer
-from tokenizers import processors
 
 from ampli.config import ConfigError
 from ampli.generation import engine_process, vllm_engine
@@ -42,6 +41,12 @@ def running(pid: int) -> bool:
 
 def start(cfg: GenerationConfig = QUICK) -> vllm_engine.Engine:
     return vllm_engine.Engine(sys.executable, {"model": "fake-model", "max_model_len": 64}, cfg)
+
+
+def plain_source() -> SimpleNamespace:
+    """What VLLMGenerator reads of a ModelSource: the fake engine's model, float32, no LoRA, text only."""
+    return SimpleNamespace(weights=SimpleNamespace(path=Path("fake-model")), dtype=torch.float32,
+                           cfg=SimpleNamespace(lora=SimpleNamespace(enabled=False), text_only=False))
 
 
 def test_close_ends_the_whole_group_also_a_grandchild_that_ignores_sigterm(engine_log, tmp_path, monkeypatch):
@@ -134,8 +139,7 @@ def test_release_stops_the_engine_and_waits_for_the_memory_free_before_it_starte
     monkeypatch.setattr(vllm_engine, "gpu_free_bytes", lambda: [70 * 2**30])
     monkeypatch.setattr(vllm_engine, "wait_for_gpu_memory", lambda before, cfg: waited.append((before, cfg)))
     monkeypatch.setattr(vllm_engine, "vllm_python", lambda cfg: sys.executable)
-    source = SimpleNamespace(weights=SimpleNamespace(path=Path("fake-model")), dtype=torch.float32,
-                             cfg=SimpleNamespace(lora=SimpleNamespace(enabled=False), text_only=False))
+    source = plain_source()
     generator = vllm_engine.VLLMGenerator(QUICK, source, tokenizer=None, checkpoint=None, max_model_len=64)
     engine, lora = generator._serving(-1)
     assert lora is None and group_members(engine.process.pgid)
@@ -254,11 +258,7 @@ def test_perplexity_scores_the_answer_tokens_of_prompts_as_trained(engine_log, m
     document gets the tokenizer's; answers never get one; an empty answer has no perplexity."""
     monkeypatch.setenv("AMPLI_FAKE_VLLM_POSITION_LOGPROBS", "1")
     monkeypatch.setattr(vllm_engine, "vllm_python", lambda cfg: sys.executable)
-    tokenizer = tiny_tokenizer()
-    tokenizer.backend_tokenizer.post_processor = processors.TemplateProcessing(single="<eos> $A",
-                                                                               special_tokens=[("<eos>", 2)])
-    source = SimpleNamespace(weights=SimpleNamespace(path=Path("fake-model")), dtype=torch.float32,
-                             cfg=SimpleNamespace(lora=SimpleNamespace(enabled=False), text_only=False))
+    tokenizer, source = tiny_tokenizer(bos=True), plain_source()
     prompt = " ".join(["how"] * 59)  # 59 tokens + 4 answer tokens + the 1 token vLLM samples = max_model_len
     generator = vllm_engine.VLLMGenerator(QUICK, source, tokenizer, checkpoint=None, max_model_len=64)
     try:
@@ -274,11 +274,7 @@ def test_perplexity_scores_the_answer_tokens_of_prompts_as_trained(engine_log, m
 
 def test_samples_are_asked_for_prompts_as_trained_with_a_seed_of_their_own_in_vllms_range(engine_log, monkeypatch):
     monkeypatch.setattr(vllm_engine, "vllm_python", lambda cfg: sys.executable)
-    tokenizer = tiny_tokenizer()
-    tokenizer.backend_tokenizer.post_processor = processors.TemplateProcessing(single="<eos> $A",
-                                                                               special_tokens=[("<eos>", 2)])
-    source = SimpleNamespace(weights=SimpleNamespace(path=Path("fake-model")), dtype=torch.float32,
-                             cfg=SimpleNamespace(lora=SimpleNamespace(enabled=False), text_only=False))
+    tokenizer, source = tiny_tokenizer(bos=True), plain_source()
     generator = vllm_engine.VLLMGenerator(QUICK, source, tokenizer, checkpoint=None, max_model_len=64)
     prompts = ["how are you", "rate this answer"]
     try:
