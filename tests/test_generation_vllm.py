@@ -182,16 +182,25 @@ def test_the_backend_is_part_of_the_run_fingerprint(micro_overrides, engine_log)
 def test_no_gpu_is_a_clear_error_before_any_work(micro_overrides, monkeypatch):
     monkeypatch.setattr(vllm_backend, "gpu_visible", lambda: False)
     overrides = with_overrides(micro_overrides, *VLLM)
-    with pytest.raises(ConfigError, match="generation=vllm needs a GPU and none is visible"):
+    with pytest.raises(ConfigError, match=r"^generation=vllm needs a GPU and none is visible \(torch\.cuda\."
+                                          r"is_available\(\) is False\); use generation=hf, which also runs on "
+                                          r"the CPU$"):
         Run(compose_config(overrides))
     assert not (output_dir_of(overrides) / "runs").exists()
 
 
 def test_missing_vllm_is_a_clear_error_naming_the_way_to_install_it(micro_overrides, monkeypatch, tmp_path):
+    """The error quotes the import's last line of stderr, the reason a person needs to fix it."""
     monkeypatch.setattr(vllm_backend, "gpu_visible", lambda: True)
     monkeypatch.delenv("PYTHONPATH", raising=False)
-    with pytest.raises(ConfigError, match=r"cannot import vllm .*`make vllm` creates \.venv-vllm"):
+    with pytest.raises(ConfigError, match=r"^generation=vllm: \S+ cannot import vllm \(ModuleNotFoundError: No "
+                                          r"module named 'vllm'\); `make vllm` creates \.venv-vllm"):
         Run(compose_config(with_overrides(micro_overrides, *VLLM)))
+    silent = tmp_path / "silent-python"
+    silent.write_text("#!/bin/sh\nexit 1\n")
+    silent.chmod(0o755)
+    with pytest.raises(ConfigError, match=r"cannot import vllm \(\(no output\)\); "):
+        Run(compose_config(with_overrides(micro_overrides, *VLLM, f"generation.python={silent}")))
     with pytest.raises(ConfigError, match=r"no Python at .*nowhere/bin/python"):
         Run(compose_config(with_overrides(micro_overrides, *VLLM, f"generation.python={tmp_path}/nowhere/bin/python")))
 
