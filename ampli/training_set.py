@@ -57,4 +57,4 @@ def is_coherent(record: dict, judgment: dict | None, coherence_min: float) -> bo
 
 def original_mix(seed_records: list[dict], n: int, seed: int) -> list[dict]:
     """n seed-set records for one later cycle, drawn without replacement."""
-    return random.Random(seed).sample(seed_records, n) if n else []
+    return random.Random(seed).sample(seed_records, n)

@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from ampli.config import ConfigError
+from ampli.generation import build_generator
 from ampli.generation import vllm_engine as vllm_backend
+from ampli.generation.hf import HFGenerator
 from ampli.generation.batched import prompt_ids
 from ampli.loop import Run
 from ampli.regimes import base as regimes_base
@@ -204,6 +206,19 @@ def test_missing_vllm_is_a_clear_error_naming_the_way_to_install_it(micro_overri
     with pytest.raises(ConfigError, match=r"no Python at .*nowhere/bin/python"):
         Run(compose_config(with_overrides(micro_overrides, *VLLM, f"generation.python={tmp_path}/nowhere/bin/python")))
 
+
+
+def test_the_run_settings_reach_the_generator_each_backend_builds(micro_overrides):
+    """judge.perplexity decides whether the base model's engine serves prompt logprobs (and so gives up prefix
+    caching); model.generation_batch_size fixes the HF engine's batches."""
+    for perplexity in (True, False):
+        cfg = compose_config(with_overrides(micro_overrides, *VLLM, f"judge.perplexity={str(perplexity).lower()}"))
+        generator = build_generator(cfg, None, None, None, longest_sequence=lambda: 99)
+        assert isinstance(generator, vllm_backend.VLLMGenerator)
+        assert (generator.prompt_logprobs, generator.max_model_len) == (perplexity, 99)
+    cfg = compose_config(with_overrides(micro_overrides, "model.generation_batch_size=7"))
+    generator = build_generator(cfg, None, None, None, longest_sequence=lambda: 99)
+    assert isinstance(generator, HFGenerator) and generator.batch_size == 7
 
 def test_max_lora_rank_holds_the_adapter():
     assert [vllm_backend.max_lora_rank(r) for r in (4, 8, 16, 17, 64, 300, 512)] == [8, 8, 16, 32, 64, 320, 512]

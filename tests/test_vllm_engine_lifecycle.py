@@ -6,6 +6,7 @@ import logging
 import math
 import os
 import re
+import subprocess
 import sys
 import threading
 import time
@@ -23,7 +24,7 @@ from ampli.generation.config import GenerationConfig
 from ampli.generation.engine_process import EngineError, LineProcess, group_members
 from ampli.loop import Run
 from ampli.regimes.base import longest_sequence
-from tests.conftest import compose_config, with_overrides
+from tests.conftest import ROOT, compose_config, with_overrides
 from tests.test_generation_vllm import VLLM, engine_log, events  # noqa: F401 (engine_log is a fixture)
 
 QUICK = GenerationConfig(backend="vllm", start_timeout_s=5.0, request_timeout_s=5.0, stop_timeout_s=0.5,
@@ -215,6 +216,56 @@ def test_a_group_that_outlives_sigkill_is_an_error_naming_its_processes(monkeypa
     process.kill()
     assert group_members(pid) == []
 
+
+
+def test_the_group_is_read_from_each_processs_state_and_group_in_proc(tmp_path, monkeypatch):
+    """A name may hold spaces and ")"; zombies (Z) and dead processes (X) hold no memory; the session id is not the
+    group; a process that exits while /proc is read is passed over, not the end of the listing."""
+    proc = tmp_path / "proc"
+
+    def process(pid: int, name: str, state: str, group: int, session: int = 55) -> None:
+        (proc / str(pid)).mkdir(parents=True)
+        (proc / str(pid) / "stat").write_text(f"{pid} ({name}) {state} 1 {group} {session} 0 -1 4194560 0 0\n")
+
+    for pid in range(100, 110):
+        (proc / str(pid)).mkdir(parents=True)  # gone between listing /proc and reading its stat
+    for i, pid in enumerate(range(200, 210)):
+        process(pid, f"VLLM ) worker {i}", "SRD"[i % 3], group=77)
+    process(300, "zombie", "Z", group=77)
+    process(301, "dead", "X", group=77)
+    process(302, "other group", "S", group=55, session=77)
+    (proc / "self").mkdir()
+    monkeypatch.setattr(engine_process, "PROC", proc)
+    assert sorted(group_members(77)) == list(range(200, 210))
+
+
+def test_without_proc_the_kernel_is_asked_with_signal_0_only(tmp_path, monkeypatch):
+    monkeypatch.setattr(engine_process, "PROC", tmp_path / "no-proc")
+    sleeper = subprocess.Popen([sys.executable, "-c", "import signal, time; "
+                                "signal.signal(signal.SIGHUP, signal.SIG_DFL); time.sleep(60)"], start_new_session=True)
+    try:
+        assert group_members(sleeper.pid) == [sleeper.pid]
+        with pytest.raises(subprocess.TimeoutExpired):  # asking sent no signal that ends a process
+            sleeper.wait(timeout=0.5)
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert group_members(sleeper.pid) == []
+
+
+def test_a_program_that_ends_without_stopping_its_engine_exits_and_the_engine_sees_stdin_close(tmp_path):
+    """ampli may end on an error before stop(): its reply reader must not keep it alive, since the engine exits only
+    when ampli's end closes its stdin."""
+    saw_eof = tmp_path / "engine-saw-eof"
+    engine = f"import sys; sys.stdin.read(); open({str(saw_eof)!r}, 'w').close()"
+    program = ("from ampli.generation.engine_process import LineProcess; "
+               f"LineProcess([{sys.executable!r}, '-c', {engine!r}])")
+    ended = subprocess.run([sys.executable, "-c", program], cwd=ROOT, timeout=60, capture_output=True, text=True)
+    assert ended.returncode == 0, ended.stderr
+    deadline = time.monotonic() + 10
+    while not saw_eof.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert saw_eof.exists()
 
 def test_the_engine_says_when_it_is_up_and_when_it_has_shut_down(engine_log, caplog):
     caplog.set_level(logging.INFO, logger="ampli")

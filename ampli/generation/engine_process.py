@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 POLL_S = 0.1
+PROC = Path("/proc")  # where Linux lists its processes
 KILL_WAIT_S = 10.0  # after SIGKILL the kernel frees a process at once; this only covers a slow file server
 
 
@@ -26,15 +27,14 @@ class EngineError(RuntimeError):
 
 def group_members(pgid: int) -> list[int]:
     """The processes of group `pgid` that are still running (zombies have exited and hold no memory)."""
-    proc = Path("/proc")
-    if not proc.is_dir():  # not Linux (vLLM runs only there): ask the kernel whether anything is left
+    if not PROC.is_dir():  # not Linux (vLLM runs only there): ask the kernel whether anything is left
         try:
             os.killpg(pgid, 0)
         except (ProcessLookupError, PermissionError):
             return []
         return [pgid]
     members = []
-    for entry in proc.iterdir():
+    for entry in PROC.iterdir():
         if not entry.name.isdigit():
             continue
         try:
@@ -50,9 +50,9 @@ def group_members(pgid: int) -> list[int]:
 class LineProcess:
     """`argv` started in a new session (its own process group); ask() writes a request and waits for the reply."""
 
-    def __init__(self, argv: list[str], env: dict | None = None):
-        self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
-                                        start_new_session=True, env=env)
+    def __init__(self, argv: list[str]):
+        self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                        start_new_session=True)
         self.pgid = self.process.pid
         self._replies: queue.Queue[str | None] = queue.Queue()
         # readline() cannot time out; a thread reads and the caller waits on the queue with a deadline.
