@@ -11,9 +11,7 @@ import sys
 import pytest
 from fakes.judge_server import FakeJudgeServer, Reply, judge_overrides, score_by_text
 
-from ampli.cluster import parallel_jobs
 from ampli.judges.base import JudgeFailed
-from ampli.judges.config import JudgeConfig, sweep_share
 from ampli.loop import Run
 from ampli.store import read_json
 from tests.conftest import ROOT, compose_config, with_overrides
@@ -108,15 +106,3 @@ def test_an_unreachable_judge_ends_the_run_as_judge_failed_with_a_nonzero_exit(m
     assert "ampli: error: judge 'openai' at http://127.0.0.1:" in done.stderr and "cannot be reached" in done.stderr
     metrics = read_json(run_dir(overrides) / "metrics.json")
     assert metrics["status"] == "judge_failed" and metrics["base"] is None  # stopped before any stage
-
-
-def test_a_sweep_shares_one_budget_of_concurrent_judge_requests():
-    cfg = JudgeConfig(backend="openai", concurrency=32, max_concurrency=128)
-    assert parallel_jobs({"name": "slurm", "array_parallelism": 64}) == 64
-    assert sweep_share(cfg, 64).concurrency == 2  # 64 jobs x 2 = 128 requests in flight at most
-    assert sweep_share(cfg, 2).concurrency == 32  # never more than a job's own limit
-    assert sweep_share(cfg, 500).concurrency == 1
-    assert sweep_share(JudgeConfig(concurrency=32), 64).concurrency == 32  # no sweep budget set
-    assert parallel_jobs({"name": "pool", "n_jobs": 3}) == 3
-    assert parallel_jobs({"name": "pool", "n_jobs": -1}) >= 1
-    assert parallel_jobs({"name": "local"}) == 1

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 from fakes.judge_server import COMPLETION_TOKENS, PROMPT_TOKENS, FakeJudgeServer, Reply
 
+from ampli.cluster import parallel_jobs
 from ampli.config import TraitConfig
 from ampli.judges import build_judge
 from ampli.judges.base import JudgeFailed, JudgeItem, Judgment
-from ampli.judges.config import JudgeConfig
+from ampli.judges.config import JudgeConfig, sweep_share
 from ampli.judges.credentials import JudgeSetupError
 from ampli.judges.rubrics import SYSTEM_PROMPT
 from ampli.spending import Budget, BudgetReached
@@ -342,3 +343,17 @@ def test_a_hosted_judge_without_api_key_env_is_refused_naming_the_setting(tmp_pa
                                               r"judge\.api_key_env to the name of the environment variable that "
                                               r"holds its API key$"):
         build_judge(cfg, tmp_path)
+
+
+def test_a_sweep_shares_one_budget_of_concurrent_judge_requests():
+    cfg = JudgeConfig(backend="openai", concurrency=32, max_concurrency=128)
+    assert parallel_jobs({"name": "slurm", "array_parallelism": 64}) == 64
+    assert sweep_share(cfg, 64).concurrency == 2  # 64 jobs x 2 = 128 requests in flight at most
+    assert sweep_share(cfg, 2).concurrency == 32  # never more than a job's own limit
+    assert sweep_share(cfg, 500).concurrency == 1
+    share = sweep_share(cfg, 7).concurrency
+    assert share == 18 and isinstance(share, int)  # 7 x 18 = 126: whole requests, rounded down
+    assert sweep_share(JudgeConfig(concurrency=32), 64).concurrency == 32  # no sweep budget set
+    assert parallel_jobs({"name": "pool", "n_jobs": 3}) == 3
+    assert parallel_jobs({"name": "pool", "n_jobs": -1}) >= 1
+    assert parallel_jobs({"name": "local"}) == 1

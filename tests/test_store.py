@@ -41,6 +41,15 @@ def test_atomic_write_leaves_no_temp_files(tmp_path):
     assert read_jsonl(tmp_path / "a.jsonl")[2] == {"i": 2}
 
 
+
+def test_samples_are_stored_as_readable_utf8_one_record_per_line(tmp_path):
+    """People read samples.jsonl: text in any script stays as written, not as \\u escapes."""
+    rows = [{"text": "Glück, café — 幸福 😊"}, {"text": "line one\nline two"}]
+    write_jsonl(tmp_path / "samples.jsonl", rows)
+    assert (tmp_path / "samples.jsonl").read_text(encoding="utf-8") == (
+        '{"text": "Glück, café — 幸福 😊"}\n{"text": "line one\\nline two"}\n')
+    assert read_jsonl(tmp_path / "samples.jsonl") == rows
+
 def test_a_resume_removes_what_a_killed_process_left_and_nothing_else(tmp_path):
     store = RunStore(tmp_path / "run", "abc")
     cycle = store.cycle_dir(0)
