@@ -235,6 +235,9 @@ def test_a_lora_rank_vllm_cannot_serve_is_refused_before_any_work(micro_override
     monkeypatch.setattr(vllm_backend, "gpu_visible", lambda: False)  # 512 passes: the next check speaks
     with pytest.raises(ConfigError, match="generation=vllm needs a GPU"):
         Run(compose_config(with_overrides(micro_overrides, *VLLM, *LORA, "model.lora.r=512")))
+    with pytest.raises(ConfigError, match="generation=vllm needs a GPU"):  # full weights: the rank is not used
+        Run(compose_config(with_overrides(micro_overrides, *VLLM, *LORA, "model.lora.r=600",
+                                          "model.lora.enabled=false")))
 
 
 def test_each_adapter_an_engine_serves_has_its_own_id_and_a_rewritten_one_a_new_id(tmp_path):
