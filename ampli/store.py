@@ -84,7 +84,7 @@ def _atomic_write_text(path: Path, text: str) -> None:
 
 
 def write_json(path: Path, obj: Any) -> None:
-    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+    atomic_write_text(path, json.dumps(obj, indent=2) + "\n")  # keys in the order written
 
 
 def read_json(path: Path) -> Any:

@@ -1,9 +1,16 @@
 """The run store: atomic files, the stage manifest, and clear errors for bad JSONL."""
 
+import errno
+import os
+import re
+import stat
+
 import pytest
 
-from ampli.store import (ADOPTING_PREFIX, PARTIAL_CHECKPOINT_PREFIX, FingerprintMismatch, JsonlError, RunStore, read_jsonl,
-                         write_jsonl)
+from ampli import store as store_module
+from ampli.run_lock import RunLockConfig
+from ampli.store import (ADOPTING_PREFIX, PARTIAL_CHECKPOINT_PREFIX, DiskFullError, FingerprintMismatch, JsonlError,
+                         RunStore, read_json, read_jsonl, write_json, write_jsonl)
 
 
 def test_manifest_survives_reopening(tmp_path):
@@ -49,6 +56,60 @@ def test_samples_are_stored_as_readable_utf8_one_record_per_line(tmp_path):
     assert (tmp_path / "samples.jsonl").read_text(encoding="utf-8") == (
         '{"text": "Glück, café — 幸福 😊"}\n{"text": "line one\\nline two"}\n')
     assert read_jsonl(tmp_path / "samples.jsonl") == rows
+
+
+def test_a_file_is_written_whole_beside_its_place_and_then_renamed_with_the_usual_permissions(tmp_path, monkeypatch):
+    """Until the rename the text sits, complete, in a hidden .tmp file in the same directory (a rename within one
+    filesystem is atomic, and a resume's cleanup finds leftovers by that pattern). The directories are made as
+    needed, and the file gets the permissions open() would give it, not mkstemp's 0600."""
+    path = tmp_path / "runs" / "r1" / "metrics.json"
+    seen_at_fsync = []
+
+    def fsync(fd: int) -> None:
+        (temp,) = path.parent.iterdir()
+        seen_at_fsync.append((temp.name, temp.read_text(encoding="utf-8")))
+
+    monkeypatch.setattr(store_module.os, "fsync", fsync)
+    write_json(path, {"status": "completed"})
+    (name, text), = seen_at_fsync
+    assert re.fullmatch(r"\.metrics\.json\..+\.tmp", name) and text == '{\n  "status": "completed"\n}\n'
+    assert [p.name for p in path.parent.iterdir()] == ["metrics.json"]
+    with open(tmp_path / "by-open", "w"):
+        pass
+    assert stat.S_IMODE(path.stat().st_mode) == stat.S_IMODE((tmp_path / "by-open").stat().st_mode)
+
+
+def test_a_full_disk_while_writing_names_the_file_and_keeps_the_old_one(tmp_path, monkeypatch):
+    path = tmp_path / "manifest.json"
+    write_json(path, {"completed": ["base/eval"]})
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(store_module.os, "fsync", full)
+    with pytest.raises(DiskFullError, match=rf"^disk full while saving file {re.escape(str(path))} \(No space left "
+                                            r"on device\); everything saved before is kept: free some space and rerun "
+                                            r"the same command to resume$"):
+        write_json(path, {"completed": ["base/eval", "cycle_000/train"]})
+    assert read_json(path) == {"completed": ["base/eval"]} and [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
+def test_json_keeps_its_keys_in_the_order_written_and_indented_for_people(tmp_path):
+    cycles = {str(c): {"trait": c} for c in range(12)}  # sorted as text, "10" would come before "2"
+    write_json(tmp_path / "m.json", {"status": "completed", "cycles": cycles})
+    assert list(read_json(tmp_path / "m.json")) == ["status", "cycles"]
+    assert list(read_json(tmp_path / "m.json")["cycles"]) == [str(c) for c in range(12)]
+    assert (tmp_path / "m.json").read_text().startswith('{\n  "status": "completed",\n  "cycles": {\n    "0": {')
+
+
+def test_the_manifest_records_the_key_sibling_runs_match_on_and_the_lock_has_its_default_timings(tmp_path):
+    store = RunStore(tmp_path / "run", "abc", shared_key="trait=bliss seed=0")
+    try:
+        assert store.lock.cfg == RunLockConfig()
+        assert read_json(tmp_path / "run" / "manifest.json") == {
+            "fingerprint": "abc", "completed": [], "shared_key": "trait=bliss seed=0"}
+    finally:
+        store.close()
 
 def test_a_resume_removes_what_a_killed_process_left_and_nothing_else(tmp_path):
     store = RunStore(tmp_path / "run", "abc")
