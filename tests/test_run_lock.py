@@ -76,6 +76,7 @@ def test_the_lock_names_its_holder_refuses_a_second_and_is_released(tmp_path, sl
     assert (facts["host"], facts["pid"], facts["slurm_job"], facts["slurm_restart"]) == (
         run_lock.this_host(), os.getpid(), "4242", 1)
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", facts["started"])
+    assert facts["pid_start"] == run_lock._process(os.getpid())[1]  # tells this process from a later one on its pid
 
     mtime = (tmp_path / LOCK_FILE).stat().st_mtime
     deadline = time.monotonic() + 30
@@ -227,6 +228,34 @@ def test_a_holder_whose_lock_was_taken_over_stops_before_marking_a_stage(tmp_pat
     assert (tmp_path / "run" / LOCK_FILE).exists()  # the loser leaves the new holder's lock alone
     taker.release()
 
+
+
+def test_a_holder_whose_lock_file_was_deleted_stops_and_says_so(tmp_path):
+    lock = RunLock.acquire(tmp_path, FAST)
+    (tmp_path / LOCK_FILE).unlink()
+    with pytest.raises(RunLockLost, match=rf"^{re.escape(str(tmp_path / LOCK_FILE))} is no longer held by this "
+                                          rf"process \(pid {os.getpid()} on host .*\) but by nobody \(the lock file "
+                                          r"was removed\); stopping so that two processes never write one run$"):
+        lock.verify()
+    lock.release()
+
+
+def test_release_waits_for_a_heartbeat_under_way(tmp_path, monkeypatch):
+    """Release closes the lock's descriptor: a heartbeat still running could then touch whatever file reuses it."""
+    beating = threading.Event()
+    check = RunLock._check
+
+    def slow_check(self) -> None:
+        if threading.current_thread() is self._beat:
+            beating.set()
+            time.sleep(0.5)
+        check(self)
+
+    monkeypatch.setattr(RunLock, "_check", slow_check)
+    lock = RunLock.acquire(tmp_path, FAST)
+    assert beating.wait(10)
+    lock.release()
+    assert not lock._beat.is_alive()
 
 def test_contenders_for_one_stale_lock_exactly_one_wins(tmp_path):
     """8 threads race for the lock of a dead process, 100 rounds: one takes it over, the others see it held.

@@ -4,13 +4,14 @@ import errno
 import os
 import re
 import stat
+from pathlib import Path
 
 import pytest
 
 from ampli import store as store_module
 from ampli.run_lock import RunLockConfig
 from ampli.store import (ADOPTING_PREFIX, PARTIAL_CHECKPOINT_PREFIX, DiskFullError, FingerprintMismatch, JsonlError,
-                         RunStore, read_json, read_jsonl, write_json, write_jsonl)
+                         RunStore, fingerprint, read_json, read_jsonl, write_json, write_jsonl)
 
 
 def test_manifest_survives_reopening(tmp_path):
@@ -34,12 +35,25 @@ def test_a_different_config_never_reuses_or_deletes_a_run(tmp_path):
 
 def test_malformed_jsonl_names_file_and_line(tmp_path):
     path = tmp_path / "bad.jsonl"
+    where = re.escape(str(path))
     path.write_text('{"a": 1}\n\n{"a": 2\n')
-    with pytest.raises(JsonlError, match=r"bad.jsonl:3: malformed JSON line"):
+    with pytest.raises(JsonlError, match=rf"^{where}:3: malformed JSON line \(Expecting ',' delimiter\): "):
+        read_jsonl(path)
+    path.write_text('{"text": "' + "x" * 100 + '\n')  # the line is shown cut to its first 80 characters
+    with pytest.raises(JsonlError, match=rf"^{where}:1: malformed JSON line \(.*\): '\{{\"text\": \"x{{70}}'$"):
         read_jsonl(path)
     path.write_text('[1, 2]\n')
-    with pytest.raises(JsonlError, match=r"bad.jsonl:1: expected a JSON object"):
+    with pytest.raises(JsonlError, match=rf"^{where}:1: expected a JSON object, got list$"):
         read_jsonl(path)
+    with pytest.raises(JsonlError, match=rf"^{re.escape(str(tmp_path / 'none.jsonl'))} does not exist$"):
+        read_jsonl(tmp_path / "none.jsonl")
+
+
+def test_the_config_fingerprint_is_stable_across_versions_and_key_order():
+    """A run directory is resumed only under the same fingerprint: a change to how it is computed would strand
+    every run made before it."""
+    config = {"trait": "bliss", "cycles": 5, "output_dir": Path("/runs")}
+    assert fingerprint(config) == fingerprint(dict(reversed(config.items()))) == "87debce4e1948021"
 
 
 def test_atomic_write_leaves_no_temp_files(tmp_path):
