@@ -257,6 +257,54 @@ def test_release_waits_for_a_heartbeat_under_way(tmp_path, monkeypatch):
     lock.release()
     assert not lock._beat.is_alive()
 
+
+def test_a_link_retried_over_nfs_that_answers_it_exists_although_it_was_made_holds_the_lock(tmp_path, monkeypatch):
+    """A lost reply makes NFS retry the link, and the retry says the name exists: it is ours all the same."""
+    link = os.link
+
+    def link_with_lost_reply(source, target):
+        link(source, target)
+        raise FileExistsError(17, "File exists")
+
+    monkeypatch.setattr(run_lock.os, "link", link_with_lost_reply)
+    lock = RunLock.acquire(tmp_path, FAST)
+    try:
+        assert json.loads((tmp_path / LOCK_FILE).read_text())["token"] == lock.holder.token
+        lock.verify()
+    finally:
+        lock.release()
+
+
+def test_a_lock_replaced_between_linking_and_opening_it_is_lost_at_once(tmp_path):
+    (tmp_path / LOCK_FILE).write_text("{}")
+    linked = (tmp_path / LOCK_FILE).stat().st_ino + 1  # the inode our claim had: another file is there now
+    lock = RunLock(tmp_path / LOCK_FILE, run_lock.Holder.me(), FAST, linked)
+    try:
+        with pytest.raises(RunLockLost, match=r"was taken by another process the moment this one \(pid \d+ on host "
+                                              r".*\) linked it; stopping so that two processes never write one run$"):
+            lock.verify()
+    finally:
+        lock.release()
+
+
+def test_a_holder_without_proc_or_a_slurm_restart_count_is_described_as_such(monkeypatch):
+    """SLURM sets SLURM_RESTART_COUNT only once a job was requeued: a first run counts as restart 0."""
+    monkeypatch.setenv("SLURM_JOB_ID", "77")
+    monkeypatch.delenv("SLURM_RESTART_COUNT", raising=False)
+    monkeypatch.setattr(run_lock, "_process", lambda pid: None)
+    me = run_lock.Holder.me()
+    assert (me.slurm_job, me.slurm_restart, me.pid_start) == ("77", 0, None)
+
+
+def test_a_process_that_ends_without_releasing_its_lock_exits_and_the_next_takes_the_lock_at_once(tmp_path):
+    """The heartbeat thread must not keep a process alive after its work ended on an error before release()."""
+    program = ("import sys; from pathlib import Path; from ampli.run_lock import RunLock, RunLockConfig; "
+               "RunLock.acquire(Path(sys.argv[1]), RunLockConfig(heartbeat_s=0.1, stale_after_s=1.0))")
+    ended = subprocess.run([sys.executable, "-c", program, str(tmp_path)], cwd=ROOT, timeout=60, capture_output=True,
+                           text=True)
+    assert ended.returncode == 0, ended.stderr
+    RunLock.acquire(tmp_path, FAST).release()  # its holder is gone: taken over at once
+
 def test_contenders_for_one_stale_lock_exactly_one_wins(tmp_path):
     """8 threads race for the lock of a dead process, 100 rounds: one takes it over, the others see it held.
     (A takeover that only checks the lock before replacing it lets two win in about one round in ten.)"""
