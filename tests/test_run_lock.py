@@ -136,7 +136,10 @@ def test_a_dead_holder_on_this_host_is_taken_over(tmp_path, caplog):
     holder.kill()  # not yet reaped: a zombie, which counts as dead
     while run_lock._process(holder.pid)[0] != "Z":
         time.sleep(0.01)
-    RunLock.acquire(tmp_path, RunLockConfig()).release()
+    lock = RunLock.acquire(tmp_path, RunLockConfig())
+    assert json.loads((tmp_path / LOCK_FILE).read_text())["token"] == lock.holder.token
+    assert lock.cfg == RunLockConfig()
+    lock.release()
     holder.wait()
     [warning] = [r.getMessage() for r in caplog.records]
     assert re.fullmatch(rf"took over the run lock of {re.escape(str(tmp_path))} from pid {holder.pid} on host "
@@ -304,6 +307,42 @@ def test_a_process_that_ends_without_releasing_its_lock_exits_and_the_next_takes
                            text=True)
     assert ended.returncode == 0, ended.stderr
     RunLock.acquire(tmp_path, FAST).release()  # its holder is gone: taken over at once
+
+
+def test_a_lock_released_while_a_contender_looks_is_taken_on_its_next_try(tmp_path, monkeypatch):
+    (tmp_path / LOCK_FILE).write_text("{}")
+    read = run_lock._read
+
+    def released_while_looking(path: Path):
+        path.unlink()
+        return read(path)
+
+    monkeypatch.setattr(run_lock, "_read", released_while_looking)
+    RunLock.acquire(tmp_path, FAST).release()
+
+
+def test_a_stale_lock_another_contender_is_taking_over_is_looked_at_again_and_one_that_never_settles_refused(
+        tmp_path, monkeypatch):
+    dead_holder(tmp_path)
+    take_over = run_lock._take_over
+    lost = []
+
+    def lost_once(*args) -> bool:  # another contender holds the takeover marker the first time
+        if not lost:
+            lost.append(True)
+            return False
+        return take_over(*args)
+
+    monkeypatch.setattr(run_lock, "_take_over", lost_once)
+    RunLock.acquire(tmp_path, FAST).release()
+    assert lost == [True]
+
+    dead_holder(tmp_path)
+    monkeypatch.setattr(run_lock, "_take_over", lambda *args: False)
+    monkeypatch.setattr(run_lock, "TAKEOVER_ATTEMPTS", 3)
+    with pytest.raises(RunLocked, match=rf"^{re.escape(str(tmp_path))}: its run lock kept changing hands while ampli "
+                                        r"tried to take it; retry$"):
+        RunLock.acquire(tmp_path, FAST)
 
 def test_contenders_for_one_stale_lock_exactly_one_wins(tmp_path):
     """8 threads race for the lock of a dead process, 100 rounds: one takes it over, the others see it held.

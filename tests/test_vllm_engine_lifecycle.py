@@ -241,8 +241,11 @@ def test_the_group_is_read_from_each_processs_state_and_group_in_proc(tmp_path, 
 
 def test_without_proc_the_kernel_is_asked_with_signal_0_only(tmp_path, monkeypatch):
     monkeypatch.setattr(engine_process, "PROC", tmp_path / "no-proc")
-    sleeper = subprocess.Popen([sys.executable, "-c", "import signal, time; "
-                                "signal.signal(signal.SIGHUP, signal.SIG_DFL); time.sleep(60)"], start_new_session=True)
+    # SIGHUP back to its default (nohup ignores it), so that any signal but 0 would end the sleeper
+    sleeper = subprocess.Popen([sys.executable, "-c", "import signal, time; signal.signal(signal.SIGHUP, "
+                                "signal.SIG_DFL); print(flush=True); time.sleep(60)"], start_new_session=True,
+                               stdout=subprocess.PIPE)
+    sleeper.stdout.readline()
     try:
         assert group_members(sleeper.pid) == [sleeper.pid]
         with pytest.raises(subprocess.TimeoutExpired):  # asking sent no signal that ends a process
