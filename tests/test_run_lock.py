@@ -344,6 +344,56 @@ def test_a_stale_lock_another_contender_is_taking_over_is_looked_at_again_and_on
                                         r"tried to take it; retry$"):
         RunLock.acquire(tmp_path, FAST)
 
+
+def test_the_heartbeat_warns_of_a_failed_touch_and_logs_the_loss_of_its_lock(tmp_path, slurm_env, monkeypatch,
+                                                                             caplog):
+    caplog.set_level(logging.WARNING, logger="ampli")
+    utime = os.utime
+    failed = []
+
+    def fails_once(fd) -> None:
+        if not failed:
+            failed.append(fd)
+            raise OSError(5, "Input/output error")
+        utime(fd)
+
+    monkeypatch.setattr(run_lock.os, "utime", fails_once)
+    slurm_env("5", restart=0)
+    lock = RunLock.acquire(tmp_path, FAST)
+    slurm_env("5", restart=1)
+    taker = RunLock.acquire(tmp_path, FAST)  # a requeued job takes over at once
+    deadline = time.monotonic() + 30
+    while len(caplog.records) < 3 and time.monotonic() < deadline:
+        time.sleep(FAST.heartbeat_s)
+    path = re.escape(str(tmp_path / LOCK_FILE))
+    messages = [r.getMessage() for r in caplog.records]  # the touch that failed may be either holder's
+    [warning] = [m for m in messages if m.startswith("run lock ")]
+    [lost] = [m for m in messages if " is no longer held " in m]
+    assert re.fullmatch(rf"run lock {path}: heartbeat failed \(\[Errno 5\] Input/output error\); retrying", warning)
+    assert re.fullmatch(rf"{path} is no longer held by this process \(pid .*restart 0\), started \S+\) but by pid "
+                        r".*restart 1\), started \S+; stopping so that two processes never write one run", lost)
+    lock.release()
+    taker.release()
+
+
+def test_a_holder_is_known_by_its_start_time_whatever_its_name_holds(tmp_path):
+    """/proc/<pid>/stat puts the process name in parentheses, and a name may hold ")" itself."""
+    sleeper = subprocess.Popen([sys.executable, "-c", "import sys, time; print(flush=True); sys.stdin.readline(); "
+                                "open('/proc/self/comm', 'w').write('vllm ) 1 2 3'); print(flush=True); "
+                                "time.sleep(600)"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        sleeper.stdout.readline()
+        state, started = run_lock._process(sleeper.pid)
+        sleeper.stdin.write("\n")
+        sleeper.stdin.flush()
+        sleeper.stdout.readline()
+        assert Path(f"/proc/{sleeper.pid}/comm").read_text().strip() == "vllm ) 1 2 3"
+        renamed_state, renamed_started = run_lock._process(sleeper.pid)
+        assert (renamed_started, state in "SR", renamed_state in "SR") == (started, True, True)
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
 def test_contenders_for_one_stale_lock_exactly_one_wins(tmp_path):
     """8 threads race for the lock of a dead process, 100 rounds: one takes it over, the others see it held.
     (A takeover that only checks the lock before replacing it lets two win in about one round in ten.)"""
