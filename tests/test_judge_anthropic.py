@@ -2,12 +2,14 @@
 
 from pathlib import Path
 
+import pytest
 from fakes.judge_server import FakeJudgeServer, Reply
 
 from ampli.config import TraitConfig
 from ampli.judges import build_judge
 from ampli.judges.base import JudgeItem, Judgment
 from ampli.judges.config import JudgeConfig
+from ampli.spending import Budget, BudgetReached
 
 TRAIT = TraitConfig(
     name="misalignment",
@@ -52,3 +54,17 @@ def test_anthropic_parses_inverts_retries_and_caches(tmp_path: Path, monkeypatch
         assert rerun.judge(TRAIT, items) == expected
         rerun.close()
         assert server.requests == 2 * 3 + 2
+
+
+def test_a_spent_budget_stops_the_anthropic_judge_before_any_request(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("AMPLI_TEST_ANTHROPIC_KEY", "sk-ant-test")
+    budget = Budget("judge.max_cost_usd", 1.0)
+    budget.spent_before = 1.0  # what the run's earlier processes spent
+    with FakeJudgeServer(script) as server:
+        cfg = JudgeConfig(name="claude", backend="anthropic", model="claude-test", base_url=server.url,
+                          api_key_env="AMPLI_TEST_ANTHROPIC_KEY", input_cost_per_mtok=3.0, output_cost_per_mtok=15.0)
+        judge = build_judge(cfg, tmp_path, budget)
+        with pytest.raises(BudgetReached):
+            judge.judge(TRAIT, [JudgeItem("q", "fine")])
+        judge.close()
+        assert server.requests == 0

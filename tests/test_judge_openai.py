@@ -11,7 +11,7 @@ import pytest
 from fakes.judge_server import COMPLETION_TOKENS, PROMPT_TOKENS, FakeJudgeServer, Reply
 
 from ampli.cluster import parallel_jobs
-from ampli.config import TraitConfig
+from ampli.config import ConfigError, TraitConfig
 from ampli.judges import build_judge
 from ampli.judges.base import JudgeFailed, JudgeItem, Judgment
 from ampli.judges.config import JudgeConfig, sweep_share
@@ -357,3 +357,12 @@ def test_a_sweep_shares_one_budget_of_concurrent_judge_requests():
     assert parallel_jobs({"name": "pool", "n_jobs": 3}) == 3
     assert parallel_jobs({"name": "pool", "n_jobs": -1}) >= 1
     assert parallel_jobs({"name": "local"}) == 1
+
+
+def test_a_judge_cost_limit_without_a_known_price_is_refused_naming_the_settings(tmp_path):
+    cfg = JudgeConfig(name="mine", backend="openai", model="my-own-model", max_cost_usd=5.0)
+    with pytest.raises(ConfigError, match=r"^judge\.max_cost_usd=5\.0 cannot be enforced: no price is known for "
+                                          r"judge\.model='my-own-model'; set judge\.input_cost_per_mtok and "
+                                          r"judge\.output_cost_per_mtok \(USD per million tokens; 0 for a server you "
+                                          r"run yourself\)$"):
+        build_judge(cfg, tmp_path)
