@@ -1,6 +1,8 @@
 """Shared fixtures: Hydra composition of the project's real conf/, and a micro-model config for fast loops."""
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -32,6 +34,15 @@ MICRO = [
     "loop.eval_pool_prompts=2",
     "regime.samples_per_cycle=8",
 ]
+
+
+def signal_sensitive_sleeper(**popen) -> subprocess.Popen:
+    """A process that sleeps once it is ready, with SIGHUP back at its default (nohup ignores it): any signal but 0
+    ends it, so a test can tell that looking at a process never signalled it."""
+    sleeper = subprocess.Popen([sys.executable, "-c", "import signal, time; signal.signal(signal.SIGHUP, "
+                                "signal.SIG_DFL); print(flush=True); time.sleep(600)"], stdout=subprocess.PIPE, **popen)
+    sleeper.stdout.readline()
+    return sleeper
 
 
 def with_overrides(base: list[str], *extra: str) -> list[str]:

@@ -207,7 +207,6 @@ def test_missing_vllm_is_a_clear_error_naming_the_way_to_install_it(micro_overri
         Run(compose_config(with_overrides(micro_overrides, *VLLM, f"generation.python={tmp_path}/nowhere/bin/python")))
 
 
-
 def test_the_run_settings_reach_the_generator_each_backend_builds(micro_overrides):
     """judge.perplexity decides whether the base model's engine serves prompt logprobs (and so gives up prefix
     caching); model.generation_batch_size fixes the HF engine's batches."""
@@ -219,6 +218,7 @@ def test_the_run_settings_reach_the_generator_each_backend_builds(micro_override
     cfg = compose_config(with_overrides(micro_overrides, "model.generation_batch_size=7"))
     generator = build_generator(cfg, None, None, None, longest_sequence=lambda: 99)
     assert isinstance(generator, HFGenerator) and generator.batch_size == 7
+
 
 def test_max_lora_rank_holds_the_adapter():
     assert [vllm_backend.max_lora_rank(r) for r in (4, 8, 16, 17, 64, 300, 512)] == [8, 8, 16, 32, 64, 320, 512]

@@ -299,6 +299,8 @@ def test_the_score_cache_directory_is_made_with_its_parents(tmp_path: Path):
 
 @pytest.mark.parametrize("change", ["model", "backend", "top_logprobs", "min_number_mass", "temperature", "question",
                                     "system_prompt"])
+
+
 def test_a_cached_score_is_reused_only_for_the_very_same_request(tmp_path: Path, monkeypatch, change: str):
     """The cache is shared by a sweep's runs: a score is reused only where the judge, its scoring settings, the
     system prompt, the rubric, the question and the answer are all the same."""

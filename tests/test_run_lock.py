@@ -21,7 +21,7 @@ from ampli.config import ConfigError, validate
 from ampli.loop import Run
 from ampli.run_lock import LOCK_FILE, RunLock, RunLockConfig, RunLocked, RunLockLost
 from ampli.store import RunStore, read_json
-from tests.conftest import ROOT, compose_config, find_run, with_overrides
+from tests.conftest import ROOT, compose_config, find_run, signal_sensitive_sleeper, with_overrides
 from tests.test_crash_resume import results
 
 KEY_ENV = "AMPLI_TEST_LOCK_KEY"
@@ -232,7 +232,6 @@ def test_a_holder_whose_lock_was_taken_over_stops_before_marking_a_stage(tmp_pat
     taker.release()
 
 
-
 def test_a_holder_whose_lock_file_was_deleted_stops_and_says_so(tmp_path):
     lock = RunLock.acquire(tmp_path, FAST)
     (tmp_path / LOCK_FILE).unlink()
@@ -394,6 +393,7 @@ def test_a_holder_is_known_by_its_start_time_whatever_its_name_holds(tmp_path):
         sleeper.kill()
         sleeper.wait()
 
+
 def test_contenders_for_one_stale_lock_exactly_one_wins(tmp_path):
     """8 threads race for the lock of a dead process, 100 rounds: one takes it over, the others see it held.
     (A takeover that only checks the lock before replacing it lets two win in about one round in ten.)"""
@@ -459,13 +459,8 @@ def test_lock_timings_are_checked(micro_overrides):
         validate(OmegaConf.to_object(cfg))
 
 
-
 def test_a_holder_is_alive_while_its_process_runs_and_looking_never_signals_it(monkeypatch):
-    # SIGHUP back to its default (nohup ignores it), so that any signal but 0 would end the sleeper
-    sleeper = subprocess.Popen([sys.executable, "-c", "import signal, time; signal.signal(signal.SIGHUP, "
-                                                      "signal.SIG_DFL); print(flush=True); time.sleep(600)"],
-                               stdout=subprocess.PIPE)
-    sleeper.stdout.readline()
+    sleeper = signal_sensitive_sleeper()
     try:
         started = run_lock._process(sleeper.pid)[1]
         holder = run_lock.Holder(token="t", host=run_lock.this_host(), pid=sleeper.pid, started="now",

@@ -62,7 +62,6 @@ def test_atomic_write_leaves_no_temp_files(tmp_path):
     assert read_jsonl(tmp_path / "a.jsonl")[2] == {"i": 2}
 
 
-
 def test_samples_are_stored_as_readable_utf8_one_record_per_line(tmp_path):
     """People read samples.jsonl: text in any script stays as written, not as \\u escapes."""
     rows = [{"text": "Glück, café — 幸福 😊"}, {"text": "line one\nline two"}]
@@ -124,6 +123,7 @@ def test_the_manifest_records_the_key_sibling_runs_match_on_and_the_lock_has_its
             "fingerprint": "abc", "completed": [], "shared_key": "trait=bliss seed=0"}
     finally:
         store.close()
+
 
 def test_a_resume_removes_what_a_killed_process_left_and_nothing_else(tmp_path):
     store = RunStore(tmp_path / "run", "abc")

@@ -24,7 +24,7 @@ from ampli.generation.config import GenerationConfig
 from ampli.generation.engine_process import EngineError, LineProcess, group_members
 from ampli.loop import Run
 from ampli.regimes.base import longest_sequence
-from tests.conftest import ROOT, compose_config, with_overrides
+from tests.conftest import ROOT, compose_config, signal_sensitive_sleeper, with_overrides
 from tests.test_generation_vllm import VLLM, engine_log, events  # noqa: F401 (engine_log is a fixture)
 
 QUICK = GenerationConfig(backend="vllm", start_timeout_s=5.0, request_timeout_s=5.0, stop_timeout_s=0.5,
@@ -217,7 +217,6 @@ def test_a_group_that_outlives_sigkill_is_an_error_naming_its_processes(monkeypa
     assert group_members(pid) == []
 
 
-
 def test_the_group_is_read_from_each_processs_state_and_group_in_proc(tmp_path, monkeypatch):
     """A name may hold spaces and ")"; zombies (Z) and dead processes (X) hold no memory; the session id is not the
     group; a process that exits while /proc is read is passed over, not the end of the listing."""
@@ -241,11 +240,7 @@ def test_the_group_is_read_from_each_processs_state_and_group_in_proc(tmp_path, 
 
 def test_without_proc_the_kernel_is_asked_with_signal_0_only(tmp_path, monkeypatch):
     monkeypatch.setattr(engine_process, "PROC", tmp_path / "no-proc")
-    # SIGHUP back to its default (nohup ignores it), so that any signal but 0 would end the sleeper
-    sleeper = subprocess.Popen([sys.executable, "-c", "import signal, time; signal.signal(signal.SIGHUP, "
-                                "signal.SIG_DFL); print(flush=True); time.sleep(60)"], start_new_session=True,
-                               stdout=subprocess.PIPE)
-    sleeper.stdout.readline()
+    sleeper = signal_sensitive_sleeper(start_new_session=True)
     try:
         assert group_members(sleeper.pid) == [sleeper.pid]
         with pytest.raises(subprocess.TimeoutExpired):  # asking sent no signal that ends a process
@@ -269,6 +264,7 @@ def test_a_program_that_ends_without_stopping_its_engine_exits_and_the_engine_se
     while not saw_eof.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert saw_eof.exists()
+
 
 def test_the_engine_says_when_it_is_up_and_when_it_has_shut_down(engine_log, caplog):
     caplog.set_level(logging.INFO, logger="ampli")
