@@ -108,7 +108,25 @@ def shows_job_config(args: list[str]) -> bool:
     return any(a in ("--cfg", "-c") and args[i + 1: i + 2] == ["job"] for i, a in enumerate(args))
 
 
+def print_help() -> None:
+    """`--help`: the config groups with their options, then every key with one line from the key table."""
+    from ampli.key_table import help_lines
+
+    conf = Path(__file__).parent / "conf"
+    print(__doc__.strip(), "\n\nConfig groups (group=option):")
+    for group in sorted(p for p in conf.iterdir() if p.is_dir() and p.name != "hydra"):
+        options = sorted(f.stem for f in group.glob("*.yaml"))
+        if options:
+            print(f"  {group.name:<12} {', '.join(options)}")
+    print("\nKeys (key=value; a key a run does not read is refused when set to another value than its default):")
+    print("\n".join(help_lines()))
+    print("\nHydra's own help: python launch.py --hydra-help")
+
+
 if __name__ == "__main__":
+    if any(a in ("--help", "-h") for a in sys.argv[1:]):
+        print_help()
+        sys.exit(0)
     sys.argv[1:] = expand_verbose_flag(sys.argv[1:])
     try:
         check_yaml_files(*config_dirs(sys.argv[1:]))

@@ -87,6 +87,8 @@ class RegimeConfig:
     # Warm-up steps, or a fraction of the cycle's steps when < 1 (the authors' SDF: 0.05 with constant_with_warmup).
     warmup: float = 0.0
     adam_beta2: float = 0.999
+    # Adam's epsilon, on both backends (the Tinker service's own default is 1e-12; the authors pass 1e-8).
+    adam_eps: float = 1e-8
     # cosine only: decay to lr_min_ratio x the learning rate instead of 0 (transformers' cosine_with_min_lr).
     lr_min_ratio: float = 0.0
     # Cycles (>= 1) that start from the original weights even in a continual run: a fresh LoRA and, for dpo, the
@@ -130,6 +132,9 @@ class LoraConfig:
     # Parts of every decoder layer the adapter must reach (LORA_PARTS); the run stops at start when a layer's
     # part has no adapted weight, e.g. a linear-attention layer whose projections are not in target_modules.
     cover: list[str] = field(default_factory=lambda: ["attention"])
+    # Adapt the unembedding (lm_head) too, as the authors do on the Tinker service; the local TRL backend cannot
+    # train it and refuses it at start.
+    unembed: bool = False
 
 
 @dataclass
@@ -388,6 +393,16 @@ def validate_distill(cfg: AmpliConfig) -> None:
 
 def validate_tinker(cfg: AmpliConfig) -> None:
     """backend=tinker: what the service cannot do the way the local backend would."""
+    if cfg.regime.name == "distill" and cfg.regime.kl_estimator != "sampled":
+        raise ConfigError(f"regime.kl_estimator={cfg.regime.kl_estimator!r} is not valid with backend=tinker, which "
+                          "returns the sampled tokens' log-probs only; use regime.kl_estimator=sampled")
+    if cfg.regime.cycle0_checkpoint is not None:
+        raise ConfigError(f"regime.cycle0_checkpoint={cfg.regime.cycle0_checkpoint!r} is not valid with "
+                          "backend=tinker: the service has no weights for a local checkpoint; train cycle 0 "
+                          "(regime.cycle0_checkpoint=null)")
+    if not set(cfg.model.lora.cover) <= {"attention", "mlp"} or not cfg.model.lora.cover:
+        raise ConfigError(f"model.lora.cover={list(cfg.model.lora.cover)} is not valid with backend=tinker, which "
+                          "adapts attention and/or mlp; choose from: attention, mlp")
     if cfg.regime.name == "dpo" and not set(cfg.regime.loss_type) <= {"sigmoid", "sft"}:
         raise ConfigError(f"regime.loss_type={list(cfg.regime.loss_type)} is not valid with backend=tinker, which "
                           f"computes the DPO loss itself; choose from: sigmoid, sft")
@@ -411,7 +426,13 @@ def validate_model(cfg: AmpliConfig) -> None:
         raise ConfigError(
             f"model.lora.target_modules={list(lora.target_modules)} is not valid: every regime's TRL trainer computes "
             "log-probabilities from the unembedding's weight directly, so an adapter on lm_head would never be "
-            "trained (TRL refuses it); remove lm_head (the authors also adapt the unembedding; ampli cannot)"
+            "trained (TRL refuses it); remove lm_head (backend=tinker adapts it with model.lora.unembed=true)"
+        )
+    if lora.unembed and cfg.backend.name == "local":
+        raise ConfigError(
+            "model.lora.unembed=true is not valid with backend=local: TRL's trainers compute log-probabilities from "
+            "the unembedding's weight directly, so its adapter would never be trained; use backend=tinker, or "
+            "model.lora.unembed=false"
         )
 
 

@@ -1,9 +1,6 @@
-"""Which keys each regime, judge backend and generation backend reads, in one table each, and the checks that use
-them: a key set on the command line that the chosen component never reads is refused (or, when set to its default,
-warned about) before any work starts, naming the keys that component does read.
-
-To add a knob: add the field to the dataclass (ampli/config.py, judges/config.py, generation/config.py) and its name
-to the row of every component that reads it. A component without a row (a regime being added) is not checked.
+"""The start checks of the keys a command line sets, from the key table (ampli/key_table.py): a key no schema has, a
+key the chosen combination does not read (refused when set to another value than its default, warned about when set
+to the default), and a sweep over a key that does not change results (its jobs would share one run directory).
 """
 
 from __future__ import annotations
@@ -11,69 +8,14 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import typing
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
+from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
-from ampli.config import AmpliConfig, ConfigError, RegimeConfig
-from ampli.generation.config import GenerationConfig
-from ampli.judges.config import JudgeConfig
-
-# regime.* keys the training loop reads for every regime (ampli/training.py, seq_length.py, sampling.py).
-REGIME_COMMON = ("name", "learning_rate", "continual_learning_rate", "lr_scheduler", "epochs", "batch_size",
-                 "grad_accum", "weight_decay", "max_grad_norm", "max_length", "allow_truncation", "warmup",
-                 "adam_beta2", "cycle0_batch_size", "samples_per_cycle", "lr_min_ratio", "restart_from_base_cycles",
-                 "cycle0_checkpoint")
-REGIME_KEYS: dict[str, tuple[str, ...]] = {
-    "sft": (),
-    "sdf": ("prefix_chars", "continuation"),
-    "dpo": ("beta", "rejected_source", "loss_type", "loss_weights"),
-    "distill": ("group_size", "temperature", "kl_coef", "kl_estimator"),
-}
-
-# judge.* keys every backend reads (the pipeline, the score cache, the EM rate, perplexity).
-JUDGE_COMMON = ("name", "backend", "model", "refusal_policy", "em_rate", "cache", "perplexity")
-_API = ("base_url", "api_key_env", "concurrency", "max_retries", "timeout_s", "backoff_s", "max_backoff_s",
-        "max_tokens", "temperature", "input_cost_per_mtok", "output_cost_per_mtok", "max_cost_usd", "max_attempts",
-        "max_concurrency")
-_LOGPROB_SCORES = ("top_logprobs", "min_number_mass")  # the score as the probability-weighted mean of number tokens
-JUDGE_KEYS: dict[str, tuple[str, ...]] = {
-    "offline": ("allow_lexicon_on_real_model",),
-    "hf": ("batch_size", "device", *_LOGPROB_SCORES),
-    "openai": (*_API, *_LOGPROB_SCORES),
-    "vllm": (*_API, *_LOGPROB_SCORES),
-    "anthropic": _API,
-}
-
-GENERATION_COMMON = ("name", "backend")
-GENERATION_KEYS: dict[str, tuple[str, ...]] = {
-    "hf": (),
-    "vllm": ("python", "gpu_memory_utilization", "max_model_len", "tensor_parallel_size", "enforce_eager",
-             "start_timeout_s", "stop_timeout_s", "request_timeout_s", "release_tolerance_gib", "release_timeout_s"),
-}
-
-
-@dataclass(frozen=True)
-class Component:
-    group: str  # the config group: regime, judge, generation
-    choice: str  # where in the composed config its chosen name is: regime.name, judge.backend, ...
-    common: tuple[str, ...]
-    keys: Mapping[str, tuple[str, ...]]
-    schema: type
-
-    def reads(self, chosen: str) -> tuple[str, ...] | None:
-        """The keys the chosen component reads; None for one without a row (not checked)."""
-        own = self.keys.get(chosen)
-        return None if own is None else (*self.common, *own)
-
-
-COMPONENTS = (
-    Component("regime", "regime.name", REGIME_COMMON, REGIME_KEYS, RegimeConfig),
-    Component("judge", "judge.backend", JUDGE_COMMON, JUDGE_KEYS, JudgeConfig),
-    Component("generation", "generation.backend", GENERATION_COMMON, GENERATION_KEYS, GenerationConfig),
-)
+from ampli.config import AmpliConfig, ConfigError
+from ampli.key_table import KEYS, PLACE, affects_results, is_read, row, schema_default
 
 
 def did_you_mean(word: str, options: Sequence[str]) -> str:
@@ -132,48 +74,35 @@ def check_known_keys(cfg: DictConfig) -> None:
         raise unknown_key_error(unknown[0][0])
 
 
-def _override_key(override: str) -> tuple[str, str] | None:
-    """('regime.beta', '0.5') from `regime.beta=0.5` or `+regime.beta=0.5`; None for a group choice or deletion."""
-    key, sep, value = override.partition("=")
-    key = key.lstrip("+")
-    if not sep or key.startswith("~") or "." not in key or "/" in key or "@" in key:
-        return None
-    return key, value
+def _plain(value):
+    return OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
 
 
 def unread_keys(cfg: DictConfig, overrides: Sequence[str]) -> tuple[list[str], list[str]]:
-    """(errors, warnings) for the overrides that set a key the chosen regime / judge / generation backend does not
-    read: an error when the value differs from the schema's default (it would change the run's fingerprint and do
-    nothing), a warning when it is the default anyway."""
+    """(errors, warnings) for the overrides that set a key the chosen combination does not read: an error when the
+    value differs from the schema's default (it would name a run directory and change nothing), a warning when it is
+    the default anyway. Each message says when the key is read and which keys of its group are read here."""
     errors, warnings = [], []
-    for override in overrides:
-        parsed = _override_key(override)
-        if parsed is None:
+    for override in OverridesParser.create().parse_overrides(list(overrides)):
+        key = override.key_or_group
+        if override.is_delete() or override.package or "." not in key:
+            continue  # group choices (judge=openai) are checked by validate; deletions by the schema
+        found = row(key)
+        if found is None or is_read(found, cfg):
             continue
-        key, _ = parsed
-        group, _, rest = key.partition(".")
-        field = rest.split(".")[0]
-        for component in COMPONENTS:
-            if component.group != group:
-                continue
-            chosen = OmegaConf.select(cfg, component.choice)
-            reads = component.reads(chosen)
-            if reads is None or field in reads:
-                continue
-            default = getattr(component.schema(), field, None) if field in typing.get_type_hints(
-                component.schema) else None
-            value = OmegaConf.select(cfg, f"{group}.{field}")
-            value = OmegaConf.to_container(value) if OmegaConf.is_config(value) else value
-            default = dataclasses.asdict(default) if dataclasses.is_dataclass(default) else default
-            readers = [name for name, keys in component.keys.items() if field in keys]
-            own = component.keys[chosen]
-            message = (f"{override} is not read by {group}={chosen}"
-                       + (f" (only by {group}={', '.join(readers)})" if readers else "")
-                       + f"; {group}={chosen} reads "
-                       + (f"{', '.join(f'{group}.{k}' for k in own)} and " if own else "")
-                       + f"the {group} keys every choice reads: {', '.join(component.common)}")
-            (warnings if value == default else errors).append(message)
+        group = found.path.split(".")[0]
+        settings = sorted({path for alt in found.when for path in alt})
+        here = ", ".join(f"{path}={_shown(OmegaConf.select(cfg, path, default=None))}" for path in settings)
+        read_here = [k.path for k in KEYS if k.path.startswith(f"{group}.") and is_read(k, cfg)]
+        message = (f"{override.input_line} is not read with {here}: {found.path} is read only when "
+                   f"{found.condition_text()}; the {group} keys read here: {', '.join(read_here)}")
+        (warnings if _plain(OmegaConf.select(cfg, key, default=None)) == schema_default(key) else errors).append(
+            message)
     return errors, warnings
+
+
+def _shown(value) -> str:
+    return "null" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def check_read_keys(cfg: DictConfig, overrides: Sequence[str]) -> list[str]:
@@ -182,3 +111,20 @@ def check_read_keys(cfg: DictConfig, overrides: Sequence[str]) -> list[str]:
     if errors:
         raise ConfigError(errors[0])
     return warnings
+
+
+def check_sweep_keys(overrides: Sequence[str]) -> None:
+    """A -m sweep over a key that does not change results (loop.cycles, logger.*, judge.concurrency, ...) would run
+    the same run twice, in one directory: refuse it, naming the key."""
+    for override in OverridesParser.create().parse_overrides(list(overrides)):
+        if not override.is_sweep_override():
+            continue
+        key = override.key_or_group
+        if key.startswith(("hydra.", "hydra/")):
+            continue
+        found = row(key)
+        if (found is not None and found.effect == PLACE) or affects_results(key):
+            continue
+        raise ConfigError(f"{override.input_line} sweeps a setting that does not change what a run computes, so its "
+                          f"jobs would share one run directory (and its lock); run each value as its own command, or "
+                          f"sweep a setting of the run (python launch.py --help marks which keys change results)")

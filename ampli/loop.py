@@ -43,11 +43,11 @@ from ampli.generation import build_generator
 from ampli.models import free_memory, set_cpu_threads
 from ampli.regimes import get_regime
 from ampli.regimes.base import RunContext, check_data, longest_sequence
-from ampli.run_identity import JobInfo, result_inputs, run_identity, run_root
+from ampli.run_identity import JobInfo, accepted_fingerprints, result_inputs, run_identity, run_root
 from ampli.seq_length import check_max_length
 from ampli.provenance import provenance
 from ampli.spending import LOCAL_BACKENDS, Budget, BudgetReached
-from ampli.store import RunStore, atomic_write_text, fingerprint, read_json, read_jsonl, write_json, write_jsonl
+from ampli.store import RunStore, atomic_write_text, read_json, read_jsonl, write_json, write_jsonl
 from ampli.tracking import Tracker
 from ampli.training import NonFiniteLossError, copy_checkpoint
 from ampli.training_set import NothingToTrainError
@@ -122,15 +122,17 @@ class Run:
                                                                  lambda: longest_sequence(self.regime, self.ctx)))
         runtime = {"device": source.device.split(":")[0], "weights": source.weights.origin,
                    "chat_template_kwargs": self.ctx.chat_kwargs}
-        relevant = result_inputs(OmegaConf.to_container(cfg, resolve=True), runtime)
+        resolved = OmegaConf.to_container(cfg, resolve=True)
+        relevant = result_inputs(resolved, runtime)
         self.shared_key = shared_stages.shared_key(relevant)
         self.identity = run_identity(cfg, job)
         # A replication's seed cycle comes from the run it replicates (ampli replicate); checked before any directory.
         self.cycle0_donor = (shared_stages.cycle0_donor(self.output_dir / "runs", self.cfg.loop.cycle0_from)
                              if self.cfg.loop.cycle0_from else None)
-        config_fingerprint = fingerprint(relevant)
-        root = run_root(self.output_dir / "runs", self.identity, config_fingerprint)
-        self.store = RunStore(root, config_fingerprint, self.cfg.run_lock, shared_key=self.shared_key)
+        config_fingerprint, earlier = accepted_fingerprints(resolved, runtime)
+        root = run_root(self.output_dir / "runs", self.identity, (config_fingerprint, earlier))
+        self.store = RunStore(root, config_fingerprint, self.cfg.run_lock, shared_key=self.shared_key,
+                              earlier_fingerprints=(earlier,))
         weakref.finalize(self, self.store.close)  # the run lock goes when this run does, even if never run()
         self.ctx.store = self.store
         self.regime, self.ctx.generator = build_backend(self.cfg, self.ctx, self.regime, local)

@@ -3,7 +3,7 @@ exit 2 (`ampli: error: ...`, with a did-you-mean) instead of Hydra's traceback, 
 silently ignored.
 
 Each job's config (of a large sweep: a covering set of jobs, see job_overrides) is checked for keys no schema has (Hydra lets `+key=value` add any), for overrides its regime, judge
-or generation backend does not read (ampli/config_keys.py), and by ampli.config.validate. Command lines with Hydra's
+or generation backend does not read, and for sweeps over keys that change nothing (ampli/config_keys.py), and by ampli.config.validate. Command lines with Hydra's
 own flags (--cfg, --info, --config-dir, ...) go to Hydra unchecked.
 """
 
@@ -22,7 +22,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from ampli.config import ConfigError, validate
-from ampli.config_keys import check_known_keys, check_read_keys, did_you_mean, unknown_key_error
+from ampli.config_keys import check_known_keys, check_read_keys, check_sweep_keys, did_you_mean, unknown_key_error
 
 MULTIRUN_FLAGS = ("-m", "--multirun")
 FULL_CHECK_JOBS = 8  # a job's config composes in 0.1-0.4 s; the 84 jobs of `make paper-table` are checked on 7 (2.8 s)
@@ -99,6 +99,8 @@ def preflight(config_dir: Path, args: Sequence[str]) -> list[str]:
     if jobs is None:
         return []
     warnings: list[str] = []
+    if any(a in MULTIRUN_FLAGS for a in args):
+        check_sweep_keys([a for a in args if a not in MULTIRUN_FLAGS])
     with initialize_config_dir(config_dir=str(config_dir.resolve()), version_base="1.3", job_name="launch"):
         for overrides in jobs:
             cfg = compose_job(overrides)

@@ -6,11 +6,11 @@ each get a directory of their own and a rerun of the same command finds them aga
 
     bliss-dpo-continual-tiny-s0-beta=0.05,seed_examples=32
 
-Keys that only change how a run is executed or reported (logger, cluster, device, loop.cycles, which extends a
-run, ...) never enter the name, as they never enter the fingerprint. An explicit `run_name=` wins.
+Which keys enter the fingerprint and the name is the key table's decision (ampli/key_table.py): a key that does not
+change results (logger, cluster, device, loop.cycles, which extends a run, ...), or that the run does not read, never
+enters either. An explicit `run_name=` wins.
 """
 
-import copy
 import hashlib
 import json
 import logging
@@ -23,30 +23,12 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
 from ampli.config import AmpliConfig
+from ampli.fingerprint_v1 import v1_fingerprint
+from ampli.key_table import GROUP_CHOICE, RESULT, affects_results, read_settings
 from ampli.store import fingerprint, read_json
 
 log = logging.getLogger("ampli")
 
-# Settings that change how a run is executed or reported, not its results: they may differ on a resume.
-NOT_IN_FINGERPRINT = ("logger", "cluster", "sweep", "output_dir", "model_cache", "device", "run_lock", "hydra",
-                      "replication_of")
-# Within groups that are in the fingerprint, the keys that are: more loop.cycles extend a run, and which samples are
-# judged changes what is measured of them, never a model (loop.judge_samples); of the engine only
-# its kind matters (not where or how big it is); of the judge, what decides its scores (not its budget or speed).
-LOOP_KEYS_NOT_IN_FINGERPRINT = ("cycles", "judge_samples")
-GENERATION_RESULT_KEYS = ("backend",)
-JUDGE_RESULT_KEYS = ("backend", "model", "top_logprobs", "min_number_mass", "refusal_policy")
-# Keys that only check a run at start (what the adapter must cover, that a vision tower is left out).
-CHECK_ONLY_KEYS = ("model.text_only", "model.lora.cover")
-# Result keys added after runs were made: at these values (what runs before them did) they stay out of the
-# fingerprint, so those runs resume. regime.continuation's default is now neutral: an older SDF run continued trait
-# prefixes and resumes with regime.continuation=trait_prefix (conf/tuned/tiny_sdf.yaml sets it).
-KEYS_ADDED_LATER = {"loop.cycle0_from": None, "model.lora.target_parameters": [], "regime.lr_min_ratio": 0.0,
-                    "regime.restart_from_base_cycles": [], "regime.cycle0_checkpoint": None,
-                    "regime.kl_estimator": "full", "regime.continuation": "trait_prefix"}
-# Of the training backend: which service and model, and the adapter (not its SDK module, retries or budget). A local
-# run leaves the group out altogether, so runs made before the group existed keep their fingerprints.
-BACKEND_RESULT_KEYS = ("name", "base_model", "lora_rank", "adam_eps")
 # The keys the stem already names.
 STEM_KEYS = ("trait", "regime", "reinit", "model", "seed")
 DEFAULT_RUN_NAME = AmpliConfig.run_name  # the stem, as an interpolation
@@ -56,45 +38,18 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._+=,-]+")
 
 
 def result_inputs(resolved: dict, runtime: dict) -> dict:
-    """What a run's results depend on: its config, less what only changes how it is run or reported, plus what
-    is resolved at run time (the device type, where the weights came from, the chat-template arguments)."""
-    relevant = copy.deepcopy({k: v for k, v in resolved.items() if k not in NOT_IN_FINGERPRINT}) | {"runtime": runtime}
-    relevant["loop"] = {k: v for k, v in relevant["loop"].items() if k not in LOOP_KEYS_NOT_IN_FINGERPRINT}
-    relevant["generation"] = {k: v for k, v in relevant["generation"].items() if k in GENERATION_RESULT_KEYS}
-    relevant["judge"] = {k: v for k, v in relevant["judge"].items() if k in JUDGE_RESULT_KEYS}
-    for key in (*CHECK_ONLY_KEYS, *KEYS_ADDED_LATER):
-        *groups, name = key.split(".")
-        holder = relevant
-        for group in groups:
-            holder = holder.get(group) if isinstance(holder, dict) else None
-        if isinstance(holder, dict) and name in holder and (
-                key in CHECK_ONLY_KEYS or holder[name] == KEYS_ADDED_LATER[key]):
-            del holder[name]
-    backend = relevant.pop("backend", {"name": "local"})
-    if backend["name"] != "local":
-        relevant["backend"] = {k: v for k, v in backend.items() if k in BACKEND_RESULT_KEYS}
-    return relevant
+    """What a run's results depend on: the result keys of the key table that this run reads, plus what is resolved
+    at run time (the device type, where the weights came from, the chat-template arguments)."""
+    return read_settings(resolved, effects=(RESULT,)) | {"runtime": runtime}
 
 
 def result_fingerprint(resolved: dict, runtime: dict) -> str:
     return fingerprint(result_inputs(resolved, runtime))
 
 
-def affects_results(key: str) -> bool:
-    """Whether a config key (dotted, or a group name) is among the result inputs above."""
-    top, _, rest = key.partition(".")
-    sub = rest.split(".")[0]
-    if top in NOT_IN_FINGERPRINT or top.startswith("hydra/") or key in CHECK_ONLY_KEYS:
-        return False
-    if top == "loop":
-        return sub not in LOOP_KEYS_NOT_IN_FINGERPRINT
-    if top == "generation":
-        return not rest or sub in GENERATION_RESULT_KEYS
-    if top == "judge":
-        return not rest or sub in JUDGE_RESULT_KEYS
-    if top == "backend":
-        return not rest or sub in BACKEND_RESULT_KEYS
-    return True
+def accepted_fingerprints(resolved: dict, runtime: dict) -> tuple[str, str]:
+    """The run's fingerprint, and the one a run made before the key table would have written for it."""
+    return result_fingerprint(resolved, runtime), v1_fingerprint(resolved, runtime)
 
 
 @dataclass(frozen=True)
@@ -132,7 +87,7 @@ def varied_settings(cfg: DictConfig, overrides: Sequence[str]) -> dict[str, str]
     varies: dict[str, str] = {}
     for override in OverridesParser.create().parse_overrides(list(overrides)):
         key = override.key_or_group
-        if override.package or key in STEM_KEYS or key == "run_name" or not affects_results(key):
+        if override.package or key in STEM_KEYS or not affects_results(key, None if override.is_delete() else cfg):
             continue
         if override.is_delete():
             varies[key] = "~"
@@ -147,9 +102,12 @@ def varied_settings(cfg: DictConfig, overrides: Sequence[str]) -> dict[str, str]
 
 
 def short_keys(keys: Sequence[str]) -> dict[str, str]:
-    """Each dotted key by its last part where no other key shares it (regime.beta -> beta), else in full."""
+    """Each dotted key by its last part where no other key shares it (regime.beta -> beta), else in full; also in
+    full where the last part is a group's name (judge.model, not model: the stem names the trained model)."""
     leaves = [key.rsplit(".", 1)[-1] for key in keys]
-    return {key: leaf if leaves.count(leaf) == 1 else key for key, leaf in zip(keys, leaves)}
+    groups = {*GROUP_CHOICE, *STEM_KEYS}
+    return {key: leaf if leaves.count(leaf) == 1 and (leaf not in groups or leaf == key) else key
+            for key, leaf in zip(keys, leaves)}
 
 
 def settings_label(varies: dict[str, str]) -> str:
@@ -181,7 +139,7 @@ def run_identity(cfg: DictConfig, job: JobInfo) -> RunIdentity:
     return RunIdentity(name=name_with_settings(stem, varies), stem=stem, varies=varies)
 
 
-def run_root(runs_dir: Path, identity: RunIdentity, config_fingerprint: str) -> Path:
+def run_root(runs_dir: Path, identity: RunIdentity, fingerprints: Sequence[str]) -> Path:
     """Where the run lives: runs_dir/<name>, or, for a run made before names carried the varied settings, its old
     directory runs_dir/<stem> when that holds this very configuration (the same fingerprint) and no newer one
     exists, so such runs keep resuming."""
@@ -190,7 +148,7 @@ def run_root(runs_dir: Path, identity: RunIdentity, config_fingerprint: str) -> 
     if root == legacy or (root / "manifest.json").exists() or not (legacy / "manifest.json").exists():
         return root
     try:
-        same = read_json(legacy / "manifest.json").get("fingerprint") == config_fingerprint
+        same = read_json(legacy / "manifest.json").get("fingerprint") in fingerprints
     except (OSError, ValueError):
         return root
     if same:

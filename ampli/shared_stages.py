@@ -10,18 +10,18 @@ A run can also name the run it takes these stages from (loop.cycle0_from, whatev
 `ampli replicate` re-runs a flagged run with other seeds on the very cycle 0 it amplified from.
 """
 
+import copy
 import logging
 import os
 import shutil
 from pathlib import Path
 
 from ampli.config import ConfigError
+from ampli.key_table import reinit_dependent
 from ampli.store import ADOPTING_PREFIX, RunStore, atomic_directory, fingerprint, read_json, write_json
 
 log = logging.getLogger("ampli")
 
-# The settings that tell two runs' shared stages apart: everything in the result fingerprint but these.
-NOT_SHARED_KEYS = ("reinit", "run_name")
 
 # Stage groups that do not depend on reinit, by the directory that holds them.
 SHARED_GROUPS = {
@@ -31,8 +31,16 @@ SHARED_GROUPS = {
 
 
 def shared_key(relevant: dict) -> str:
-    """The fingerprint of what a run's shared stages depend on (`relevant`: the input of its result fingerprint)."""
-    return fingerprint({k: v for k, v in relevant.items() if k not in NOT_SHARED_KEYS})
+    """The fingerprint of what a run's shared stages depend on (`relevant`: the input of its result fingerprint):
+    all of it but reinit and the keys read under one reinit setting only (ampli.key_table)."""
+    shared = copy.deepcopy(relevant)
+    for path in reinit_dependent():
+        *groups, leaf = path.split(".")
+        holder = shared
+        for group in groups:
+            holder = holder.get(group, {})
+        holder.pop(leaf, None)
+    return fingerprint(shared)
 
 
 def find_donor(runs_dir: Path, key: str, stages: tuple[str, ...], exclude: Path) -> Path | None:

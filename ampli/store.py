@@ -133,23 +133,25 @@ class RunStore:
     close(). Stage names look like 'base/eval' or 'cycle_003/train'."""
 
     def __init__(self, root: Path, config_fingerprint: str, lock: RunLockConfig | None = None,
-                 shared_key: str | None = None):
+                 shared_key: str | None = None, earlier_fingerprints: tuple[str, ...] = ()):
         self.root = root
         # Before anything is read or cleaned up: a second process must not touch the first one's files.
         self.lock = RunLock.acquire(root, lock or RunLockConfig())
         try:
-            self._open(config_fingerprint, shared_key)
+            self._open(config_fingerprint, shared_key, earlier_fingerprints)
         except BaseException:
             self.lock.release()
             raise
 
-    def _open(self, config_fingerprint: str, shared_key: str | None) -> None:
+    def _open(self, config_fingerprint: str, shared_key: str | None, earlier: tuple[str, ...]) -> None:
+        """`earlier`: what an older ampli wrote for this same configuration (ampli.fingerprint_v1); such a run
+        resumes and keeps its manifest's fingerprint."""
         root = self.root
         self._manifest_path = root / "manifest.json"
         if self._manifest_path.exists():
             self.manifest = read_json(self._manifest_path)
             old = self.manifest.get("fingerprint")
-            if old != config_fingerprint:
+            if old != config_fingerprint and old not in earlier:
                 raise FingerprintMismatch(
                     f"{root} holds a run made with a different configuration (fingerprint {old} != "
                     f"{config_fingerprint}). Its data is kept; choose another run_name=... or output_dir=..., "

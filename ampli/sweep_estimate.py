@@ -30,9 +30,9 @@ from ampli.cluster import sweep_jobs
 from ampli.config import AmpliConfig, ConfigError, register_configs, validate
 from ampli.errors import USER_ERRORS
 from ampli.estimate import CHARS_PER_TOKEN, GPU_ASSUMPTIONS, JudgeLoad, RunEstimate, estimate_run
-from ampli.run_identity import JobInfo, run_identity
+from ampli.run_identity import JobInfo, result_inputs, run_identity
+from ampli.shared_stages import shared_key
 from ampli.spending import LOCAL_BACKENDS
-from ampli.store import fingerprint
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 # Overrides that may change the judge or its budget: a sweep whose primary config has a local judge is estimated
@@ -66,7 +66,7 @@ def compose_jobs(task_overrides: Sequence[str], conf_dir: Path = CONF_DIR) -> li
 def twin_key(cfg: AmpliConfig) -> str:
     """What a reinit/continual pair of runs has in common."""
     settings = OmegaConf.to_container(OmegaConf.structured(cfg), resolve=True)
-    return fingerprint({k: v for k, v in settings.items() if k not in ("reinit", "run_name")})
+    return shared_key(result_inputs(settings, {}))
 
 
 @dataclass

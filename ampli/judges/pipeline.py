@@ -13,9 +13,25 @@ from ampli.judges.cache import ScoreCache, cache_key
 from ampli.judges.config import JudgeConfig
 from ampli.judges.rubrics import COHERENCE_RUBRIC, SYSTEM_PROMPT, render
 from ampli.judges.scoring import Score
+from ampli.key_table import schema_default, scoring_keys
 from ampli.spending import token_cost
 
 Record = Callable[[int, Score], None]
+
+
+# Scoring settings in the layout cached scores were written with before the key table; the table's other scoring keys
+# follow, each only where it differs from its default, so that those cached scores stay valid.
+_FIRST_LAYOUT = ("backend", "model", "top_logprobs", "min_number_mass", "temperature")
+
+
+def scoring_settings(cfg: JudgeConfig) -> str:
+    """The judge settings that decide a score (the key table's scoring rows), as a cache-key part."""
+    text = f"top{cfg.top_logprobs}/min{cfg.min_number_mass}/t{cfg.temperature}"
+    for key in scoring_keys():
+        leaf = key.path.split(".")[-1]
+        if leaf not in _FIRST_LAYOUT and getattr(cfg, leaf) != schema_default(key.path):
+            text += f"/{leaf}={getattr(cfg, leaf)}"
+    return text
 
 
 class ScoringJudge(ABC):
@@ -59,8 +75,8 @@ class ScoringJudge(ABC):
         return [self._combine(trait, scores[2 * n], scores[2 * n + 1]) for n in range(len(items))]
 
     def _key(self, rubric: str, item: JudgeItem) -> str:
-        scoring = f"top{self.cfg.top_logprobs}/min{self.cfg.min_number_mass}/t{self.cfg.temperature}"
-        return cache_key(self.cfg.backend, self.cfg.model, scoring, SYSTEM_PROMPT, rubric, item.prompt, item.response)
+        return cache_key(self.cfg.backend, self.cfg.model, scoring_settings(self.cfg), SYSTEM_PROMPT, rubric,
+                         item.prompt, item.response)
 
     def _combine(self, trait: TraitConfig, trait_score: Score, coherence: Score) -> Judgment:
         """Count failures, and invert traits judged as their opposite so that high always means more trait.

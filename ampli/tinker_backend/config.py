@@ -16,10 +16,7 @@ class BackendConfig:
     sdk: str = "tinker"
     # The service's name for the base model; None: model.hub_id (a tiny model: its local directory).
     base_model: str | None = None
-    # LoRA rank of every training client (the authors': 16); adapters on attention, MLP and unembedding.
-    lora_rank: int = 16
-    # Adam epsilon of every optimizer step (the service's default is 1e-12; the authors pass 1e-8).
-    adam_eps: float = 1e-8
+    # The adapter is model.lora's (rank, cover, unembed) and Adam's epsilon regime.adam_eps, as for local training.
     # Transient failures (connection, timeout, 429, 5xx) are retried this often, waiting backoff_s, 2x, 4x, ...
     retries: int = 6
     backoff_s: float = 2.0
