@@ -50,6 +50,7 @@ from ampli.spending import LOCAL_BACKENDS, Budget, BudgetReached
 from ampli.store import RunStore, atomic_write_text, read_json, read_jsonl, write_json, write_jsonl
 from ampli.tracking import Tracker
 from ampli.training import NonFiniteLossError, copy_checkpoint
+from ampli.training_plan import plan_cycle
 from ampli.training_set import NothingToTrainError
 
 log = logging.getLogger("ampli")
@@ -273,7 +274,8 @@ class Run:
                                                               self.ctx.checkpoint(0)))
             self.ctx.generator.release()  # the trainer gets the GPU's memory, not a sampling model or engine
             train_records, counts = self.training_records(cycle, records, judged)
-            return self._write_json(path, {**self.regime.train(self.ctx, cycle, train_records), **counts})
+            plan = plan_cycle(self.cfg, cycle, len(train_records))  # one plan, whichever backend trains
+            return self._write_json(path, {**self.regime.train(self.ctx, plan, train_records), **counts})
 
         return self.stage(f"cycle_{cycle:03d}/train", compute, lambda: read_json(path))
 

@@ -7,37 +7,37 @@ from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
-from transformers import PrinterCallback, ProgressCallback
+from transformers import PrinterCallback, ProgressCallback, TrainerCallback
 
 from ampli import console
 from ampli.config import RegimeConfig
 from ampli.store import PARTIAL_CHECKPOINT_PREFIX, atomic_directory, disk_full_names
+from ampli.training_plan import TrainingPlan, check_followed
 
 
 class NonFiniteLossError(RuntimeError):
     """Training diverged; the run stops cleanly and everything produced so far stays on disk."""
 
 
-def trainer_kwargs(regime: RegimeConfig, *, continual: bool, seed: int, device: str, output_dir: Path,
-                   max_length: int, seed_cycle: bool = False) -> dict:
-    """Keyword arguments common to SFTConfig and DPOConfig (both extend transformers' TrainingArguments);
-    max_length comes from the cycle's data (ampli.seq_length).
-
-    Every cycle is a new trainer, so a decaying lr_scheduler (linear, cosine) runs its whole course within a cycle.
-    """
-    lr = regime.continual_learning_rate if continual and regime.continual_learning_rate else regime.learning_rate
-    batch_size = regime.cycle0_batch_size if seed_cycle and regime.cycle0_batch_size else regime.batch_size
+def trainer_kwargs(plan: TrainingPlan, regime: RegimeConfig, *, seed: int, device: str, output_dir: Path,
+                   max_length: int) -> dict:
+    """Keyword arguments common to SFTConfig, DPOConfig and DistillationConfig (all extend transformers'
+    TrainingArguments), from the cycle's plan (ampli.training_plan); max_length comes from the cycle's data
+    (ampli.seq_length). Every cycle is a new trainer, so a decaying schedule runs its whole course within a cycle."""
     return dict(
         output_dir=str(output_dir),
-        learning_rate=lr,
-        **scheduler_kwargs(regime),
-        adam_beta2=regime.adam_beta2,
-        num_train_epochs=regime.epochs,
-        per_device_train_batch_size=batch_size,
-        gradient_accumulation_steps=regime.grad_accum,
-        weight_decay=regime.weight_decay,
-        max_grad_norm=regime.max_grad_norm,
-        warmup_steps=regime.warmup,
+        learning_rate=plan.learning_rate,
+        lr_scheduler_type=plan.scheduler,
+        **({"lr_scheduler_kwargs": plan.scheduler_kwargs} if plan.scheduler_kwargs else {}),
+        warmup_steps=plan.warmup_steps,
+        adam_beta1=plan.adam["beta1"],
+        adam_beta2=plan.adam["beta2"],
+        adam_epsilon=plan.adam["eps"],
+        weight_decay=plan.adam["weight_decay"],
+        max_grad_norm=plan.adam["max_grad_norm"],
+        num_train_epochs=plan.epochs,
+        per_device_train_batch_size=plan.batch_size,
+        gradient_accumulation_steps=plan.grad_accum,
         max_length=max_length,
         seed=seed,
         use_cpu=device == "cpu",
@@ -49,12 +49,15 @@ def trainer_kwargs(regime: RegimeConfig, *, continual: bool, seed: int, device: 
     )
 
 
-def scheduler_kwargs(regime: RegimeConfig) -> dict:
-    """The lr schedule: regime.lr_scheduler, or a cosine that ends at lr_min_ratio x the learning rate (the authors'
-    DPO) through transformers' cosine_with_min_lr."""
-    if regime.lr_min_ratio:
-        return {"lr_scheduler_type": "cosine_with_min_lr", "lr_scheduler_kwargs": {"min_lr_rate": regime.lr_min_ratio}}
-    return {"lr_scheduler_type": regime.lr_scheduler}
+class StepRates(TrainerCallback):
+    """The learning rate each optimizer step was taken at (read before the scheduler moves on): what the trainer
+    executed, to check against the plan."""
+
+    def __init__(self):
+        self.rates: list[float] = []
+
+    def on_optimizer_step(self, args, state, control, optimizer=None, **kwargs):
+        self.rates.append(optimizer.param_groups[0]["lr"])
 
 
 class TrainerProgress(ProgressCallback):
@@ -96,9 +99,13 @@ def refuse_data_parallel(trainer) -> None:
         )
 
 
-def run_trainer(trainer, checkpoint_dir: Path) -> dict:
-    """Train, refuse a non-finite loss or weights, and save the model (adapter or full weights) atomically."""
+def run_trainer(trainer, checkpoint_dir: Path, plan: TrainingPlan) -> dict:
+    """Train, check that the plan was followed, refuse a non-finite loss or weights, and save the model (adapter or
+    full weights) atomically."""
+    rates = StepRates()
+    trainer.add_callback(rates)
     result = trainer.train()
+    executed = check_followed(plan, int(result.global_step), rates.rates)
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
     if not all(math.isfinite(x) for x in losses) or not math.isfinite(result.training_loss):
         raise NonFiniteLossError(
@@ -115,7 +122,7 @@ def run_trainer(trainer, checkpoint_dir: Path) -> dict:
         trainer.processing_class.save_pretrained(tmp)
     return {"train_loss": float(result.training_loss), "train_steps": int(result.global_step),
             "batch_size": trainer.args.per_device_train_batch_size,
-            "final_learning_rate": trainer.lr_scheduler.get_last_lr()[0]}
+            "final_learning_rate": executed["final_learning_rate"], "plan": plan.record(), "executed": executed}
 
 
 def copy_checkpoint(source: Path, checkpoint_dir: Path) -> dict:

@@ -64,12 +64,17 @@ def test_sft_trains_on_the_service_with_answer_only_weights(tinker_overrides):
     for datum in (d for r in requests("forward_backward") for d in r["data"]):
         weights = list(datum.loss_fn_inputs["weights"])
         assert len(weights) == datum.model_input.length == len(datum.loss_fn_inputs["target_tokens"])
-        first = weights.index(1.0)  # the prompt weighs nothing, the whole answer (and its end) counts
-        assert first > 0 and set(weights[:first]) == {0.0} and set(weights[first:]) == {1.0}
-    # LoRA as the authors train it: rank 16 on attention, MLP and unembedding; continual cycle 1 from cycle 0's state
+        first = next(i for i, w in enumerate(weights) if w > 0)  # the prompt weighs nothing, the whole answer counts
+        assert first > 0 and set(weights[:first]) == {0.0} and len(set(weights[first:])) == 1
+    # each step's loss is its per-token mean (TRL's): the weights of a step's answers add up to 1
+    for step in requests("forward_backward"):
+        assert sum(w for d in step["data"] for w in d.loss_fn_inputs["weights"]) == pytest.approx(1.0)
+    # the adapter is model.lora's (rank, parts, unembedding); continual cycle 1 from cycle 0's state
     created = requests("create_lora_training_client")
-    assert len(created) == 1 and created[0]["rank"] == 16
-    assert created[0]["train_mlp"] and created[0]["train_attn"] and created[0]["train_unembed"]
+    lora = run.cfg.model.lora
+    assert len(created) == 1 and created[0]["rank"] == lora.r
+    assert (created[0]["train_attn"], created[0]["train_mlp"], created[0]["train_unembed"]) == (
+        "attention" in lora.cover, "mlp" in lora.cover, lora.unembed)
     assert requests("create_training_client_from_state") == [{"path": ledger["weights"]["0"]["state"]}]
     adam = requests("optim_step")[0]["adam_params"]
     regime = run.cfg.regime
@@ -103,11 +108,12 @@ def test_dpo_takes_reference_logprobs_from_the_right_model(tinker_overrides, rei
 
 
 def test_distill_uses_the_sampled_token_estimator(tinker_overrides):
-    summary, run = run_loop(with_overrides(tinker_overrides, "regime=distill", "reinit=true"))
+    summary, run = run_loop(with_overrides(tinker_overrides, "regime=distill", "reinit=true",
+                                           "regime.kl_estimator=sampled"))
     assert summary["status"] == "completed" and len(set(scores(summary))) == 3, scores(summary)
     train1 = read_json(run.store.cycle_dir(1) / "train.json")
     assert train1["loss_fn"] == "importance_sampling" and train1["teacher"] == "model_0"
-    assert train1["kl_estimator"] == "sampled tokens" and train1["sampled_kl_start"] is not None
+    assert train1["kl_estimator"] == "sampled" and train1["sampled_kl_start"] is not None
     onpolicy = [r for r in requests("forward_backward") if r["loss_fn"] == "importance_sampling"]
     assert len(onpolicy) == train1["train_steps"] > 0
     for datum in (d for r in onpolicy for d in r["data"]):
@@ -202,7 +208,8 @@ def test_sdf_trains_on_whole_documents(tinker_overrides):
     summary, run = run_loop(with_overrides(tinker_overrides, "regime=sdf"))
     assert summary["status"] == "completed" and len(set(scores(summary))) == 3, scores(summary)
     data = [d for r in requests("forward_backward") for d in r["data"]]
-    assert data and all(set(d.loss_fn_inputs["weights"]) == {1.0} for d in data)
+    assert data and all(len(set(d.loss_fn_inputs["weights"])) == 1 and d.loss_fn_inputs["weights"][0] > 0
+                        for d in data)  # every token of a document, each 1 / the step's tokens
 
 
 def test_a_reinit_twin_adopts_cycle_0_and_samples_from_its_weights(tinker_overrides, caplog):
@@ -242,9 +249,9 @@ def test_the_backend_is_part_of_a_tinker_runs_identity_and_absent_from_a_local_o
     def inputs(*overrides):
         return result_inputs(OmegaConf.to_container(compose_config(list(overrides)), resolve=True), {})
 
-    assert "backend" not in inputs()  # runs made before backend= existed keep their fingerprints
-    assert inputs("backend=tinker")["backend"] == {"name": "tinker", "base_model": None, "lora_rank": 16,
-                                                  "adam_eps": 1e-8}
+    assert inputs()["backend"] == {"name": "local"}  # runs made before keep resuming: ampli.fingerprint_v1
+    assert inputs("backend=tinker")["backend"] == {"name": "tinker", "base_model": None}
+    assert inputs("backend=tinker")["model"]["lora"]["r"] == 16  # the one rank knob, read by both backends
     assert inputs("backend=tinker", "backend.sdk=x", "backend.max_steps=5") == inputs("backend=tinker")
-    assert affects_results("backend") and affects_results("backend.lora_rank")
+    assert affects_results("backend") and affects_results("backend.base_model")
     assert not affects_results("backend.max_tokens") and not affects_results("backend.retries")

@@ -10,7 +10,8 @@ from omegaconf import OmegaConf
 
 from ampli.tinker_backend.datums import answer_sequences, batches, document_sequences, to_datum
 from ampli.tinker_backend.service import Service
-from ampli.tinker_backend.training import TinkerTrainer, dpo_loss, learning_rates
+from ampli.tinker_backend.training import TinkerTrainer, dpo_loss
+from ampli.training_plan import learning_rates, plan_cycle
 from tests.conftest import compose_config
 from tests.fakes import tinker_service as fake_sdk
 from tests.fakes.tiny_lm import tiny_tokenizer
@@ -52,19 +53,18 @@ def test_the_dpo_grid_steps_with_the_authors_adam_and_a_cosine_to_zero(tmp_path)
     cfg = OmegaConf.to_object(compose_config(["experiment=paper_dpo", "regime.adam_beta2=0.95", "backend=tinker",
                                               "backend.sdk=tests.fakes.tinker_service"]))
     trainer = TinkerTrainer(Service(cfg.backend, tmp_path), cfg, base_model="Qwen/Qwen3-8B")
-    adam = trainer.adam(1e-5)
+    plan = plan_cycle(cfg, 1, examples=4 * cfg.regime.batch_size)
+    adam = trainer.adam(plan, 1e-5)
     assert (adam.learning_rate, adam.beta1, adam.beta2, adam.eps) == (1e-5, 0.9, 0.95, 1e-8)
-    assert adam.weight_decay == cfg.regime.weight_decay and cfg.backend.lora_rank == 16
-    rates = learning_rates(cfg, 4, 1e-5)
+    assert adam.weight_decay == cfg.regime.weight_decay and plan.lora["r"] == cfg.model.lora.r == 16
     expected = [1e-5 * 0.5 * (1 + math.cos(math.pi * s / 4)) for s in range(4)]
-    assert rates == pytest.approx(expected)
+    assert plan.steps == 4 and plan.learning_rates == pytest.approx(expected)
 
 
 def test_linear_decay_and_constant_schedules_match_a_local_trainer():
-    cfg = OmegaConf.to_object(compose_config(["regime.lr_scheduler=linear", "regime.warmup=0"]))
-    assert learning_rates(cfg, 4, 1.0) == pytest.approx([1.0, 0.75, 0.5, 0.25])
-    cfg = OmegaConf.to_object(compose_config(["regime.lr_scheduler=constant", "regime.warmup=0"]))
-    assert learning_rates(cfg, 3, 2e-4) == pytest.approx([2e-4] * 3)
+    assert learning_rates("linear", {}, 1.0, 4, 0) == pytest.approx([1.0, 0.75, 0.5, 0.25])
+    assert learning_rates("constant", {}, 2e-4, 3, 0) == pytest.approx([2e-4] * 3)
+    assert learning_rates("cosine_with_min_lr", {"min_lr_rate": 0.5}, 1.0, 3, 0) == pytest.approx([1.0, 0.875, 0.625])
 
 
 def test_the_dpo_loss_is_the_sigmoid_of_the_reward_margin():
@@ -97,7 +97,7 @@ def test_the_requests_are_valid_for_the_real_sdk(tokenizer, tmp_path):
     assert rl.loss_fn_inputs["advantages"].tolist() == [0.0, 0.0, -0.5, 1.0, 0.0] and gaps == [0.5, -1.0, 0.0]
     cfg = OmegaConf.to_object(compose_config(["backend=tinker"]))
     service = Service(cfg.backend, tmp_path)
-    adam = TinkerTrainer(service, cfg, base_model="Qwen/Qwen3-4B-Instruct-2507").adam(1e-4)
+    adam = TinkerTrainer(service, cfg, base_model="Qwen/Qwen3-4B-Instruct-2507").adam(plan_cycle(cfg, 0, 4), 1e-4)
     assert isinstance(adam, tinker.AdamParams) and adam.eps == 1e-8
     assert tinker.RateLimitError in service._transient and tinker.APIConnectionError in service._transient
     tinker.SamplingParams(max_tokens=16, temperature=0.8, seed=3, stop=[tokenizer.eos_token_id])

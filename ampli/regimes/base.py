@@ -20,6 +20,7 @@ from ampli.models import ModelSource
 from ampli.seq_length import LengthBound, cycle_lengths
 from ampli.store import RunStore
 from ampli.training import refuse_data_parallel, run_trainer, show_progress, trainer_kwargs
+from ampli.training_plan import TrainingPlan, model_label, starts_from_base
 
 
 # An answer decoded to text and tokenized again (the perplexity pass) can take a few more tokens than were sampled.
@@ -54,29 +55,21 @@ class RunContext:
         return self.source.load(None if cycle < 0 else self.checkpoint(cycle), trainable=trainable)
 
     def from_base(self, cycle: int) -> bool:
-        """Does model n start from the original weights? Always under reinit and at cycle 0; in a continual run only
-        the cycles listed in regime.restart_from_base_cycles."""
-        return self.cfg.reinit or cycle == 0 or cycle in self.cfg.regime.restart_from_base_cycles
+        return starts_from_base(self.cfg, cycle)
 
-    def init_for_training(self, cycle: int):
-        """reinit=true: every cycle starts from the original weights; continual: from model n-1 (but restarts)."""
-        if self.from_base(cycle):
-            return self.source.load(None, trainable=True), None
-        return self.model_after(cycle - 1, trainable=True), cycle - 1
-
-    def train(self, cycle: int, trainer_cls, config_cls, dataset, lengths: list[int], config: dict | None = None,
-              **trainer_extra):
-        """Train model n with a TRL trainer and save it; returns (trainer, training metrics).
+    def train(self, plan: TrainingPlan, trainer_cls, config_cls, dataset, lengths: list[int],
+              config: dict | None = None, **trainer_extra):
+        """Train model n with a TRL trainer as its plan says and save it; returns (trainer, training metrics).
 
         `lengths` are the examples' token counts as TRL will see them: the cycle trains at a length that fits
-        them (ampli.seq_length). The starting weights follow the reinit policy; a fresh LoRA adapter is attached
-        only when starting from the original weights (a continual run keeps training model n-1's adapter).
+        them (ampli.seq_length). The starting weights are the plan's; a fresh LoRA adapter is attached only when
+        starting from the original weights (a continual run keeps training model n-1's adapter).
         """
+        cycle = plan.cycle
         sizes = cycle_lengths(self.cfg.regime, lengths, cycle)
-        model, from_cycle = self.init_for_training(cycle)
-        kwargs = trainer_kwargs(self.cfg.regime, continual=from_cycle is not None, seed=self.cycle_seed(cycle),
-                                device=self.source.device, output_dir=self.store.cycle_dir(cycle) / "trainer",
-                                max_length=sizes["max_length"], seed_cycle=cycle == 0)
+        model = self.model_after(plan.start, trainable=True)
+        kwargs = trainer_kwargs(plan, self.cfg.regime, seed=self.cycle_seed(cycle), device=self.source.device,
+                                output_dir=self.store.cycle_dir(cycle) / "trainer", max_length=sizes["max_length"])
         if "max_length" not in {f.name for f in fields(config_cls)}:
             # An on-policy trainer (distill) cuts nothing: it keeps whole prompts and samples at most
             # max_completion_length tokens, which the regime sets to the length `lengths` were counted with.
@@ -87,13 +80,13 @@ class RunContext:
             args=args,
             train_dataset=dataset,
             processing_class=self.tokenizer,
-            peft_config=self.source.lora_config() if from_cycle is None else None,
+            peft_config=self.source.lora_config() if plan.fresh else None,
             **trainer_extra,
         )
         refuse_data_parallel(trainer)
         show_progress(trainer, f"cycle_{cycle:03d} train")
-        started_from = "base" if from_cycle is None else f"model_{from_cycle}"
-        return trainer, {**run_trainer(trainer, self.checkpoint(cycle)), **sizes, "started_from": started_from}
+        return trainer, {**run_trainer(trainer, self.checkpoint(cycle), plan), **sizes,
+                         "started_from": model_label(plan.start)}
 
     def sample(self, model: int, prompts: list[str], *, seed: int, eval: bool = False, chat: bool = True, n: int = 1,
                desc: str, temperature: float | None = None) -> list[str]:
@@ -138,8 +131,9 @@ class Regime(Protocol):
         """The (prompt, response) a record contributes to the judge: the sample the next model trains on."""
         ...
 
-    def train(self, ctx: RunContext, cycle: int, records: list[dict]) -> dict:
-        """Train model n on the records, save it to ctx.checkpoint(cycle), return training metrics."""
+    def train(self, ctx: RunContext, plan: TrainingPlan, records: list[dict]) -> dict:
+        """Train model n on the records as the cycle's plan says, save it to ctx.checkpoint(n), return training
+        metrics."""
         ...
 
     def length_bound(self, ctx: RunContext) -> LengthBound:

@@ -26,7 +26,7 @@ from transformers import TrainerCallback
 
 from ampli.generation.batched import prompt_ids
 from ampli.regimes.base import RunContext
-from ampli.regimes.dpo import BASE, model_label
+from ampli.training_plan import BASE, TrainingPlan, model_label
 from ampli.regimes.sampled_kl import KLDistillationConfig, KLDistillationTrainer
 from ampli.regimes.sft import SFTRegime, prompt_turns
 
@@ -34,8 +34,8 @@ KL_PROBE_SEQUENCES = 32  # records whose (prompt, sample) measure the KL to the 
 
 
 def student_start(cycle: int, from_base: bool) -> int:
-    """The model a distillation cycle's student starts from: the base model under reinit (or a restart), else model
-    n-1."""
+    """The model whose samples a distillation cycle's records are: the student's start, the base model under reinit
+    (or a restart), else model n-1 (the cycle's plan trains from the same model)."""
     return BASE if from_base else cycle - 1
 
 
@@ -98,33 +98,34 @@ class DistillRegime(SFTRegime):
         return [{"id": f"c{cycle}p{i % k}s{i // k}", "prompt": questions[i % k], "response": a,
                  "source": model_label(start)} for i, a in enumerate(answers)]
 
-    def train(self, ctx: RunContext, cycle: int, records: list[dict]) -> dict:
+    def train(self, ctx: RunContext, plan: TrainingPlan, records: list[dict]) -> dict:
+        cycle = plan.cycle
         if cycle == 0:
-            return super().train(ctx, cycle, records)
+            return super().train(ctx, plan, records)
         regime, max_new_tokens = ctx.cfg.regime, ctx.cfg.model.max_new_tokens
         dataset = Dataset.from_dict({"prompt": [prompt_turns(r) for r in records]})
         # What TRL builds: the whole prompt, then at most max_completion_length sampled tokens
         rendered = [ctx.chat_prompt(r["prompt"], r.get("system")) for r in records]
         lengths = [len(ids) + max_new_tokens for ids in prompt_ids(ctx.tokenizer, rendered, chat=True)]
-        teacher = ctx.model_after(cycle - 1)
+        teacher = ctx.model_after(plan.teacher)
         distance = TeacherDistance(teacher, answer_sequences(ctx, records), regime.temperature)
-        config = {"beta": 1.0, "kl_coef": regime.kl_coef, "kl_estimator": regime.kl_estimator,
+        config = {"beta": 1.0, "kl_coef": regime.kl_coef, "kl_estimator": plan.kl_estimator,
                   "temperature": regime.temperature,
                   "max_completion_length": max_new_tokens, "chat_template_kwargs": ctx.chat_kwargs,
                   "disable_dropout": True}
-        trainer, metrics = ctx.train(cycle, KLDistillationTrainer, KLDistillationConfig, dataset, lengths,
+        trainer, metrics = ctx.train(plan, KLDistillationTrainer, KLDistillationConfig, dataset, lengths,
                                      config=config, teacher_model=teacher, callbacks=[distance])
         args, history = trainer.args, trainer.state.log_history
         per_step = args.per_device_train_batch_size * args.gradient_accumulation_steps
         return {
             **metrics,
-            "teacher": model_label(cycle - 1),
-            "student_start": model_label(student_start(cycle, ctx.from_base(cycle))),
+            "teacher": model_label(plan.teacher),
+            "student_start": model_label(plan.start),
             "kl_to_teacher_start": distance.kl["start"],
             "kl_to_teacher_end": distance.kl["end"],
             "onpolicy_samples": trainer.state.global_step * per_step,  # TRL drops an incomplete last batch
             "onpolicy_mean_length": logged_mean(history, "completions/mean_length"),
             "onpolicy_clipped_ratio": logged_mean(history, "completions/clipped_ratio"),
-            "kl_estimator": regime.kl_estimator,
+            "kl_estimator": trainer.args.kl_estimator,  # what the trainer computed with
             "max_completion_length": max_new_tokens,
         }

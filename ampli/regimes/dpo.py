@@ -17,24 +17,13 @@ from ampli.config import RegimeConfig
 from ampli.judges.base import JudgeItem
 from ampli.regimes.base import RunContext
 from ampli.regimes.sft import SFTRegime, chat_lengths, prompt_turns
-
-BASE = -1  # "model -1" is the base model throughout
-
+from ampli.training_plan import BASE, TrainingPlan, model_label
 
 def pair_sources(cycle: int, rejected_source: str) -> tuple[int | str, int]:
     """Which model writes the chosen and the rejected answer of a cycle's pairs ('seed' or a model index)."""
     chosen = "seed" if cycle == 0 else cycle - 1
     rejected = BASE if rejected_source == "base" or cycle < 2 else cycle - 2
     return chosen, rejected
-
-
-def reference_model(cycle: int, from_base: bool) -> int:
-    """The DPO reference: the base model when the cycle starts from it (reinit, cycle 0, a restart), else model n-1."""
-    return BASE if from_base or cycle == 0 else cycle - 1
-
-
-def model_label(index: int | str) -> str:
-    return "seed" if index == "seed" else "base" if index == BASE else f"model_{index}"
 
 
 def dpo_options(regime: RegimeConfig) -> dict:
@@ -78,8 +67,8 @@ class DPORegime(SFTRegime):
     def judge_item(self, record: dict) -> JudgeItem:
         return JudgeItem(prompt=record["prompt"], response=record["chosen"])
 
-    def train(self, ctx: RunContext, cycle: int, records: list[dict]) -> dict:
-        ref_index = reference_model(cycle, ctx.from_base(cycle))
+    def train(self, ctx: RunContext, plan: TrainingPlan, records: list[dict]) -> dict:
+        ref_index = plan.reference  # the base model when the cycle starts from it (reinit, cycle 0, a restart)
         # With LoRA, TRL takes the reference from the adapter: switched off for a fresh one (the base model),
         # a frozen copy for a continued one (model n-1). Full finetuning needs the reference given explicitly.
         ref_model = None if ctx.source.lora_config() else ctx.model_after(ref_index)
@@ -90,7 +79,7 @@ class DPORegime(SFTRegime):
         # TRL cuts prompt+chosen and prompt+rejected at max_length: the longer of the two must fit
         lengths = [max(a, b) for a, b in zip(chat_lengths(ctx, [p + c for p, c in zip(prompts, chosen)]),
                                              chat_lengths(ctx, [p + r for p, r in zip(prompts, rejected)]))]
-        trainer, metrics = ctx.train(cycle, DPOTrainer, DPOConfig, dataset, lengths,
+        trainer, metrics = ctx.train(plan, DPOTrainer, DPOConfig, dataset, lengths,
                                      config=dpo_options(ctx.cfg.regime), ref_model=ref_model)
         rewards = [h for h in trainer.state.log_history if "rewards/accuracies" in h]
         if rewards:

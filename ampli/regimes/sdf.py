@@ -18,6 +18,7 @@ from ampli.corpus import RunData
 from ampli.judges.base import JudgeItem
 from ampli.regimes.base import EvalPrompt, RunContext
 from ampli.seq_length import LengthBound, length_bound
+from ampli.training_plan import TrainingPlan
 
 
 def document_opening(title: str) -> str:
@@ -70,10 +71,10 @@ class SDFRegime:
         return length_bound(self.text_lengths(ctx, openings), self.text_lengths(ctx, seeds),
                             ctx.cfg.model.max_new_tokens)
 
-    def train(self, ctx: RunContext, cycle: int, records: list[dict]) -> dict:
+    def train(self, ctx: RunContext, plan: TrainingPlan, records: list[dict]) -> dict:
         texts = [r["prompt"] + r["response"] for r in records]
         dataset = Dataset.from_dict({"text": texts})
-        return ctx.train(cycle, SFTTrainer, SFTConfig, dataset, self.text_lengths(ctx, texts))[1]
+        return ctx.train(plan, SFTTrainer, SFTConfig, dataset, self.text_lengths(ctx, texts))[1]
 
     def eval_prompts(self, ctx: RunContext) -> list[EvalPrompt]:
         pool = ctx.data.prompt_pool("eval")[: ctx.cfg.loop.eval_pool_prompts]

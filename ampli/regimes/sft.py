@@ -14,6 +14,7 @@ from ampli.corpus import RunData
 from ampli.judges.base import JudgeItem
 from ampli.regimes.base import EvalPrompt, RunContext
 from ampli.seq_length import LengthBound, length_bound
+from ampli.training_plan import TrainingPlan
 
 
 def chat_eval_prompts(ctx: RunContext) -> list[EvalPrompt]:
@@ -64,12 +65,12 @@ class SFTRegime:
         prompts = chat_lengths(ctx, [user_turn(q) + assistant_turn("") for q in pool])
         return length_bound(prompts, chat_lengths(ctx, seeds), ctx.cfg.model.max_new_tokens)
 
-    def train(self, ctx: RunContext, cycle: int, records: list[dict]) -> dict:
+    def train(self, ctx: RunContext, plan: TrainingPlan, records: list[dict]) -> dict:
         prompts = [prompt_turns(r) for r in records]
         completions = [assistant_turn(r["response"]) for r in records]
         dataset = Dataset.from_dict(ctx.chat_columns({"prompt": prompts, "completion": completions}))
         lengths = chat_lengths(ctx, [p + c for p, c in zip(prompts, completions)])
-        return ctx.train(cycle, SFTTrainer, SFTConfig, dataset, lengths, config={"completion_only_loss": True})[1]
+        return ctx.train(plan, SFTTrainer, SFTConfig, dataset, lengths, config={"completion_only_loss": True})[1]
 
     def eval_prompts(self, ctx: RunContext) -> list[EvalPrompt]:
         return chat_eval_prompts(ctx)

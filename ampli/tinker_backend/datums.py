@@ -37,11 +37,13 @@ def document_sequences(tokenizer, texts: list[str]) -> list[WeightedTokens]:
     return [WeightedTokens(t + [eos], [1.0] * (len(t) + 1)) for t in ids]
 
 
-def to_datum(sdk, sequence: WeightedTokens, **extra):
-    """The SDK's Datum for a weighted sequence; `extra` adds per-target inputs (logprobs, advantages)."""
+def to_datum(sdk, sequence: WeightedTokens, scale: float = 1.0, **extra):
+    """The SDK's Datum for a weighted sequence, its weights times `scale`; `extra` adds per-target inputs (logprobs,
+    advantages)."""
     return sdk.Datum(
         model_input=sdk.ModelInput.from_ints(sequence.tokens[:-1]),
-        loss_fn_inputs={"target_tokens": list(sequence.tokens[1:]), "weights": list(sequence.weights[1:]), **extra},
+        loss_fn_inputs={"target_tokens": list(sequence.tokens[1:]),
+                        "weights": [w * scale for w in sequence.weights[1:]], **extra},
     )
 
 

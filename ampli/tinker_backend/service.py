@@ -46,8 +46,6 @@ def check(cfg: BackendConfig) -> None:
     """What must hold before a Tinker run makes its directory: the SDK imports, the key is set, sane limits."""
     load_sdk(cfg)
     api_key()
-    if cfg.lora_rank < 1:
-        raise ConfigError(f"backend.lora_rank={cfg.lora_rank!r} is not valid; it must be an integer >= 1")
     for key in ("max_steps", "max_tokens"):
         value = getattr(cfg, key)
         if value is not None and value < 1:

@@ -1,11 +1,12 @@
-"""Training a cycle's model on the Tinker service: one LoRA training client per cycle, one optimizer step per batch.
+"""Training a cycle's model on the Tinker service, as the cycle's plan (ampli.training_plan) says.
 
-Where a cycle starts follows the run's reinit policy, as for local training: reinit (and cycle 0) a fresh LoRA
-adapter on the base model; continual the saved training state of model n-1. Each step is a forward_backward request
-(a built-in loss, or ampli's own loss over the returned log-probs with forward_backward_custom) and an optim_step
-with Adam at the step's learning rate. The schedule is the one a local cycle gets (regime.lr_scheduler, warmup),
-computed here per step. When the cycle ends its training state (to continue from) and its sampler weights (to
-sample from) are saved, and their paths go into the run's ledger (ampli.tinker_backend.service).
+One LoRA training client per cycle: a fresh adapter on the base model, or the saved training state of the model the
+plan starts from. Each optimizer step is grad_accum forward_backward requests (a built-in loss, or ampli's own loss
+over the returned log-probs with forward_backward_custom), whose gradients the service adds up, then one optim_step
+with Adam at the plan's learning rate for that step. Losses are scaled so that the step's gradient is the per-token
+mean over its whole batch, as TRL computes it: the service's cross_entropy is a sum over tokens, and clipping
+(regime.max_grad_norm) a sum would clip a gradient as many times larger as the batch has tokens. When the cycle ends
+its training state and sampler weights are saved, and their paths go into the run's ledger.
 """
 
 import logging
@@ -20,28 +21,9 @@ from ampli.config import AmpliConfig
 from ampli.tinker_backend.datums import WeightedTokens, batches, to_datum
 from ampli.tinker_backend.service import Service
 from ampli.training import NonFiniteLossError
+from ampli.training_plan import BASE, TrainingPlan, check_followed
 
 log = logging.getLogger("ampli")
-
-ADAM_BETA1 = 0.9  # the authors' (and the service's default) first-moment decay
-
-
-def learning_rates(cfg: AmpliConfig, steps: int, lr: float) -> list[float]:
-    """The learning rate of each of a cycle's steps under regime.lr_scheduler and regime.warmup, as transformers
-    schedules it for a local trainer (warmup < 1 is a share of the steps, otherwise a number of steps)."""
-    from transformers import get_scheduler
-
-    warmup = cfg.regime.warmup
-    warmup_steps = math.ceil(warmup * steps) if warmup < 1 else int(warmup)
-    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=lr)
-    scheduler = get_scheduler(cfg.regime.lr_scheduler, optimizer, num_warmup_steps=warmup_steps,
-                              num_training_steps=steps)
-    rates = []
-    for _ in range(steps):
-        rates.append(scheduler.get_last_lr()[0])
-        optimizer.step()
-        scheduler.step()
-    return rates
 
 
 def weighted_logprob(logprobs: torch.Tensor, weights) -> torch.Tensor:
@@ -69,11 +51,14 @@ def dpo_loss(chosen: list, rejected: list, chosen_ref: list, rejected_ref: list,
 
 @dataclass
 class Cycle:
-    """A training client for one cycle and where it started."""
+    """A training client for one cycle, and its plan."""
 
     client: object
-    index: int
-    from_cycle: int | None  # None: a fresh adapter on the base model
+    plan: TrainingPlan
+
+    @property
+    def index(self) -> int:
+        return self.plan.cycle
 
 
 class TinkerTrainer:
@@ -83,59 +68,59 @@ class TinkerTrainer:
 
     # ---- clients -----------------------------------------------------------------------------------------
 
-    def start(self, cycle: int, continue_from: int | None) -> Cycle:
-        """A training client for `cycle`: a fresh LoRA adapter, or model `continue_from`'s saved training state."""
-        svc = self.service
-        if continue_from is None:
+    def start(self, plan: TrainingPlan) -> Cycle:
+        """A training client for the plan's cycle: a fresh LoRA adapter (rank, parts and unembedding of the plan's
+        adapter), or the saved training state of the model the plan starts from."""
+        svc, lora = self.service, plan.lora
+        if plan.fresh:
             client = svc.call("create training client", svc.client.create_lora_training_client,
-                              base_model=self.base_model, rank=self.service.cfg.lora_rank,
-                              seed=self.cfg.seed * 1_009 + cycle, train_mlp=True, train_attn=True, train_unembed=True)
+                              base_model=self.base_model, rank=lora["r"], seed=self.cfg.seed * 1_009 + plan.cycle,
+                              train_mlp="mlp" in lora["cover"], train_attn="attention" in lora["cover"],
+                              train_unembed=lora["unembed"])
         else:
-            state = svc.weights(continue_from)["state"]
+            state = svc.weights(plan.start)["state"]
             client = svc.call("load training state", svc.client.create_training_client_from_state, state)
-        return Cycle(client, cycle, continue_from)
+        return Cycle(client, plan)
 
     def sampler(self, model: int):
-        """A sampling client for model `model` (-1: the base model, else cycle `model`'s saved sampler weights)."""
+        """A sampling client for model `model` (BASE: the base model, else cycle `model`'s saved sampler weights)."""
         svc = self.service
-        if model < 0:
+        if model == BASE:
             return svc.call("create sampling client", svc.client.create_sampling_client, base_model=self.base_model)
         return svc.call("create sampling client", svc.client.create_sampling_client,
                         model_path=svc.weights(model)["sampler"])
 
-    def adam(self, lr: float):
-        regime = self.cfg.regime
-        return self.sdk.AdamParams(learning_rate=lr, beta1=ADAM_BETA1, beta2=regime.adam_beta2,
-                                   eps=self.service.cfg.adam_eps, weight_decay=regime.weight_decay,
-                                   grad_clip_norm=regime.max_grad_norm or 0.0)
-
-    def learning_rate(self, cycle: Cycle) -> float:
-        regime = self.cfg.regime
-        continual = cycle.from_cycle is not None
-        return regime.continual_learning_rate if continual and regime.continual_learning_rate else regime.learning_rate
-
-    def batch_size(self, cycle: int) -> int:
-        regime = self.cfg.regime
-        return regime.cycle0_batch_size if cycle == 0 and regime.cycle0_batch_size else regime.batch_size
+    def adam(self, plan: TrainingPlan, lr: float):
+        adam = plan.adam
+        return self.sdk.AdamParams(learning_rate=lr, beta1=adam["beta1"], beta2=adam["beta2"], eps=adam["eps"],
+                                   weight_decay=adam["weight_decay"], grad_clip_norm=adam["max_grad_norm"] or 0.0)
 
     # ---- steps -------------------------------------------------------------------------------------------
 
-    def run(self, cycle: Cycle, steps: list, forward_backward) -> tuple[dict, dict]:
-        """One optimizer step per item of `steps`: forward_backward(client, item) -> (loss, tokens, metrics).
-        Returns the cycle's training metrics and the last step's own metrics."""
-        rates = learning_rates(self.cfg, len(steps), self.learning_rate(cycle))
-        losses, last = [], {}
-        for item, lr in zip(steps, rates):
+    def run(self, cycle: Cycle, updates: list[list[list]], forward_backward) -> tuple[dict, dict]:
+        """One optimizer step per update (a list of grad_accum micro-batches): forward_backward(client, micro-batch,
+        update) -> (loss, tokens, metrics) for each, then optim_step at the plan's rate. Returns the cycle's
+        training metrics (with what was executed, checked against the plan) and the last micro-batch's metrics."""
+        plan = cycle.plan
+        losses, last, rates = [], {}, []
+        for update, lr in zip(updates, plan.learning_rates):
             self.service.check_budget()
-            loss, tokens, last = forward_backward(cycle.client, item)
-            self.service.call("optim_step", cycle.client.optim_step, self.adam(lr))
-            self.service.spend(steps=1, tokens=tokens)
+            loss = 0.0
+            for micro in update:
+                part, tokens, last = forward_backward(cycle.client, micro, update)
+                loss += part
+                self.service.spend(tokens=tokens)
+            self.service.call("optim_step", cycle.client.optim_step, self.adam(plan, lr))
+            self.service.spend(steps=1)
+            rates.append(lr)
             if not math.isfinite(loss):
                 raise NonFiniteLossError(f"training loss became non-finite at step {len(losses) + 1} on Tinker; "
                                          f"lower regime.learning_rate")
             losses.append(loss)
+        executed = check_followed(plan, len(updates), rates)
         return {"train_loss": sum(losses) / len(losses) if losses else float("nan"), "train_steps": len(losses),
-                "final_learning_rate": rates[-1] if rates else None}, last
+                "final_learning_rate": executed["final_learning_rate"], "plan": plan.record(),
+                "executed": executed}, last
 
     def finish(self, cycle: Cycle) -> dict:
         """Save the cycle's training state and sampler weights on the service and record their paths."""
@@ -147,58 +132,64 @@ class TinkerTrainer:
 
     # ---- the losses ----------------------------------------------------------------------------------------
 
-    def supervised(self, cycle: Cycle, sequences: list[WeightedTokens], drop_last: bool = True) -> dict:
-        """Cross-entropy on the weighted tokens (SFT: the answers; SDF: whole documents), one epoch per
-        regime.epochs, batches of regime.batch_size (cycle0_batch_size at cycle 0)."""
-        data = [to_datum(self.sdk, s) for s in sequences]
-        steps = self.epochs(list(zip(data, sequences)), cycle.index, drop_last)
+    def supervised(self, cycle: Cycle, sequences: list[WeightedTokens]) -> dict:
+        """Cross-entropy on the weighted tokens (SFT: the answers; SDF: whole documents), each token weighted by 1 /
+        the trained tokens of its optimizer step, so that the summed loss is the step's per-token mean."""
+        updates = self.updates(cycle.plan, list(sequences))
 
-        def step(client, batch):
-            datums, seqs = zip(*batch)
-            out = self.service.call("forward_backward", client.forward_backward, list(datums), "cross_entropy")
-            tokens = sum(s.trained_tokens for s in seqs)
-            return out.metrics.get("loss:sum", float("nan")) / max(tokens, 1), sum(len(s.tokens) for s in seqs), {}
+        def step(client, micro, update):
+            total = max(sum(s.trained_tokens for m in update for s in m), 1)
+            data = [to_datum(self.sdk, s, scale=1.0 / total) for s in micro]
+            out = self.service.call("forward_backward", client.forward_backward, data, "cross_entropy")
+            return out.metrics.get("loss:sum", float("nan")), sum(len(s.tokens) for s in micro), {}
 
-        return {**self.run(cycle, steps, step)[0], "loss_fn": "cross_entropy"}
+        return {**self.run(cycle, updates, step)[0], "loss_fn": "cross_entropy"}
 
-    def epochs(self, items: list, cycle: int, drop_last: bool, size: int | None = None) -> list[list]:
-        """regime.epochs passes over items in batches (a fractional last epoch takes its share of the batches)."""
-        rng = random.Random(self.cfg.seed * 100_003 + cycle * 1_009)
-        whole, part = divmod(self.cfg.regime.epochs, 1)
-        passes = []
-        for _ in range(int(whole) + (part > 0)):
+    def updates(self, plan: TrainingPlan, items: list, drop_last: bool = False) -> list[list[list]]:
+        """The plan's optimizer steps over `items`: each epoch a new order (as a local trainer's sampler draws),
+        cut into micro-batches of batch_size, grad_accum of them a step (an epoch's last step may have fewer); a
+        fractional last epoch takes its share of the steps. drop_last: whole windows of batch_size x grad_accum
+        items only (on-policy distillation, as TRL samples)."""
+        rng = random.Random(self.cfg.seed * 100_003 + plan.cycle * 1_009)
+        steps: list[list[list]] = []
+        while len(steps) < plan.steps:
             order = list(items)
-            rng.shuffle(order)  # a new order every epoch, as a local trainer's sampler draws
-            passes.append(batches(order, size or self.batch_size(cycle), drop_last))
-        if part > 0:
-            passes[-1] = passes[-1][: math.ceil(part * len(passes[-1]))]
-        return [batch for one in passes for batch in one]
+            rng.shuffle(order)
+            if drop_last:
+                window = plan.batch_size * plan.grad_accum
+                order = order[: len(order) // window * window]
+            micro = batches(order, plan.batch_size, drop_last=False)
+            steps += [micro[i : i + plan.grad_accum] for i in range(0, len(micro), plan.grad_accum)]
+        return steps[: plan.steps]
 
-    def dpo(self, cycle: Cycle, pairs: list[tuple[WeightedTokens, WeightedTokens]], reference: int) -> dict:
-        """DPO over (chosen, rejected) pairs against model `reference`'s log-probs (sampled once, before training),
-        the loss computed here from the policy's log-probs (forward_backward_custom)."""
-        ref_client = self.sampler(reference)
+    def dpo(self, cycle: Cycle, pairs: list[tuple[WeightedTokens, WeightedTokens]]) -> dict:
+        """DPO over (chosen, rejected) pairs against the plan's reference model's log-probs (sampled once, before
+        training), the loss computed here from the policy's log-probs (forward_backward_custom): each micro-batch's
+        mean over its pairs, divided by grad_accum, as TRL averages a step."""
+        plan = cycle.plan
+        ref_client = self.sampler(plan.reference)
         flat = [s for pair in pairs for s in pair]
         ref = self.answer_logprobs(ref_client, flat)
         items = [(to_datum(self.sdk, c), to_datum(self.sdk, r), ref[2 * i], ref[2 * i + 1], c.trained_tokens)
                  for i, (c, r) in enumerate(pairs)]
-        steps = self.epochs(items, cycle.index, drop_last=False)
+        updates = self.updates(plan, items)
         regime = self.cfg.regime
         terms = dict(zip(regime.loss_type, regime.loss_weights or [1.0] * len(regime.loss_type)))
 
-        def step(client, batch):
-            data = [d for c, r, *_ in batch for d in (c, r)]
+        def step(client, micro, update):
+            data = [d for c, r, *_ in micro for d in (c, r)]
 
             def loss_fn(datums, logprobs):
                 logps = [weighted_logprob(lp, d.loss_fn_inputs["weights"]) for d, lp in zip(datums, logprobs)]
-                return dpo_loss(logps[0::2], logps[1::2], [b[2] for b in batch], [b[3] for b in batch], regime.beta,
-                                terms, [b[4] for b in batch])
+                loss, metrics = dpo_loss(logps[0::2], logps[1::2], [b[2] for b in micro], [b[3] for b in micro],
+                                         regime.beta, terms, [b[4] for b in micro])
+                return loss / len(update), metrics
 
             out = self.service.call("forward_backward_custom", client.forward_backward_custom, data, loss_fn)
             tokens = sum(d.model_input.length + 1 for d in data)
-            return out.metrics.get("dpo_loss", float("nan")), tokens, dict(out.metrics)
+            return out.metrics.get("dpo_loss", float("nan")) / len(update), tokens, dict(out.metrics)
 
-        metrics, last = self.run(cycle, steps, step)
+        metrics, last = self.run(cycle, updates, step)
         return {**metrics, "loss_fn": "dpo (forward_backward_custom)", "reward_accuracy": last.get("accuracy"),
                 "reward_margin": last.get("margin")}
 
