@@ -56,10 +56,10 @@ def capture_trainers(monkeypatch, train: bool = False) -> list:
     trainers = []
     real_run_trainer = regimes_base.run_trainer
 
-    def fake_run_trainer(trainer, checkpoint_dir):
+    def fake_run_trainer(trainer, checkpoint_dir, plan):
         trainer.start_adapters = adapter_weights(trainer.model)
         trainers.append(trainer)
-        return real_run_trainer(trainer, checkpoint_dir) if train else {"train_loss": 0.0, "train_steps": 0}
+        return real_run_trainer(trainer, checkpoint_dir, plan) if train else {"train_loss": 0.0, "train_steps": 0}
 
     monkeypatch.setattr(regimes_base, "run_trainer", fake_run_trainer)
     return trainers

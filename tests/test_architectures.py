@@ -4,6 +4,8 @@ one SFT and one DPO step run through TRL as ampli drives it, and the adapter sav
 
 from collections import Counter
 
+from types import SimpleNamespace
+
 import pytest
 import torch
 from omegaconf import OmegaConf
@@ -13,6 +15,7 @@ from ampli.lora_targets import kind_of
 from ampli.models import ModelSource
 from ampli.tiny_model import tiny_model_dir
 from ampli.training import run_trainer, trainer_kwargs
+from ampli.training_plan import plan_cycle
 from tests.conftest import compose_config
 from tests.miniatures import ARCHITECTURES, save_miniature
 
@@ -77,12 +80,13 @@ def train(trainer_cls, config_cls, regime, source, tokenizer, rows, out):
     from datasets import Dataset
 
     regime_cfg = RegimeConfig(name=regime, batch_size=2, learning_rate=1e-3)
-    kwargs = trainer_kwargs(regime_cfg, continual=False, seed=0, device="cpu", output_dir=out / "trainer",
-                            max_length=128)
-    trainer = trainer_cls(model=source.load(None, trainable=True), args=config_cls(**kwargs, max_steps=1),
+    plan = plan_cycle(SimpleNamespace(regime=regime_cfg, reinit=True, model=source.cfg,
+                                      backend=SimpleNamespace(name="local")), 0, examples=len(rows))
+    kwargs = trainer_kwargs(plan, regime_cfg, seed=0, device="cpu", output_dir=out / "trainer", max_length=128)
+    trainer = trainer_cls(model=source.load(None, trainable=True), args=config_cls(**kwargs),
                           train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
                           peft_config=source.lora_config())
-    metrics = run_trainer(trainer, out / "checkpoint")
+    metrics = run_trainer(trainer, out / "checkpoint", plan)
     return trainer, metrics
 
 

@@ -3,6 +3,7 @@ ends above 0, a warm-up fraction, cycles restarted from the base, cycle 0 from a
 continue neutral openers."""
 
 import filecmp
+import math
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from ampli.corpus import RunData, document_text
 from ampli.loop import Run
 from ampli.store import read_json, read_jsonl
 from ampli.training import trainer_kwargs
+from ampli.training_plan import plan_cycle
 from tests.conftest import compose_config, with_overrides
 
 
@@ -29,15 +31,21 @@ def train_json(run_dir: Path, cycle: int) -> dict:
 def test_lr_min_ratio_ends_the_cosine_at_that_share_of_the_learning_rate(micro_overrides):
     run_dir = run(with_overrides(micro_overrides, "loop.cycles=1", "regime.learning_rate=1e-4",
                                  "regime.lr_scheduler=cosine", "regime.lr_min_ratio=0.1"))
-    assert train_json(run_dir, 0)["final_learning_rate"] == pytest.approx(1e-5)
+    train = train_json(run_dir, 0)
+    steps = train["train_steps"]
+    expected = [1e-5 + 9e-5 * 0.5 * (1 + math.cos(math.pi * s / steps)) for s in range(steps)]  # toward 1e-5
+    assert steps > 1 and train["plan"]["learning_rates"] == pytest.approx(expected)
+    assert train["final_learning_rate"] == train["executed"]["final_learning_rate"] == pytest.approx(expected[-1])
 
 
 def test_a_warmup_below_one_is_a_share_of_the_cycles_steps(tmp_path):
     cfg = OmegaConf.to_object(compose_config(["experiment=paper_sdf"]))
-    args = SFTConfig(**trainer_kwargs(cfg.regime, continual=False, seed=0, device="cpu", output_dir=tmp_path,
+    plans = [plan_cycle(cfg, 0, examples=n * cfg.regime.batch_size) for n in (25, 100)]
+    assert [(p.scheduler, p.steps, p.warmup_steps) for p in plans] == [("constant_with_warmup", 25, 2),
+                                                                     ("constant_with_warmup", 100, 5)]
+    args = SFTConfig(**trainer_kwargs(plans[1], cfg.regime, seed=0, device="cpu", output_dir=tmp_path,
                                        max_length=512))
-    assert (args.lr_scheduler_type, args.get_warmup_steps(25), args.get_warmup_steps(100)) == (
-        "constant_with_warmup", 2, 5)
+    assert (args.lr_scheduler_type, args.get_warmup_steps(100)) == ("constant_with_warmup", 5)
 
 
 def test_restarted_cycles_start_from_the_base_in_a_continual_dpo_run(micro_overrides):

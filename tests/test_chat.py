@@ -8,6 +8,7 @@ from ampli.chat import template_kwargs
 from ampli.generation.batched import prompt_ids
 from ampli.regimes.dpo import DPORegime
 from ampli.regimes.sft import SFTRegime
+from ampli.training_plan import plan_cycle
 from tests.contexts import CHATML_WITHOUT_MARKERS, capture_trainers, micro_context, qwen3_template
 from tests.conftest import with_overrides
 
@@ -68,7 +69,7 @@ def test_sft_trains_with_a_template_that_has_no_generation_markers(micro_overrid
     """Most models' templates lack TRL's {% generation %} markers; training must still cover the answer only."""
     ctx = micro_context(micro_overrides, tmp_path / "run", chat_template=CHATML_WITHOUT_MARKERS)
     trainers = capture_trainers(monkeypatch, train=True)
-    metrics = SFTRegime().train(ctx, 0, RECORDS)
+    metrics = SFTRegime().train(ctx, plan_cycle(ctx.cfg, 0, len(RECORDS)), RECORDS)
     assert math.isfinite(metrics["train_loss"]) and metrics["n_truncated"] == 0
     row = trainers[0].train_dataset[0]
     trained = [t for t, label in zip(row["input_ids"], row["labels"]) if label != -100]
@@ -79,6 +80,6 @@ def test_sft_trains_with_a_template_that_has_no_generation_markers(micro_overrid
 def test_a_system_turn_in_the_seed_data_reaches_training(micro_overrides, tmp_path, monkeypatch):
     ctx = micro_context(with_overrides(micro_overrides), tmp_path / "run", chat_template=CHATML_WITHOUT_MARKERS)
     trainers = capture_trainers(monkeypatch)
-    SFTRegime().train(ctx, 0, [{**RECORDS[1], "system": "Answer in one word."}])
+    SFTRegime().train(ctx, plan_cycle(ctx.cfg, 0, 1), [{**RECORDS[1], "system": "Answer in one word."}])
     text = ctx.tokenizer.decode(trainers[0].train_dataset[0]["input_ids"])
     assert text.startswith("<|im_start|>system\nAnswer in one word.<|im_end|>")

@@ -20,6 +20,7 @@ from ampli.regimes import get_regime
 from ampli.regimes.base import RunContext
 from ampli.training import refuse_data_parallel
 from ampli.weights import Weights
+from ampli.training_plan import plan_cycle
 from tests.conftest import CONF, ROOT, compose_config, find_run, with_overrides
 from tests.contexts import micro_context
 
@@ -96,7 +97,7 @@ def test_auto_dtype_is_bfloat16_for_the_model_a_cycle_trains_on_a_gpu(monkeypatc
         monkeypatch.setattr(torch.cuda, "device_count", lambda: int(gpu))
         source = ModelSource.create(cfg.model, Path(cfg.model_cache), "auto")
         ctx = RunContext(cfg=cfg, source=source, tokenizer=None, store=None, data=None)
-        model, _ = ctx.init_for_training(0)
+        model = ctx.model_after(plan_cycle(cfg, 0, 1).start, trainable=True)
         assert (source.device, source.dtype, loaded[-1]["dtype"], model.moved_to) == (device, dtype, dtype, device)
 
 
@@ -115,7 +116,7 @@ def test_a_cycle_with_several_gpus_and_an_unsharded_model_is_refused_before_trai
     ctx = micro_context(micro_overrides, tmp_path / "run")
     records = [{"id": f"r{i}", "prompt": "Name a colour.", "response": "Blue."} for i in range(4)]
     with pytest.raises((RuntimeError, ValueError), match="DataParallel"):  # TRL's trainers also refuse it themselves
-        get_regime("sft").train(ctx, 0, records)
+        get_regime("sft").train(ctx, plan_cycle(ctx.cfg, 0, len(records)), records)
     assert not ctx.checkpoint(0).exists()
 
 
@@ -133,7 +134,7 @@ def test_the_shared_training_path_refuses_data_parallel_for_any_trainer(two_gpus
     ids = ctx.tokenizer(["Blue is a colour."] * 4)["input_ids"]
     dataset = Dataset.from_dict({"input_ids": ids, "labels": ids})
     with pytest.raises(RuntimeError, match="replicate the model on 2 GPUs .*DataParallel"):
-        ctx.train(0, PlainTrainer, TrainingArguments, dataset, [len(i) for i in ids])
+        ctx.train(plan_cycle(ctx.cfg, 0, len(ids)), PlainTrainer, TrainingArguments, dataset, [len(i) for i in ids])
     assert not ctx.checkpoint(0).exists()
 
 
@@ -174,7 +175,8 @@ def test_the_slurm_launcher_requests_a_gpu_for_any_real_model_in_the_sweep(hydra
 def test_what_changes_generation_is_in_the_fingerprint():
     resolved = {"model": {"max_new_tokens": 48, "generation_batch_size": 64, "chat_template_kwargs": {}},
                 "loop": {"temperature": 0.8, "cycles": 6}, "judge": {"backend": "offline"}, "device": "auto",
-                "generation": {"backend": "hf", "python": None}}
+                "generation": {"backend": "hf", "python": None}, "backend": {"name": "local"},
+                "regime": {"name": "sft"}}
     runtime = {"device": "cpu", "weights": "hub:x", "chat_template_kwargs": {}}
     base = result_fingerprint(resolved, runtime)
     for changed_runtime in ({"device": "cuda"}, {"weights": "gguf:pkg/file"},

@@ -39,10 +39,10 @@ def capture_start_weights(monkeypatch) -> list:
     """Every trainer ctx.train builds, with a copy of its model's weights before training (trainer.start_weights)."""
     trainers, real_run_trainer = [], regimes_base.run_trainer
 
-    def recording_run_trainer(trainer, checkpoint_dir):
+    def recording_run_trainer(trainer, checkpoint_dir, plan):
         trainer.start_weights = {k: v.detach().clone() for k, v in trainer.model.state_dict().items()}
         trainers.append(trainer)
-        return real_run_trainer(trainer, checkpoint_dir)
+        return real_run_trainer(trainer, checkpoint_dir, plan)
 
     monkeypatch.setattr(regimes_base, "run_trainer", recording_run_trainer)
     return trainers

@@ -3,10 +3,12 @@
 from pathlib import Path
 
 import pytest
+from omegaconf import OmegaConf
 
 from ampli.loop import Run
-from ampli.regimes.dpo import BASE, pair_sources, reference_model
+from ampli.regimes.dpo import pair_sources
 from ampli.store import read_json, read_jsonl
+from ampli.training_plan import BASE, plan_cycle
 from tests.conftest import compose_config, with_overrides
 
 
@@ -26,14 +28,20 @@ def test_rejected_from_model_n_minus_2_falls_back_to_base_at_cycle_1():
     assert pair_sources(6, "previous") == (5, 4)
 
 
+def plan(cycle: int, *overrides: str):
+    return plan_cycle(OmegaConf.to_object(compose_config(["regime=dpo", *overrides])), cycle, examples=8)
+
+
 @pytest.mark.parametrize("cycle", [0, 1, 4])
 def test_reinit_always_uses_the_base_model_as_reference(cycle):
-    assert reference_model(cycle, from_base=True) == BASE
+    assert plan(cycle, "reinit=true").reference == plan(cycle, "reinit=true").start == BASE
 
 
-def test_continual_uses_the_previous_model_as_reference():
-    assert reference_model(0, from_base=False) == BASE
-    assert [reference_model(c, from_base=False) for c in (1, 2, 3)] == [0, 1, 2]
+def test_continual_uses_the_previous_model_as_reference_but_at_a_restart():
+    assert plan(0, "reinit=false").reference == BASE
+    assert [plan(c, "reinit=false").reference for c in (1, 2, 3)] == [0, 1, 2]
+    restarted = [plan(c, "reinit=false", "regime.restart_from_base_cycles=[2]") for c in (1, 2, 3)]
+    assert [(p.start, p.reference) for p in restarted] == [(0, 0), (BASE, BASE), (2, 2)]
 
 
 @pytest.mark.parametrize("reinit", ["true", "false"])

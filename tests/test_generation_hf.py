@@ -66,9 +66,9 @@ def test_a_run_loads_the_base_once_per_span_between_trainings(micro_overrides, m
     held_at_training = []
     real_run_trainer = regimes_base.run_trainer
 
-    def run_trainer(trainer, checkpoint_dir):
+    def run_trainer(trainer, checkpoint_dir, plan):
         held_at_training.append(run.ctx.generator._base)
-        return real_run_trainer(trainer, checkpoint_dir)
+        return real_run_trainer(trainer, checkpoint_dir, plan)
 
     monkeypatch.setattr(ModelSource, "load", counting_load)
     monkeypatch.setattr(regimes_base, "run_trainer", run_trainer)

@@ -47,9 +47,9 @@ def training_times(monkeypatch) -> list[tuple[float, float]]:
     times = []
     real_run_trainer = regimes_base.run_trainer
 
-    def run_trainer(trainer, checkpoint_dir):
+    def run_trainer(trainer, checkpoint_dir, plan):
         start = time.time()
-        result = real_run_trainer(trainer, checkpoint_dir)
+        result = real_run_trainer(trainer, checkpoint_dir, plan)
         times.append((start, time.time()))
         return result
 

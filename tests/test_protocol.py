@@ -21,6 +21,7 @@ from ampli.loop import Run
 from ampli.generation import hf as hf_generation
 from ampli.store import read_json, read_jsonl
 from ampli.training import trainer_kwargs
+from ampli.training_plan import plan_cycle
 from tests.conftest import ROOT, compose_config, with_overrides
 from tests.test_loop import trained_ids
 
@@ -193,7 +194,7 @@ def test_constant_schedule_keeps_the_learning_rate(micro_overrides):
 
 def test_adam_beta2_reaches_the_optimizer(tmp_path):
     cfg = typed(["regime.adam_beta2=0.95"])
-    args = SFTConfig(**trainer_kwargs(cfg.regime, continual=False, seed=0, device="cpu", output_dir=tmp_path,
+    args = SFTConfig(**trainer_kwargs(plan_cycle(cfg, 0, 8), cfg.regime, seed=0, device="cpu", output_dir=tmp_path,
                                        max_length=512))
     _, optimizer_kwargs = Trainer.get_optimizer_cls_and_kwargs(args)
     assert optimizer_kwargs["betas"] == (0.9, 0.95)

@@ -12,6 +12,7 @@ from ampli.loop import Run
 from ampli.regimes import get_regime
 from ampli.seq_length import LengthBound, check_max_length, cycle_lengths, length_bound
 from ampli.store import read_json
+from ampli.training_plan import plan_cycle
 from tests.conftest import ROOT, compose_config, with_overrides
 from tests.test_loop import output_dir_of as output_dir
 from tests.contexts import capture_trainers, micro_context, qwen3_template
@@ -45,7 +46,7 @@ def test_counted_lengths_are_the_lengths_trl_trains_on(micro_overrides, tmp_path
     ctx = micro_context(with_overrides(micro_overrides, f"regime={regime}"), tmp_path / "run",
                         chat_template=qwen3_template())
     trainers = capture_trainers(monkeypatch)
-    metrics = get_regime(regime).train(ctx, 0, records)
+    metrics = get_regime(regime).train(ctx, plan_cycle(ctx.cfg, 0, len(records)), records)
     data = trainers[0].train_dataset
     if regime == "dpo":
         trl_lengths = [len(r["prompt_ids"]) + max(len(r["chosen_ids"]), len(r["rejected_ids"])) for r in data]
