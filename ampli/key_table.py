@@ -422,3 +422,7 @@ def markdown_table() -> str:
         out.append(f"| `{key.path}` | {key.reader} | {condition} | "
                    f"{'yes' if key.effect == RESULT else 'no'}{' (judge cache)' if key.scores else ''} | {key.help} |")
     return "\n".join(out)
+
+
+if __name__ == "__main__":
+    print(markdown_table())

@@ -21,6 +21,7 @@ from urllib.parse import urlparse
 
 from omegaconf import DictConfig, OmegaConf
 
+from ampli.key_table import read_settings
 from ampli.tracking_config import LOGGER_BACKENDS, LOGGER_MODES
 
 log = logging.getLogger(__name__)
@@ -164,7 +165,7 @@ class WandbTracker(Tracker):
 
         run_dir.mkdir(parents=True, exist_ok=True)
         logger = cfg.logger
-        config = scrub_secrets(OmegaConf.to_container(cfg, resolve=True))
+        config = scrub_secrets(read_settings(OmegaConf.to_container(cfg, resolve=True)))  # the keys the run reads
         config["run_dir"] = str(run_dir.resolve())
         config["overrides"] = [o for o in overrides if not is_secret_key(o.split("=", 1)[0].lstrip("+~"))]
         config["varies"] = dict(varies or {})

@@ -38,12 +38,25 @@ def test_the_name_adds_every_override_that_changes_results_sorted_and_by_its_sho
     assert a.varies == {"loop.seed_examples": "32", "regime.learning_rate": "0.0001"}
     assert identity("regime.learning_rate=3e-5").name == f"{STEM}-learning_rate=3e-5"
     # two keys with one last part are named in full; a config group by its option
-    assert identity("loop.temperature=1.0", "regime.temperature=0.5").name == (
-        f"{STEM}-loop.temperature=1,regime.temperature=0.5")
+    assert identity("judge=openai", "loop.temperature=1.0", "judge.temperature=0.5").name == (
+        f"{STEM}-judge=openai,judge.temperature=0.5,loop.temperature=1")
     assert identity("judge=openai").name == f"{STEM}-judge=openai"
+    # values that differ in their second significant digit are two settings
+    assert identity("regime.learning_rate=1.5e-4").name == f"{STEM}-learning_rate=0.00015" != identity(
+        "regime.learning_rate=1e-4").name
+    assert identity("regime.learning_rate=1.25e-4").name == f"{STEM}-learning_rate=0.000125"
+    # not in the name: a key the run does not read (a default set anyway: the start checks refuse any other value)
+    assert identity("regime.beta=0.1", "judge.temperature=0.0").name == STEM
     assert identity("loop.coherence_filter.min=null", "experiment=debug").name == (
         "bliss-sft-reinit-micro-s0-experiment=debug,min=null")  # debug runs the micro model
-    assert identity("judge.model=gpt-4o", "judge=openai").name == f"{STEM}-judge=openai,model=gpt-4o"
+    # a group's key is written with its group: judge.model is not the trained model
+    assert identity("judge.model=gpt-4o", "judge=openai").name == f"{STEM}-judge=openai,judge.model=gpt-4o"
+
+
+def test_a_deletion_override_names_the_run_too():
+    varies = varied_settings(compose_config(["regime=dpo"]), ["regime=dpo", "~regime.loss_weights"])
+    assert varies == {"regime.loss_weights": "~"}
+    assert name_with_settings(STEM, varies).startswith(f"{STEM}-loss_weights=_-h")  # "~" is no file-name character
 
 
 def test_unsafe_or_long_names_end_in_a_hash_and_stay_unique():
@@ -57,19 +70,20 @@ def test_unsafe_or_long_names_end_in_a_hash_and_stay_unique():
 
 
 def test_an_explicit_run_name_wins():
-    pinned = identity("run_name=mine", "regime.beta=0.2")
+    pinned = identity("run_name=mine", "regime=dpo", "regime.beta=0.2")
     assert pinned.name == "mine" and pinned.pinned and pinned.varies == {"regime.beta": "0.2"}
 
 
 def test_a_run_made_before_names_carried_settings_keeps_resuming(tmp_path):
     runs = tmp_path / "runs"
     ident = RunIdentity(name=f"{STEM}-beta=0.2", stem=STEM, varies={"regime.beta": "0.2"})
-    assert run_root(runs, ident, "fp") == runs / ident.name  # nothing there yet
+    assert run_root(runs, ident, ("fp",)) == runs / ident.name  # nothing there yet
     write_json(runs / STEM / "manifest.json", {"fingerprint": "fp", "completed": ["base/eval"]})
-    assert run_root(runs, ident, "fp") == runs / STEM  # the old directory holds this very configuration
-    assert run_root(runs, ident, "other") == runs / ident.name  # it holds another one: never reused
+    assert run_root(runs, ident, ("fp",)) == runs / STEM  # the old directory holds this very configuration
+    assert run_root(runs, ident, ("new", "fp")) == runs / STEM  # ... under the fingerprint an older ampli wrote
+    assert run_root(runs, ident, ("other",)) == runs / ident.name  # it holds another one: never reused
     write_json(runs / ident.name / "manifest.json", {"fingerprint": "fp", "completed": []})
-    assert run_root(runs, ident, "fp") == runs / ident.name  # once the new one exists, it is the run
+    assert run_root(runs, ident, ("fp",)) == runs / ident.name  # once the new one exists, it is the run
 
 
 def test_a_typo_in_a_swept_key_fails_at_once_naming_it_and_the_valid_keys(tmp_path):

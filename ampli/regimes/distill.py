@@ -26,7 +26,7 @@ from transformers import TrainerCallback
 
 from ampli.generation.batched import prompt_ids
 from ampli.regimes.base import RunContext
-from ampli.training_plan import BASE, TrainingPlan, model_label
+from ampli.training_plan import BASE, PlanNotFollowed, TrainingPlan, model_label
 from ampli.regimes.sampled_kl import KLDistillationConfig, KLDistillationTrainer
 from ampli.regimes.sft import SFTRegime, prompt_turns
 
@@ -117,6 +117,10 @@ class DistillRegime(SFTRegime):
                                      config=config, teacher_model=teacher, callbacks=[distance])
         args, history = trainer.args, trainer.state.log_history
         per_step = args.per_device_train_batch_size * args.gradient_accumulation_steps
+        sampled_kl = logged_mean(history, "sampled_kl")  # logged only by the sampled estimator's loss
+        if (sampled_kl is not None) != (plan.kl_estimator == "sampled"):
+            raise PlanNotFollowed(f"cycle {cycle}'s plan says kl_estimator={plan.kl_estimator}, but the trainer "
+                                  f"{'did not compute' if sampled_kl is None else 'computed'} the sampled estimator")
         return {
             **metrics,
             "teacher": model_label(plan.teacher),
@@ -127,5 +131,6 @@ class DistillRegime(SFTRegime):
             "onpolicy_mean_length": logged_mean(history, "completions/mean_length"),
             "onpolicy_clipped_ratio": logged_mean(history, "completions/clipped_ratio"),
             "kl_estimator": trainer.args.kl_estimator,  # what the trainer computed with
+            "sampled_kl": sampled_kl,
             "max_completion_length": max_new_tokens,
         }

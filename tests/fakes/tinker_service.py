@@ -162,8 +162,9 @@ def _save(model, base_model: str, run: str, kind: str, name: str) -> str:
 
 
 class SamplingClient:
-    def __init__(self, model):
+    def __init__(self, model, weights: str):
         self.model = model.eval()
+        self.weights = weights  # "base" or the saved weights' path: recorded with every request it answers
 
     def sample(self, prompt: ModelInput, num_samples: int, sampling_params: SamplingParams, **_):
         _request("sample", prompt=prompt.to_ints(), num_samples=num_samples, sampling_params=sampling_params)
@@ -186,7 +187,7 @@ class SamplingClient:
         return Future(SampleResponse(sequences))
 
     def compute_logprobs(self, prompt: ModelInput, **_):
-        _request("compute_logprobs", prompt=prompt.to_ints())
+        _request("compute_logprobs", prompt=prompt.to_ints(), weights=self.weights)
         tokens = prompt.to_ints()
         with torch.no_grad():
             lps = _target_logprobs(self.model, Datum(ModelInput.from_ints(tokens[:-1]),
@@ -250,7 +251,7 @@ class TrainingClient:
         _request("save_weights_and_get_sampling_client")
         copy = _load(self.base_model)
         copy.load_state_dict(self.model.state_dict())
-        return Future(SamplingClient(copy))
+        return Future(SamplingClient(copy, "student snapshot"))
 
 
 class RestClient:
@@ -282,9 +283,9 @@ class ServiceClient:
     def create_sampling_client(self, model_path: str | None = None, base_model: str | None = None, **_):
         _request("create_sampling_client", model_path=model_path, base_model=base_model)
         if model_path is None:
-            return Future(SamplingClient(_load(base_model)))
+            return Future(SamplingClient(_load(base_model), "base"))
         file = _path_file(model_path)
-        return Future(SamplingClient(_load(file.with_suffix(".base").read_text(), file)))
+        return Future(SamplingClient(_load(file.with_suffix(".base").read_text(), file), model_path))
 
     def create_rest_client(self):
         return RestClient()
