@@ -84,3 +84,24 @@ def test_distillation_with_the_sampled_estimator_trains_alike_on_both_backends(m
 def test_paper_distill_plans_the_sampled_estimator():
     cfg = OmegaConf.to_object(compose_config(["experiment=paper_distill"]))
     assert plan_cycle(cfg, 1, examples=8).kl_estimator == "sampled" and plan_cycle(cfg, 0, 8).kl_estimator is None
+
+
+@pytest.mark.parametrize("overrides, refused", [
+    (["regime=distill", "regime.kl_estimator=full"], "regime.kl_estimator='full' is not valid with backend=tinker"),
+    (["regime.cycle0_checkpoint=/nowhere"], "regime.cycle0_checkpoint"),
+    (["model.lora.cover=[]"], "model.lora.cover=[] is not valid with backend=tinker"),
+])
+def test_what_the_service_cannot_honour_is_refused_at_start(overrides, refused):
+    from ampli.config import ConfigError, validate_tinker
+
+    cfg = OmegaConf.to_object(compose_config(["backend=tinker", *overrides]))
+    with pytest.raises(ConfigError, match=refused.replace("[", r"\[").replace("]", r"\]")):
+        validate_tinker(cfg)
+
+
+def test_the_unembedding_is_refused_on_the_local_backend():
+    from ampli.config import ConfigError, validate_model
+
+    with pytest.raises(ConfigError, match="model.lora.unembed=true is not valid with backend=local"):
+        validate_model(OmegaConf.to_object(compose_config(["model.lora.unembed=true"])))
+    validate_model(OmegaConf.to_object(compose_config(["model.lora.unembed=true", "backend=tinker"])))
