@@ -147,3 +147,31 @@ def test_the_wandb_config_holds_only_what_the_run_reads():
     settings = read_settings(OmegaConf.to_container(compose_config(["regime=sft"]), resolve=True))
     assert "beta" not in settings["regime"] and "learning_rate" in settings["regime"]
     assert "temperature" not in settings["judge"] and settings["judge"]["backend"] == "offline"
+
+
+# Fingerprints the code before the key table computed for these configurations (runtime {"device": "cpu"}), pinned:
+# their runs must keep resuming.
+EARLIER = [([], "f23a9500a2027f4b"),
+           (["model=micro", "model.lora.enabled=true", "model.lora.cover=[attention,mlp]", "model.text_only=true"],
+            "9d609cd93b5ff8a6"),
+           (["regime=dpo", "reinit=false", "regime.beta=0.05"], "4e4fff2d52990d6a"),
+           (["regime=sdf", "judge=openai", "judge.temperature=1.0"], "f83432740c1dccf2"),
+           (["backend=tinker", "regime=dpo"], "b94b0bad5ba5cf29"),
+           (["experiment=paper_dpo"], "d87eaecc900315df"),
+           (["regime=distill", "regime.kl_estimator=sampled"], "b4057029baf23b0b")]
+
+
+@pytest.mark.parametrize("overrides, earlier", EARLIER)
+def test_a_run_made_before_the_key_table_is_recognised_by_its_fingerprint(overrides, earlier, tmp_path):
+    from ampli.run_identity import accepted_fingerprints
+    from ampli.store import RunStore, write_json
+
+    resolved = OmegaConf.to_container(compose_config(overrides), resolve=True)
+    current, v1 = accepted_fingerprints(resolved, {"device": "cpu"})
+    assert v1 == earlier and current != earlier
+    write_json(tmp_path / "manifest.json", {"fingerprint": earlier, "completed": ["base/eval"]})
+    store = RunStore(tmp_path, current, earlier_fingerprints=(v1,))
+    try:
+        assert store.is_done("base/eval") and store.manifest["fingerprint"] == earlier  # resumed, record kept
+    finally:
+        store.close()

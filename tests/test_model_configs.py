@@ -166,7 +166,7 @@ def test_an_unknown_part_to_cover_is_named_with_the_valid_ones():
         validate(cfg)
 
 
-def test_runs_made_before_these_keys_keep_their_fingerprint():
+def test_the_adapter_keys_a_run_reads_are_in_its_fingerprint():
     from ampli.run_identity import result_inputs
 
     def model_inputs(*overrides):
@@ -174,6 +174,6 @@ def test_runs_made_before_these_keys_keep_their_fingerprint():
         return result_inputs(resolved, {})["model"]
 
     inputs = model_inputs("model.lora.enabled=true", "model.lora.cover=[attention,mlp]", "model.text_only=true")
-    assert "text_only" not in inputs and not {"cover", "target_parameters"} & inputs["lora"].keys()
-    assert model_inputs("model.lora.target_parameters=[mlp.experts.down_proj]")["lora"]["target_parameters"] == [
-        "mlp.experts.down_proj"]  # adapting more weights changes results
+    assert "text_only" not in inputs and inputs["lora"]["cover"] == ["attention", "mlp"]
+    assert model_inputs("model.lora.enabled=true", "model.lora.target_parameters=[mlp.experts.down_proj]")["lora"][
+        "target_parameters"] == ["mlp.experts.down_proj"]  # adapting more weights changes results

@@ -194,11 +194,11 @@ def test_a_sweep_replicated_with_3_seeds_reports_k_of_3_per_flagged_run(tmp_path
     assert again.stdout.count("3 finished before") == 2, again.stdout
 
 
-def test_runs_made_before_the_replication_keys_keep_their_fingerprint():
-    """loop.cycle0_from at its default and replication_of (bookkeeping) stay out of the result inputs, so runs made
-    before they existed resume; a cycle0_from that is set is part of the run's identity, and names it."""
+def test_replication_of_is_bookkeeping_and_cycle0_from_part_of_the_runs_identity():
+    """replication_of (bookkeeping) stays out of the result inputs; a cycle0_from that is set is part of the run's
+    identity, and names it (runs made before it existed resume on their earlier fingerprint, ampli.fingerprint_v1)."""
     plain = result_inputs(OmegaConf.to_container(compose_config([]), resolve=True), {})
-    assert "cycle0_from" not in plain["loop"] and "replication_of" not in plain
+    assert plain["loop"]["cycle0_from"] is None and "replication_of" not in plain
     overrides = ["loop.cycle0_from=bliss-sft-reinit-tiny-s0", "replication_of=bliss-sft-reinit-tiny-s0", "seed=1"]
     cfg = compose_config(overrides)
     assert result_inputs(OmegaConf.to_container(cfg, resolve=True), {})["loop"]["cycle0_from"] == "bliss-sft-reinit-tiny-s0"
