@@ -1,4 +1,4 @@
-"""What every regime's TRL trainer shares: the arguments built from RegimeConfig, and saving the result."""
+"""What every regime's TRL trainer shares: the arguments built from the cycle's plan, and saving the result."""
 
 import logging
 import math
@@ -10,7 +10,6 @@ from tqdm.auto import tqdm
 from transformers import PrinterCallback, ProgressCallback, TrainerCallback
 
 from ampli import console
-from ampli.config import RegimeConfig
 from ampli.store import PARTIAL_CHECKPOINT_PREFIX, atomic_directory, disk_full_names
 from ampli.training_plan import TrainingPlan, check_followed
 
@@ -19,8 +18,7 @@ class NonFiniteLossError(RuntimeError):
     """Training diverged; the run stops cleanly and everything produced so far stays on disk."""
 
 
-def trainer_kwargs(plan: TrainingPlan, regime: RegimeConfig, *, seed: int, device: str, output_dir: Path,
-                   max_length: int) -> dict:
+def trainer_kwargs(plan: TrainingPlan, *, seed: int, device: str, output_dir: Path, max_length: int) -> dict:
     """Keyword arguments common to SFTConfig, DPOConfig and DistillationConfig (all extend transformers'
     TrainingArguments), from the cycle's plan (ampli.training_plan); max_length comes from the cycle's data
     (ampli.seq_length). Every cycle is a new trainer, so a decaying schedule runs its whole course within a cycle."""

@@ -82,7 +82,7 @@ def train(trainer_cls, config_cls, regime, source, tokenizer, rows, out):
     regime_cfg = RegimeConfig(name=regime, batch_size=2, learning_rate=1e-3)
     plan = plan_cycle(SimpleNamespace(regime=regime_cfg, reinit=True, model=source.cfg,
                                       backend=SimpleNamespace(name="local")), 0, examples=len(rows))
-    kwargs = trainer_kwargs(plan, regime_cfg, seed=0, device="cpu", output_dir=out / "trainer", max_length=128)
+    kwargs = trainer_kwargs(plan, seed=0, device="cpu", output_dir=out / "trainer", max_length=128)
     trainer = trainer_cls(model=source.load(None, trainable=True), args=config_cls(**kwargs),
                           train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
                           peft_config=source.lora_config())

@@ -43,7 +43,7 @@ def test_a_warmup_below_one_is_a_share_of_the_cycles_steps(tmp_path):
     plans = [plan_cycle(cfg, 0, examples=n * cfg.regime.batch_size) for n in (25, 100)]
     assert [(p.scheduler, p.steps, p.warmup_steps) for p in plans] == [("constant_with_warmup", 25, 2),
                                                                      ("constant_with_warmup", 100, 5)]
-    args = SFTConfig(**trainer_kwargs(plans[1], cfg.regime, seed=0, device="cpu", output_dir=tmp_path,
+    args = SFTConfig(**trainer_kwargs(plans[1], seed=0, device="cpu", output_dir=tmp_path,
                                        max_length=512))
     assert (args.lr_scheduler_type, args.get_warmup_steps(100)) == ("constant_with_warmup", 5)
 

@@ -194,7 +194,7 @@ def test_constant_schedule_keeps_the_learning_rate(micro_overrides):
 
 def test_adam_beta2_reaches_the_optimizer(tmp_path):
     cfg = typed(["regime.adam_beta2=0.95"])
-    args = SFTConfig(**trainer_kwargs(plan_cycle(cfg, 0, 8), cfg.regime, seed=0, device="cpu", output_dir=tmp_path,
+    args = SFTConfig(**trainer_kwargs(plan_cycle(cfg, 0, 8), seed=0, device="cpu", output_dir=tmp_path,
                                        max_length=512))
     _, optimizer_kwargs = Trainer.get_optimizer_cls_and_kwargs(args)
     assert optimizer_kwargs["betas"] == (0.9, 0.95)

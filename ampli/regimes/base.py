@@ -68,7 +68,7 @@ class RunContext:
         cycle = plan.cycle
         sizes = cycle_lengths(self.cfg.regime, lengths, cycle)
         model = self.model_after(plan.start, trainable=True)
-        kwargs = trainer_kwargs(plan, self.cfg.regime, seed=self.cycle_seed(cycle), device=self.source.device,
+        kwargs = trainer_kwargs(plan, seed=self.cycle_seed(cycle), device=self.source.device,
                                 output_dir=self.store.cycle_dir(cycle) / "trainer", max_length=sizes["max_length"])
         if "max_length" not in {f.name for f in fields(config_cls)}:
             # An on-policy trainer (distill) cuts nothing: it keeps whole prompts and samples at most
