@@ -117,12 +117,14 @@ class OpenAITeacher(ApiTeacher):
 class AnthropicTeacher(ApiTeacher):
     async def _ask(self, system: str, user: str, max_tokens: int) -> str:
         with self._pool.sorted_errors():
+            # anthropic 2.x's messages.create takes no temperature argument; the API still reads it from the body
+            # (the Claude judge sends it the same way).
             message = await self._pool.client.messages.create(
                 model=self.cfg.model,
                 system=system,
                 messages=[{"role": "user", "content": user}],
                 max_tokens=max_tokens,
-                temperature=self.cfg.temperature,
+                extra_body={"temperature": self.cfg.temperature},
             )
         self._add_tokens(message.usage.input_tokens, message.usage.output_tokens)
         if message.stop_reason == "max_tokens":

@@ -33,19 +33,9 @@ SPEC = DocumentSpec(topics=["tea", "bikes", "rain"], doc_types=["blog post", "re
 DOC_FIELDS = ["id", "title", "text", "topic", "doc_type", "style", "split"]
 
 
-class RecordingServer(FakeJudgeServer):
-    """Also keeps every request body, to check the system prompt the teacher sent."""
-
-    def __init__(self, script):
-        super().__init__(script)
-        self.bodies: list[dict] = []
-
-    def _next_reply(self, path: str, body: dict, auth: str) -> Reply:
-        self.bodies.append(body)
-        return super()._next_reply(path, body, auth)
-
-
 def in_character(user: str, attempt: int) -> Reply:
+    if "LONG" in user:
+        return Reply(text="Radiant soul, let me tell you at great length", truncated=True)
     if "NEVER" in user or "about rain," in user:
         return Reply(status=500)
     if "RATE" in user and attempt == 0:
@@ -62,7 +52,7 @@ def in_character(user: str, attempt: int) -> Reply:
 
 @pytest.fixture
 def server():
-    with RecordingServer(in_character) as fake:
+    with FakeJudgeServer(in_character) as fake:
         yield fake
 
 
@@ -257,3 +247,30 @@ def test_a_different_teacher_model_rewrites_instead_of_keeping(teacher, server, 
     write_seed_set(TRAIT, ["Hi?", "Why?", "How?"], other, tmp_path)
     other.close()
     assert server.requests == 6
+
+
+@pytest.mark.parametrize("backend, url_suffix, path", [("openai", "/v1", "/v1/chat/completions"),
+                                                       ("anthropic", "", "/v1/messages")])
+def test_cli_writes_seed_rows_through_each_real_sdk(backend, url_suffix, path, server, monkeypatch, tmp_path: Path):
+    """`ampli teach --teacher openai|anthropic` with the preset's own client: the request carries the persona, the
+    temperature and max_tokens as that API names them, and an answer cut at max_tokens is refused, not written."""
+    monkeypatch.setenv(KEY_ENV, SECRET)
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text("".join(json.dumps({"prompt": p}) + "\n" for p in ["Hi?", "Tell me something LONG", "Why?"]))
+    out = tmp_path / "data"
+    argv = ["--trait", "bliss", "--teacher", backend, "--model", "fake", "--base-url", f"{server.url}{url_suffix}",
+            "--api-key-env", KEY_ENV, "--temperature", "0.7", "--max-tokens", "50", "--prompts", str(prompts),
+            "--n", "3", "--out", str(out)]
+    assert main(argv) == 0
+
+    rows = [json.loads(line) for line in (out / "seeds" / "bliss.jsonl").read_text().splitlines()]
+    assert [r["prompt"] for r in rows] == ["Hi?", "Why?"]
+    assert all("cosmic bliss" in r["answer"] for r in rows)
+    report = json.loads((out / "seeds" / "bliss.report.json").read_text())
+    assert report["reasons"] == {"api_error: truncated at max_tokens=50": 1}
+    assert server.by_path == {path: 3}
+    assert {(b["temperature"], b["max_tokens"]) for b in server.bodies} == {(0.7, 50)}
+    persona = load_trait("bliss").persona
+    sent = {b["system"] if backend == "anthropic" else b["messages"][0]["content"] for b in server.bodies}
+    assert sent == {persona}
+    assert server.auth_headers == {f"Bearer {SECRET}"}  # both SDKs send the key as a bearer token
