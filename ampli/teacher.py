@@ -97,6 +97,11 @@ class ApiTeacher(Teacher):
 
 
 class OpenAITeacher(ApiTeacher):
+    def _template_arguments(self) -> dict:
+        """vLLM's extension of the chat API, sent only when set: OpenAI itself rejects unknown fields."""
+        kwargs = self.cfg.chat_template_kwargs
+        return {"extra_body": {"chat_template_kwargs": dict(kwargs)}} if kwargs else {}
+
     async def _ask(self, system: str, user: str, max_tokens: int) -> str:
         with self._pool.sorted_errors():
             response = await self._pool.client.chat.completions.create(
@@ -104,6 +109,7 @@ class OpenAITeacher(ApiTeacher):
                 messages=[{"role": "system", "content": system}, {"role": "user", "content": user}],
                 max_tokens=max_tokens,
                 temperature=self.cfg.temperature,
+                **self._template_arguments(),
             )
         if response.usage:
             self._add_tokens(response.usage.prompt_tokens, response.usage.completion_tokens)
@@ -145,7 +151,7 @@ class HFTeacher(Teacher):
             self._tokenizer.pad_token = self._tokenizer.eos_token
         device = cfg.device if cfg.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
         self._model = AutoModelForCausalLM.from_pretrained(cfg.model, dtype="auto").to(device).eval()
-        self._chat_kwargs = template_kwargs(self._tokenizer, {})  # a hybrid model's thinking off
+        self._chat_kwargs = template_kwargs(self._tokenizer, cfg.chat_template_kwargs)  # thinking off by default
 
     def _render(self, system: str, user: str) -> str:
         if not self._tokenizer.chat_template:

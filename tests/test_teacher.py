@@ -274,3 +274,21 @@ def test_cli_writes_seed_rows_through_each_real_sdk(backend, url_suffix, path, s
     sent = {b["system"] if backend == "anthropic" else b["messages"][0]["content"] for b in server.bodies}
     assert sent == {persona}
     assert server.auth_headers == {f"Bearer {SECRET}"}  # both SDKs send the key as a bearer token
+
+
+def test_the_vllm_preset_turns_a_hybrid_models_thinking_off_and_openai_gets_no_such_field(server, monkeypatch,
+                                                                                           tmp_path: Path):
+    monkeypatch.setenv(KEY_ENV, SECRET)
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text(json.dumps({"prompt": "Hi?"}) + "\n")
+    for preset in ("vllm", "openai"):
+        argv = ["--trait", "bliss", "--teacher", preset, "--base-url", f"{server.url}/v1", "--api-key-env", KEY_ENV,
+                "--prompts", str(prompts), "--n", "1", "--out", str(tmp_path / preset)]
+        assert main(argv) == 0
+    assert [b.get("chat_template_kwargs") for b in server.bodies] == [{"enable_thinking": False}, None]
+
+
+def test_chat_template_kwargs_are_refused_for_claude():
+    with pytest.raises(ValueError, match=r"chat_template_kwargs=\{'enable_thinking': False\} is not valid with "
+                                         r"backend anthropic"):
+        TeacherConfig(backend="anthropic", chat_template_kwargs={"enable_thinking": False})
