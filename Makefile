@@ -4,7 +4,7 @@ export HYDRA_FULL_ERROR ?= 0
 export TOKENIZERS_PARALLELISM ?= false
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: venv demo test test-fast test-contrast bench report clean real demo-real test-real vllm paper-table bench-gpu tinker mutate
+.PHONY: venv demo test test-fast test-contrast bench report clean real demo-real test-real vllm vllm-check paper-table bench-gpu tinker mutate
 
 venv: .venv/.installed
 
@@ -104,6 +104,14 @@ vllm: .venv-vllm/.installed
 	.venv-vllm/bin/python -m pip install --quiet --upgrade pip
 	.venv-vllm/bin/python -m pip install --quiet '$(VLLM_SPEC)'
 	touch $@
+
+# Every engine setting, SamplingParams field and LoRARequest argument ampli passes, checked against the source of
+# the pinned vLLM wheels (downloaded once into .cache/vllm-wheels with --no-deps, never installed): the floor and
+# the newest release VLLM_SPEC allows (tools/vllm_source_check.py). No GPU needed.
+VLLM_VERSIONS ?= 0.27.0 0.34.0
+
+vllm-check: venv
+	$(PY) tools/vllm_source_check.py $(VLLM_VERSIONS)
 
 bench: venv
 	$(PY) bench/cycle.py

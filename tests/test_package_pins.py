@@ -32,7 +32,7 @@ def test_the_readme_table_shows_the_pins_of_pyproject():
     shown = 0
     for row in (line for line in table.splitlines() if line.startswith("| ") and "`" in line):
         cells = [c.strip() for c in row.strip("|").split("|")]
-        names = [re.sub(r"\s*\(.*\)", "", n).strip() for n in cells[0].split(",")]
+        names = [n.strip() for n in re.sub(r"\s*\([^)]*\)", "", cells[0]).split(",")]
         pins = re.findall(r"`([^`]+)`", cells[1])
         for name, pin in zip(names, pins, strict=True):
             if name in reqs:

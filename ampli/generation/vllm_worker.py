@@ -33,7 +33,8 @@ def generate(vllm, llm, request: dict) -> dict:
 
     lora = request["lora"]
     fused = {"is_3d_lora_weight": True} if lora and lora.get("is_3d_lora_weight") else {}
-    lora_request = LoRARequest(lora["name"], lora["id"], lora["path"], **fused) if lora else None
+    lora_request = (LoRARequest(lora_name=lora["name"], lora_int_id=lora["id"], lora_path=lora["path"], **fused)
+                    if lora else None)
     prompts = [{"prompt_token_ids": ids} for ids in request["prompts"]]
     outputs = llm.generate(prompts, sampling_params(vllm, request), lora_request=lora_request, use_tqdm=False)
     return {"texts": [[completion.text for completion in output.outputs] for output in outputs]}
