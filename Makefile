@@ -4,7 +4,7 @@ export HYDRA_FULL_ERROR ?= 0
 export TOKENIZERS_PARALLELISM ?= false
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: venv demo test test-fast test-contrast bench report clean real demo-real test-real vllm vllm-check paper-table bench-gpu tinker mutate
+.PHONY: venv demo test test-fast test-contrast bench report clean real demo-real test-real vllm vllm-check paper-table bench-gpu gpu-check tinker mutate
 
 venv: .venv/.installed
 
@@ -119,6 +119,15 @@ bench: venv
 # GPU only, after `make vllm`: generation=hf against generation=vllm (bench/generation_gpu.py); MODEL picks the model.
 bench-gpu: venv
 	$(PY) bench/generation_gpu.py $(addprefix model=,$(MODEL))
+
+# One CUDA GPU, no network needed (bench/gpu_check.py, under 8 minutes on an H100): SFT, DPO and distill cycles of
+# the micro model with LoRA in bf16, then bench/generation_gpu.py where vLLM is found; one JSON,
+# outputs/bench/gpu_check.json. WHEELS: a folder of wheels for the packages the machine lacks (the JSON lists them).
+# Runs with .venv's Python where there is one, else the machine's python3.
+GPU_PYTHON ?= $(if $(wildcard $(PY)),$(PY),python3)
+
+gpu-check:
+	$(GPU_PYTHON) bench/gpu_check.py $(addprefix --wheels ,$(WHEELS))
 
 clean:
 	rm -rf outputs multirun mutants
