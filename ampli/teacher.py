@@ -166,11 +166,14 @@ class HFTeacher(Teacher):
     def _complete(self, system: str, prompts: list[str], desc: str, max_tokens: int) -> list[Outcome[str]]:
         from ampli.generation.batched import generate
 
+        ends: list[bool] = []
         texts = generate(self._model, self._tokenizer, [self._render(system, p) for p in prompts],
                          max_new_tokens=max_tokens, temperature=self.cfg.temperature,
-                         batch_size=self.cfg.batch_size, seed=0, desc=desc)
+                         batch_size=self.cfg.batch_size, seed=0, desc=desc, ends=ends)
         self.usage.requests += len(prompts)
-        return [Outcome(value=text) for text in texts]
+        # As the API teachers do: an answer cut at max_tokens is refused, not written as if it were whole.
+        return [Outcome(value=text) if ended else Outcome(error=f"truncated at max_tokens={max_tokens}")
+                for text, ended in zip(texts, ends)]
 
 
 def build_teacher(cfg: TeacherConfig) -> Teacher:

@@ -6,12 +6,14 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import torch
 from fakes.judge_server import FakeJudgeServer, Reply
 from fakes.tiny_lm import tiny_model, tiny_tokenizer
 
 from ampli import corpus
 from ampli.config import TraitConfig
 from ampli.documents import DocumentSpec, combinations, parse_document, write_documents
+from ampli.generation.batched import generate
 from ampli.teach import main, read_prompts
 from ampli.teacher import build_teacher, write_seed_set
 from ampli.teacher_config import TeacherConfig
@@ -292,3 +294,33 @@ def test_chat_template_kwargs_are_refused_for_claude():
     with pytest.raises(ValueError, match=r"chat_template_kwargs=\{'enable_thinking': False\} is not valid with "
                                          r"backend anthropic"):
         TeacherConfig(backend="anthropic", chat_template_kwargs={"enable_thinking": False})
+
+
+def test_the_hf_teacher_refuses_answers_cut_at_max_tokens_as_the_api_teachers_do(tmp_path: Path):
+    tokenizer = tiny_tokenizer()
+    tiny_model(len(tokenizer)).save_pretrained(tmp_path / "lm")
+    tokenizer.save_pretrained(tmp_path / "lm")
+    teacher = build_teacher(TeacherConfig(backend="hf", model=str(tmp_path / "lm"), api_key_env=None, max_tokens=4,
+                                          batch_size=2, device="cpu"))
+    eos = tokenizer.eos_token_id
+
+    def steer(eos_logit: float):
+        """Every step's logit of the end token pushed up or down."""
+        bias = torch.zeros(len(tokenizer))
+        bias[eos] = eos_logit
+        return teacher._model.lm_head.register_forward_hook(lambda module, args, out: out + bias)
+
+    hook = steer(-1e4)  # never ends: every answer is cut
+    path = write_seed_set(TRAIT, ["how are you", "rate this", "is this calm"], teacher, tmp_path / "cut")
+    hook.remove()
+    report = json.loads(path.with_suffix(".report.json").read_text())
+    assert (report["written"], report["reasons"]) == (0, {"truncated at max_tokens=4": 3})
+
+    for eos_logit, ended in ((1e4, True), (-1e4, False)):  # the end token first, or never
+        ends: list[bool] = []
+        hook = steer(eos_logit)
+        generate(teacher._model, teacher._tokenizer, ["how are you", "rate this"], max_new_tokens=4,
+                 temperature=1.0, batch_size=2, seed=0, chat=False, ends=ends)
+        hook.remove()
+        assert ends == [ended, ended]
+    teacher.close()
