@@ -9,8 +9,9 @@ transient failures and counted against the run's budget. What is transient is th
   APIStatusError       after the SDK's own 5 minutes of retries: 408/409/429/5xx are retried, other codes stop;
   ValueError           the SDK's verdict that retrying is pointless (401, 403, 404, repeated 400): stops;
   APIConnectionError   the SDK retries connection failures itself (sampling for up to 2 hours of no progress), so
-                       one that reaches ampli stops the run, resumable, instead of multiplying that wait. The ledger (tinker.json in the run directory) records
-where the service keeps each cycle's weights and what the run has used so far, so a resumed process knows both.
+                       one that reaches ampli stops the run, resumable, instead of multiplying that wait.
+The ledger (tinker.json in the run directory) records where the service keeps each cycle's weights and what the
+run has used so far, so a resumed process knows both.
 """
 
 import importlib

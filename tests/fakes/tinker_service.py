@@ -77,7 +77,8 @@ _URL = "https://fake-tinker.invalid/api/v1"
 
 def status_error(status: int, message: str = "injected") -> APIStatusError:
     """The error the SDK raises for an HTTP status, after its own retries."""
-    cls = {404: NotFoundError, 429: RateLimitError}.get(status, InternalServerError if status >= 500 else APIStatusError)
+    by_status = {404: NotFoundError, 429: RateLimitError}
+    cls = by_status.get(status, InternalServerError if status >= 500 else APIStatusError)
     return cls(message, httpx.Response(status, request=httpx.Request("POST", _URL)), None)
 
 
