@@ -175,3 +175,20 @@ def test_a_weights_lifetime_under_an_hour_is_refused_at_start(monkeypatch):
         check(cfg)
     check(BackendConfig(name="tinker", sdk="tests.fakes.tinker_service", ttl_seconds=3600))
     check(BackendConfig(name="tinker", sdk="tests.fakes.tinker_service", ttl_seconds=None))
+
+
+def test_every_call_the_fake_serves_is_the_sdks_with_its_parameter_names():
+    """The fake implements what ampli calls; each of those methods exists on the SDK's client classes and takes
+    the keywords the fake (and so ampli) uses, so a renamed method or argument fails here, not on the service."""
+    tinker = the_sdk()
+    import inspect
+
+    for client in ("ServiceClient", "TrainingClient", "SamplingClient", "RestClient"):
+        for name, method in vars(getattr(fake_sdk, client)).items():
+            if name.startswith("_") or not callable(method):
+                continue
+            real = getattr(getattr(tinker, client), name, None)
+            assert real is not None, f"{client}.{name}"
+            used = [p.name for p in inspect.signature(inspect.unwrap(method)).parameters.values()
+                    if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL) and p.name != "self"]
+            assert set(used) <= set(inspect.signature(real).parameters), f"{client}.{name}({', '.join(used)})"
