@@ -14,6 +14,7 @@ def test_the_packages_a_machine_lacks_are_listed():
 
 
 def test_without_a_gpu_every_step_fails_and_nothing_runs(tmp_path, monkeypatch):
+    monkeypatch.setattr(gpu_check, "environment", lambda: {"gpu": None})  # also on a machine that has one
     monkeypatch.setattr(gpu_check, "run_step", lambda *a: pytest.fail("a step ran without a GPU"))
     results = gpu_check.main(["--steps", "sft,dpo", "--out", str(tmp_path / "check.json")])
     assert results["passed"] is False
