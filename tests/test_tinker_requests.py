@@ -192,3 +192,12 @@ def test_every_call_the_fake_serves_is_the_sdks_with_its_parameter_names():
             used = [p.name for p in inspect.signature(inspect.unwrap(method)).parameters.values()
                     if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL) and p.name != "self"]
             assert set(used) <= set(inspect.signature(real).parameters), f"{client}.{name}({', '.join(used)})"
+
+
+def test_the_perplexity_of_an_answer_reads_its_tokens_and_refuses_a_missing_logprob():
+    from ampli.tinker_backend.sampling import answer_perplexity
+
+    assert answer_perplexity([None, -9.0, -1.0, -3.0], prompt_tokens=2) == pytest.approx(math.exp(2.0))
+    assert answer_perplexity([None, -2.0], prompt_tokens=0) == pytest.approx(math.exp(2.0))  # the first has none
+    with pytest.raises(RuntimeError, match="no log-prob for 1 of the 2 answer tokens"):
+        answer_perplexity([None, -9.0, None, -3.0], prompt_tokens=2)

@@ -12,6 +12,17 @@ from ampli.generation.batched import prompt_ids
 from ampli.tinker_backend.training import TinkerTrainer
 
 
+def answer_perplexity(logprobs: list, prompt_tokens: int) -> float:
+    """exp(mean NLL) of the answer's tokens, each given everything before it, from compute_logprobs' list (one per
+    token, None for the first token of all, which nothing precedes). A None among the answer's tokens stops: counted
+    as 0 it would make the answer look certain."""
+    scored = logprobs[max(prompt_tokens, 1):]
+    if any(lp is None for lp in scored):
+        raise RuntimeError(f"the Tinker service returned no log-prob for {sum(lp is None for lp in scored)} of the "
+                           f"{len(scored)} answer tokens it was asked to score; the perplexity would be wrong")
+    return math.exp(-sum(scored) / len(scored)) if scored else math.nan
+
+
 def check_logprobs(sequences: list[list]) -> None:
     """Stop with one line if a sampled sequence came back without a log-prob for each of its tokens."""
     for i, per_prompt in enumerate(sequences):
@@ -69,15 +80,7 @@ class TinkerGenerator:
         requests = [lambda ids=p + a: base.compute_logprobs(self.sdk.ModelInput.from_ints(ids)) for p, a in scored]
         logprobs = iter(self.service.call_all("compute_logprobs", requests))
         self.service.spend(tokens=sum(len(p) + len(a) for p, a in scored))
-        result = []
-        for prompt, answer in pairs:
-            if not answer:
-                result.append(math.nan)
-                continue
-            # the answer's tokens, each given everything before it (the first token of all has no log-prob)
-            lps = next(logprobs)[max(len(prompt), 1):]
-            result.append(math.exp(-sum(lp or 0.0 for lp in lps) / len(lps)) if lps else math.nan)
-        return result
+        return [answer_perplexity(next(logprobs), len(prompt)) if answer else math.nan for prompt, answer in pairs]
 
     def release(self) -> None:
         """Nothing is held in this process: the models live on the service."""
