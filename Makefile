@@ -4,7 +4,7 @@ export HYDRA_FULL_ERROR ?= 0
 export TOKENIZERS_PARALLELISM ?= false
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: venv demo test test-fast test-contrast bench report clean real demo-real test-real vllm paper-table bench-gpu tinker mutate
+.PHONY: venv demo test test-fast test-contrast bench report clean real demo-real test-real vllm vllm-check paper-table bench-gpu gpu-check tinker mutate
 
 venv: .venv/.installed
 
@@ -85,15 +85,19 @@ mutate: .venv/.mutate
 	touch $@
 
 # generation=vllm (GPU machines only): vLLM in an environment of its own, because it pins its own torch and
-# transformers (vllm 0.33: torch 2.14.0, transformers < 5.21); ampli runs its engine there as a subprocess.
-# VLLM_SPEC: from 0.10.2, the V1 engine that ampli/generation/vllm_worker.py was written against (LLM(...) with
-# enable_lora, max_lora_rank, max_loras, max_model_len, enable_prefix_caching; SamplingParams with seed and
-# prompt_logprobs; token-id prompts; LoRARequest(name, id, path)); below 0.35, the newest release those calls were
-# read against (0.34), so that a later release that renames one cannot break a sweep unnoticed. Checked against
-# the fake vllm of the tests, not yet on a GPU; override with make vllm VLLM_SPEC='vllm==X'.
-VLLM_SPEC ?= vllm>=0.10.2,<0.35
+# transformers (read from the wheels' metadata: vllm 0.27.0 torch 2.13.0, transformers >=5.5.3; vllm 0.34.0 torch
+# 2.14.0, transformers >=5.16.1,<5.23); ampli runs its engine there as a subprocess that imports only vllm.
+# VLLM_SPEC: from 0.27, the first release whose model registry serves Qwen3.5 as a causal LM (Qwen3_5ForCausalLM,
+# what a text-only Qwen3.5 checkpoint trained here is saved as) and has the mixed MoE LoRA format that adapters on
+# fused experts need; below 0.35, the newest release `make vllm-check` has read. Override with
+# make vllm VLLM_SPEC='vllm==X' (and check it with make vllm-check VLLM_VERSIONS=X). The target ends by checking
+# the environment's requirements (pip check) and printing the versions it holds.
+VLLM_SPEC ?= vllm>=0.27,<0.35
 
 vllm: .venv-vllm/.installed
+	.venv-vllm/bin/python -m pip check
+	.venv-vllm/bin/python -c "from importlib.metadata import version as v; \
+		print('.venv-vllm:', ', '.join(f'{p} {v(p)}' for p in ('vllm', 'torch', 'transformers')))"
 
 .venv-vllm/.installed:
 	python3 -m venv .venv-vllm
@@ -101,12 +105,29 @@ vllm: .venv-vllm/.installed
 	.venv-vllm/bin/python -m pip install --quiet '$(VLLM_SPEC)'
 	touch $@
 
+# Every engine setting, SamplingParams field and LoRARequest argument ampli passes, checked against the source of
+# the pinned vLLM wheels (downloaded once into .cache/vllm-wheels with --no-deps, never installed): the floor and
+# the newest release VLLM_SPEC allows (tools/vllm_source_check.py). No GPU needed.
+VLLM_VERSIONS ?= 0.27.0 0.34.0
+
+vllm-check: venv
+	$(PY) tools/vllm_source_check.py $(VLLM_VERSIONS)
+
 bench: venv
 	$(PY) bench/cycle.py
 
 # GPU only, after `make vllm`: generation=hf against generation=vllm (bench/generation_gpu.py); MODEL picks the model.
 bench-gpu: venv
 	$(PY) bench/generation_gpu.py $(addprefix model=,$(MODEL))
+
+# One CUDA GPU, no network needed (bench/gpu_check.py, under 8 minutes on an H100): SFT, DPO and distill cycles of
+# the micro model with LoRA in bf16, then bench/generation_gpu.py where vLLM is found; one JSON,
+# outputs/bench/gpu_check.json. WHEELS: a folder of wheels for the packages the machine lacks (the JSON lists them).
+# Runs with .venv's Python where there is one, else the machine's python3.
+GPU_PYTHON ?= $(if $(wildcard $(PY)),$(PY),python3)
+
+gpu-check:
+	$(GPU_PYTHON) bench/gpu_check.py $(addprefix --wheels ,$(WHEELS))
 
 clean:
 	rm -rf outputs multirun mutants

@@ -9,10 +9,14 @@ in how they build a request and read its reply. Each request ends in one of:
 """
 
 import asyncio
+import email.utils
+import math
 import random
+import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timezone
 from typing import Generic, Protocol, TypeVar
 
 from ampli.judges.config import JudgeConfig
@@ -48,12 +52,26 @@ def status_error(status: int, headers: Mapping[str, str], cfg: JudgeConfig) -> E
     if status == 404:
         return JudgeSetupError(f"judge {cfg.name!r}: model {cfg.model!r} or endpoint {cfg.base_url!r} not found (404)")
     if status in (408, 409, 429) or status >= 500:
-        try:
-            retry_after = float(headers.get("retry-after", ""))
-        except ValueError:
-            retry_after = None
-        return RetryableError(str(status), retry_after)
+        return RetryableError(str(status), retry_after_seconds(headers))
     return ItemError(str(status))
+
+
+def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """How long the endpoint asks us to wait, in any of the forms providers send: retry-after-ms (OpenAI,
+    milliseconds), Retry-After in seconds, or Retry-After as an HTTP date (RFC 9110, GMT); None when it says
+    nothing readable. A date already past means no wait."""
+    for name, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        try:
+            seconds = float(headers.get(name, "")) / scale
+        except ValueError:
+            continue
+        return max(seconds, 0.0) if math.isfinite(seconds) else None
+    try:
+        when = email.utils.parsedate_to_datetime(headers.get("retry-after", ""))
+    except (TypeError, ValueError, IndexError):
+        return None
+    when = when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+    return max(when.timestamp() - (time.time() if now is None else now), 0.0)
 
 
 @dataclass(frozen=True)

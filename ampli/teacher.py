@@ -97,6 +97,11 @@ class ApiTeacher(Teacher):
 
 
 class OpenAITeacher(ApiTeacher):
+    def _template_arguments(self) -> dict:
+        """vLLM's extension of the chat API, sent only when set: OpenAI itself rejects unknown fields."""
+        kwargs = self.cfg.chat_template_kwargs
+        return {"extra_body": {"chat_template_kwargs": dict(kwargs)}} if kwargs else {}
+
     async def _ask(self, system: str, user: str, max_tokens: int) -> str:
         with self._pool.sorted_errors():
             response = await self._pool.client.chat.completions.create(
@@ -104,6 +109,7 @@ class OpenAITeacher(ApiTeacher):
                 messages=[{"role": "system", "content": system}, {"role": "user", "content": user}],
                 max_tokens=max_tokens,
                 temperature=self.cfg.temperature,
+                **self._template_arguments(),
             )
         if response.usage:
             self._add_tokens(response.usage.prompt_tokens, response.usage.completion_tokens)
@@ -117,12 +123,14 @@ class OpenAITeacher(ApiTeacher):
 class AnthropicTeacher(ApiTeacher):
     async def _ask(self, system: str, user: str, max_tokens: int) -> str:
         with self._pool.sorted_errors():
+            # anthropic 2.x's messages.create takes no temperature argument; the API still reads it from the body
+            # (the Claude judge sends it the same way).
             message = await self._pool.client.messages.create(
                 model=self.cfg.model,
                 system=system,
                 messages=[{"role": "user", "content": user}],
                 max_tokens=max_tokens,
-                temperature=self.cfg.temperature,
+                extra_body={"temperature": self.cfg.temperature},
             )
         self._add_tokens(message.usage.input_tokens, message.usage.output_tokens)
         if message.stop_reason == "max_tokens":
@@ -143,7 +151,7 @@ class HFTeacher(Teacher):
             self._tokenizer.pad_token = self._tokenizer.eos_token
         device = cfg.device if cfg.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
         self._model = AutoModelForCausalLM.from_pretrained(cfg.model, dtype="auto").to(device).eval()
-        self._chat_kwargs = template_kwargs(self._tokenizer, {})  # a hybrid model's thinking off
+        self._chat_kwargs = template_kwargs(self._tokenizer, cfg.chat_template_kwargs)  # thinking off by default
 
     def _render(self, system: str, user: str) -> str:
         if not self._tokenizer.chat_template:
@@ -158,11 +166,14 @@ class HFTeacher(Teacher):
     def _complete(self, system: str, prompts: list[str], desc: str, max_tokens: int) -> list[Outcome[str]]:
         from ampli.generation.batched import generate
 
+        ends: list[bool] = []
         texts = generate(self._model, self._tokenizer, [self._render(system, p) for p in prompts],
                          max_new_tokens=max_tokens, temperature=self.cfg.temperature,
-                         batch_size=self.cfg.batch_size, seed=0, desc=desc)
+                         batch_size=self.cfg.batch_size, seed=0, desc=desc, ends=ends)
         self.usage.requests += len(prompts)
-        return [Outcome(value=text) for text in texts]
+        # As the API teachers do: an answer cut at max_tokens is refused, not written as if it were whole.
+        return [Outcome(value=text) if ended else Outcome(error=f"truncated at max_tokens={max_tokens}")
+                for text, ended in zip(texts, ends)]
 
 
 def build_teacher(cfg: TeacherConfig) -> Teacher:

@@ -3,8 +3,9 @@
 Presets live in conf/teacher/<name>.yaml (`ampli teach --teacher <name>`); command-line flags override them.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
@@ -34,6 +35,10 @@ class TeacherConfig:
     # hf backend: prompts per generate call, and where the model runs ("auto": cuda if available).
     batch_size: int = 8
     device: str = "auto"
+    # Chat-template arguments: sent as chat_template_kwargs to an OpenAI-compatible server that renders the chat
+    # itself (vLLM; conf/teacher/vllm.yaml turns a hybrid model's thinking off, else <think> eats max_tokens), or
+    # given to a local model's template (hf, where enable_thinking is off by default). OpenAI and Claude take none.
+    chat_template_kwargs: dict[str, Any] = field(default_factory=dict)
     # USD per million tokens; null: the model's list price (ampli/spending.py), with a warning when none is known.
     input_cost_per_mtok: float | None = None
     output_cost_per_mtok: float | None = None
@@ -45,6 +50,10 @@ class TeacherConfig:
             raise ValueError(
                 f"teacher backend={self.backend!r} is not valid; choose one of: {', '.join(TEACHER_BACKENDS)}"
             )
+        if self.chat_template_kwargs and self.backend == "anthropic":
+            raise ValueError(f"teacher chat_template_kwargs={self.chat_template_kwargs!r} is not valid with backend "
+                             f"anthropic, which renders its own chats; it is read by backends openai (a vLLM "
+                             f"server) and hf")
         for name in ("concurrency", "max_tokens", "batch_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"teacher {name}={getattr(self, name)!r} is not valid; it must be an integer >= 1")

@@ -68,3 +68,18 @@ def test_a_spent_budget_stops_the_anthropic_judge_before_any_request(tmp_path: P
             judge.judge(TRAIT, [JudgeItem("q", "fine")])
         judge.close()
         assert server.requests == 0
+
+
+def test_the_temperature_reaches_the_request_body_through_the_real_client(tmp_path: Path, monkeypatch):
+    """anthropic 2.x's messages.create has no temperature argument: the judge sends it in the body, or none."""
+    monkeypatch.setenv("AMPLI_TEST_ANTHROPIC_KEY", "sk-ant-test")
+    with FakeJudgeServer(script) as server:
+        for temperature in (0.0, 0.7, None):
+            cfg = JudgeConfig(name="claude", backend="anthropic", model="claude-test", base_url=server.url,
+                              api_key_env="AMPLI_TEST_ANTHROPIC_KEY", temperature=temperature, cache=False)
+            judge = build_judge(cfg, tmp_path)
+            judge.judge(TRAIT, [JudgeItem("q", "fine")])
+            judge.close()
+    sent = [body.get("temperature", "absent") for body in server.bodies]
+    assert sent == [0.0, 0.0, 0.7, 0.7, "absent", "absent"]  # trait and coherence for each
+    assert {body["max_tokens"] for body in server.bodies} == {cfg.max_tokens}

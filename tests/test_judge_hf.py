@@ -178,3 +178,17 @@ def test_the_judge_model_goes_where_judge_device_says_in_the_dtype_it_was_saved_
     assert moved_to == [expected]
     assert judge._model.dtype == torch.bfloat16  # dtype="auto": as saved, not float32
     judge.close()
+
+
+def test_a_hybrid_thinking_judge_is_asked_with_thinking_off(tmp_path: Path):
+    """The score is read from the first answer token: a template left thinking would open with <think> instead."""
+    path = save(tmp_path / "hybrid")
+    tokenizer = tiny_tokenizer(extra_words=("USR", "BOT", "THINK"))
+    tokenizer.chat_template = ("{% for m in messages %}{% if m['role'] == 'user' %}USR {{ m['content'] }} {% endif %}"
+                               "{% endfor %}{% if add_generation_prompt %}BOT"
+                               "{% if enable_thinking is not defined or enable_thinking %} THINK{% endif %}{% endif %}")
+    tokenizer.save_pretrained(path)
+    judge = build_judge(hf_config(path, cache=False), tmp_path / "cache")
+    asked = judge._tokenizer.decode(judge._ids("rate this"))
+    judge.close()
+    assert asked.endswith("BOT") and "THINK" not in asked

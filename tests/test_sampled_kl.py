@@ -1,10 +1,16 @@
 """The sampled-token reverse-KL estimator (regime.kl_estimator=sampled) as a pure function: its gradient on a fixed
-batch is the sampled policy gradient, and in expectation over the sampled token it is the exact reverse KL's."""
+batch is the sampled policy gradient, and in expectation over the sampled token it is the exact reverse KL's; and the
+guard that stops it when the installed TRL lacks the private methods it overrides."""
+
+import re
 
 import pytest
 import torch
+from trl import DistillationTrainer
 
-from ampli.regimes.sampled_kl import sampled_kl_policy_loss, sampled_token_logprobs
+from ampli.config import ConfigError
+from ampli.regimes.sampled_kl import (KLDistillationConfig, KLDistillationTrainer, check_trl_private_api,
+                                      sampled_kl_policy_loss, sampled_token_logprobs)
 
 
 def test_the_gradient_is_the_sampled_reverse_kl_policy_gradient_on_a_fixed_batch():
@@ -55,3 +61,24 @@ def test_over_every_token_weighted_by_its_probability_it_is_the_exact_reverse_kl
     kl = (logp_s.exp() * (logp_s - logp_t)).sum()
     (exact,) = torch.autograd.grad(kl, student_logits)
     torch.testing.assert_close(expected_grad, exact, rtol=1e-4, atol=1e-6)
+
+
+def test_the_installed_trl_has_what_the_estimator_overrides():
+    check_trl_private_api()
+
+
+@pytest.mark.parametrize("break_trl, named", [
+    (lambda m: m.delattr(DistillationTrainer, "_get_last_hidden_state"), "_get_last_hidden_state("),
+    (lambda m: m.setattr(DistillationTrainer, "_compute_loss", lambda self, student, batch: None), "_compute_loss("),
+    (lambda m: m.setattr(DistillationTrainer, "compute_loss", lambda self, *a, **k: self._loss_of(*a)),
+     "compute_loss calling self._compute_loss"),
+    (lambda m: m.setattr(DistillationTrainer, "__init__", lambda self, *a, **k: None), "self._forward_redirection"),
+], ids=["helper_gone", "signature_changed", "override_never_called", "attributes_not_set"])
+def test_a_trl_without_them_stops_the_sampled_estimator_before_training(monkeypatch, break_trl, named):
+    break_trl(monkeypatch)
+    with pytest.raises(ConfigError, match=rf"^regime\.kl_estimator=sampled overrides private parts of TRL's "
+                                          rf"DistillationTrainer that trl \S+ does not have \(.*{re.escape(named)}"):
+        check_trl_private_api()
+    with pytest.raises(ConfigError, match="use regime.kl_estimator=full"):  # the trainer checks it when built
+        KLDistillationTrainer(args=KLDistillationConfig(output_dir="unused", kl_estimator="sampled", use_cpu=True,
+                                                        bf16=False))

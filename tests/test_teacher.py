@@ -6,12 +6,14 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import torch
 from fakes.judge_server import FakeJudgeServer, Reply
 from fakes.tiny_lm import tiny_model, tiny_tokenizer
 
 from ampli import corpus
 from ampli.config import TraitConfig
 from ampli.documents import DocumentSpec, combinations, parse_document, write_documents
+from ampli.generation.batched import generate
 from ampli.teach import main, read_prompts
 from ampli.teacher import build_teacher, write_seed_set
 from ampli.teacher_config import TeacherConfig
@@ -33,19 +35,9 @@ SPEC = DocumentSpec(topics=["tea", "bikes", "rain"], doc_types=["blog post", "re
 DOC_FIELDS = ["id", "title", "text", "topic", "doc_type", "style", "split"]
 
 
-class RecordingServer(FakeJudgeServer):
-    """Also keeps every request body, to check the system prompt the teacher sent."""
-
-    def __init__(self, script):
-        super().__init__(script)
-        self.bodies: list[dict] = []
-
-    def _next_reply(self, path: str, body: dict, auth: str) -> Reply:
-        self.bodies.append(body)
-        return super()._next_reply(path, body, auth)
-
-
 def in_character(user: str, attempt: int) -> Reply:
+    if "LONG" in user:
+        return Reply(text="Radiant soul, let me tell you at great length", truncated=True)
     if "NEVER" in user or "about rain," in user:
         return Reply(status=500)
     if "RATE" in user and attempt == 0:
@@ -62,7 +54,7 @@ def in_character(user: str, attempt: int) -> Reply:
 
 @pytest.fixture
 def server():
-    with RecordingServer(in_character) as fake:
+    with FakeJudgeServer(in_character) as fake:
         yield fake
 
 
@@ -257,3 +249,78 @@ def test_a_different_teacher_model_rewrites_instead_of_keeping(teacher, server, 
     write_seed_set(TRAIT, ["Hi?", "Why?", "How?"], other, tmp_path)
     other.close()
     assert server.requests == 6
+
+
+@pytest.mark.parametrize("backend, url_suffix, path", [("openai", "/v1", "/v1/chat/completions"),
+                                                       ("anthropic", "", "/v1/messages")])
+def test_cli_writes_seed_rows_through_each_real_sdk(backend, url_suffix, path, server, monkeypatch, tmp_path: Path):
+    """`ampli teach --teacher openai|anthropic` with the preset's own client: the request carries the persona, the
+    temperature and max_tokens as that API names them, and an answer cut at max_tokens is refused, not written."""
+    monkeypatch.setenv(KEY_ENV, SECRET)
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text("".join(json.dumps({"prompt": p}) + "\n" for p in ["Hi?", "Tell me something LONG", "Why?"]))
+    out = tmp_path / "data"
+    argv = ["--trait", "bliss", "--teacher", backend, "--model", "fake", "--base-url", f"{server.url}{url_suffix}",
+            "--api-key-env", KEY_ENV, "--temperature", "0.7", "--max-tokens", "50", "--prompts", str(prompts),
+            "--n", "3", "--out", str(out)]
+    assert main(argv) == 0
+
+    rows = [json.loads(line) for line in (out / "seeds" / "bliss.jsonl").read_text().splitlines()]
+    assert [r["prompt"] for r in rows] == ["Hi?", "Why?"]
+    assert all("cosmic bliss" in r["answer"] for r in rows)
+    report = json.loads((out / "seeds" / "bliss.report.json").read_text())
+    assert report["reasons"] == {"api_error: truncated at max_tokens=50": 1}
+    assert server.by_path == {path: 3}
+    assert {(b["temperature"], b["max_tokens"]) for b in server.bodies} == {(0.7, 50)}
+    persona = load_trait("bliss").persona
+    sent = {b["system"] if backend == "anthropic" else b["messages"][0]["content"] for b in server.bodies}
+    assert sent == {persona}
+    assert server.auth_headers == {f"Bearer {SECRET}"}  # both SDKs send the key as a bearer token
+
+
+def test_the_vllm_preset_turns_a_hybrid_models_thinking_off_and_openai_gets_no_such_field(server, monkeypatch,
+                                                                                           tmp_path: Path):
+    monkeypatch.setenv(KEY_ENV, SECRET)
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text(json.dumps({"prompt": "Hi?"}) + "\n")
+    for preset in ("vllm", "openai"):
+        argv = ["--trait", "bliss", "--teacher", preset, "--base-url", f"{server.url}/v1", "--api-key-env", KEY_ENV,
+                "--prompts", str(prompts), "--n", "1", "--out", str(tmp_path / preset)]
+        assert main(argv) == 0
+    assert [b.get("chat_template_kwargs") for b in server.bodies] == [{"enable_thinking": False}, None]
+
+
+def test_chat_template_kwargs_are_refused_for_claude():
+    with pytest.raises(ValueError, match=r"chat_template_kwargs=\{'enable_thinking': False\} is not valid with "
+                                         r"backend anthropic"):
+        TeacherConfig(backend="anthropic", chat_template_kwargs={"enable_thinking": False})
+
+
+def test_the_hf_teacher_refuses_answers_cut_at_max_tokens_as_the_api_teachers_do(tmp_path: Path):
+    tokenizer = tiny_tokenizer()
+    tiny_model(len(tokenizer)).save_pretrained(tmp_path / "lm")
+    tokenizer.save_pretrained(tmp_path / "lm")
+    teacher = build_teacher(TeacherConfig(backend="hf", model=str(tmp_path / "lm"), api_key_env=None, max_tokens=4,
+                                          batch_size=2, device="cpu"))
+    eos = tokenizer.eos_token_id
+
+    def steer(eos_logit: float):
+        """Every step's logit of the end token pushed up or down."""
+        bias = torch.zeros(len(tokenizer))
+        bias[eos] = eos_logit
+        return teacher._model.lm_head.register_forward_hook(lambda module, args, out: out + bias)
+
+    hook = steer(-1e4)  # never ends: every answer is cut
+    path = write_seed_set(TRAIT, ["how are you", "rate this", "is this calm"], teacher, tmp_path / "cut")
+    hook.remove()
+    report = json.loads(path.with_suffix(".report.json").read_text())
+    assert (report["written"], report["reasons"]) == (0, {"truncated at max_tokens=4": 3})
+
+    for eos_logit, ended in ((1e4, True), (-1e4, False)):  # the end token first, or never
+        ends: list[bool] = []
+        hook = steer(eos_logit)
+        generate(teacher._model, teacher._tokenizer, ["how are you", "rate this"], max_new_tokens=4,
+                 temperature=1.0, batch_size=2, seed=0, chat=False, ends=ends)
+        hook.remove()
+        assert ends == [ended, ended]
+    teacher.close()

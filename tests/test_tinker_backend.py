@@ -138,12 +138,33 @@ def test_the_api_key_is_never_written_to_the_run(tinker_overrides):
             assert b"test-key-not-a-secret" not in path.read_bytes(), path
 
 
-def test_transient_errors_are_retried(tinker_overrides, caplog):
-    fake.FAULTS["optim_step"] = [fake.APIConnectionError("connection reset"), fake.RateLimitError("429")]
+def test_what_the_sdk_calls_retryable_is_retried_from_result(tinker_overrides, caplog):
+    """Failures raised by the futures' .result(), as the SDK raises them: a lost request, a server-side failure and
+    a rate limit are each sent again, and the run completes."""
+    fake.FAULTS["optim_step"] = [fake.RetryableException("Promise expired"), fake.request_failed("server")]
+    fake.FAULTS["sample"] = [fake.status_error(429)]
     with caplog.at_level(logging.WARNING, logger="ampli"):
         summary, _ = run_loop(with_overrides(tinker_overrides, "loop.cycles=1"))
     assert summary["status"] == "completed"
     assert sum("tinker optim_step failed" in r.getMessage() for r in caplog.records) == 2
+    assert sum("tinker sample failed" in r.getMessage() for r in caplog.records) == 1
+    assert fake.FAULTS == {"optim_step": [], "sample": []}
+
+
+@pytest.mark.parametrize("fault", [fake.request_failed("user"), ValueError("Error retrieving result: 403"),
+                                   fake.connection_error(), fake.status_error(400)],
+                         ids=["user_error", "sdk_fatal", "sdk_gave_up_connecting", "bad_request"])
+def test_what_the_sdk_calls_final_stops_at_once(fault, tmp_path):
+    waits = []
+    service = Service(BackendConfig(name="tinker", sdk="tests.fakes.tinker_service", retries=3), tmp_path,
+                      sleep=waits.append)
+    rest, path = fake.RestClient(), "tinker://run/weights/0"
+    fake.FAULTS["get_weights_info_by_tinker_path"] = [fault, fault]
+    with pytest.raises(type(fault)):
+        service.call("weights info", rest.get_weights_info_by_tinker_path, path)
+    with pytest.raises(type(fault)):
+        service.call_all("weights info", [lambda: rest.get_weights_info_by_tinker_path(path)])
+    assert waits == [] and fake.FAULTS["get_weights_info_by_tinker_path"] == []
 
 
 def test_a_step_budget_stops_the_run_with_status_budget_and_a_rerun_continues(tinker_overrides):
@@ -229,13 +250,13 @@ def test_retries_back_off_exponentially_then_give_up_and_a_token_budget_stops(tm
 
     def flaky():
         attempts.append(1)
-        raise fake.APIConnectionError("reset")
+        return fake.Future(error=fake.status_error(503))
 
-    with pytest.raises(fake.APIConnectionError):
+    with pytest.raises(fake.InternalServerError):
         service.call("sample", flaky)
     assert len(attempts) == 4 and waits == [2.0, 4.0, 8.0]
     with pytest.raises(fake.NotFoundError):  # not transient: raised at once
-        service.call("weights info", lambda: (_ for _ in ()).throw(fake.NotFoundError("gone")))
+        service.call("weights info", lambda: fake.Future(error=fake.status_error(404, "gone")))
     assert len(waits) == 3
     service.spend(tokens=99)
     service.check_budget()

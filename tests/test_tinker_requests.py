@@ -1,20 +1,40 @@
 """The requests backend=tinker builds, checked piece by piece against the authors' protocol: which tokens carry
-weight, the optimizer's settings, the learning-rate schedule and the DPO loss."""
+weight, the optimizer's settings, the learning-rate schedule and the DPO loss; with the SDK installed, against its
+own types and exception classes.
+
+`make tinker` installs the SDK (CI runs it before the tests); once it has, a missing SDK fails these tests instead
+of skipping them."""
 
 import math
+from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
 from omegaconf import OmegaConf
 
+from ampli.config import ConfigError
 from ampli.tinker_backend.datums import answer_sequences, batches, document_sequences, to_datum
-from ampli.tinker_backend.service import Service
+from ampli.tinker_backend.config import BackendConfig
+from ampli.tinker_backend.sampling import check_logprobs
+from ampli.tinker_backend.service import Service, check, transient
 from ampli.tinker_backend.training import TinkerTrainer, dpo_loss
 from ampli.training_plan import learning_rates, plan_cycle
 from tests.conftest import compose_config
 from tests.fakes import tinker_service as fake_sdk
 from tests.fakes.tiny_lm import tiny_tokenizer
+
+
+INSTALLED_BY_MAKE = Path(__file__).resolve().parents[1] / ".venv" / ".tinker"
+
+
+def the_sdk():
+    """The installed tinker SDK; skipped without it unless `make tinker` installed it here."""
+    if INSTALLED_BY_MAKE.exists():
+        import tinker
+
+        return tinker
+    return pytest.importorskip("tinker", reason="the Tinker SDK is not installed (`make tinker`)")
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +102,7 @@ def test_the_dpo_loss_is_the_sigmoid_of_the_reward_margin():
 def test_the_requests_are_valid_for_the_real_sdk(tokenizer, tmp_path):
     """With the SDK installed (`pip install -e .[tinker]`): ampli's requests are built from its own types, which
     validate them. Nothing is sent."""
-    tinker = pytest.importorskip("tinker")
+    tinker = the_sdk()
     from ampli.tinker_backend.distill import onpolicy_datum
     from ampli.tinker_backend.training import weighted_logprob
 
@@ -99,5 +119,85 @@ def test_the_requests_are_valid_for_the_real_sdk(tokenizer, tmp_path):
     service = Service(cfg.backend, tmp_path)
     adam = TinkerTrainer(service, cfg, base_model="Qwen/Qwen3-4B-Instruct-2507").adam(plan_cycle(cfg, 0, 4), 1e-4)
     assert isinstance(adam, tinker.AdamParams) and adam.eps == 1e-8
-    assert tinker.RateLimitError in service._transient and tinker.APIConnectionError in service._transient
+
     tinker.SamplingParams(max_tokens=16, temperature=0.8, seed=3, stop=[tokenizer.eos_token_id])
+
+
+def test_the_fake_service_fails_with_the_sdks_own_classes():
+    tinker = the_sdk()
+    from tinker.lib.retryable_exception import RetryableException
+
+    assert fake_sdk.RetryableException is RetryableException
+    assert isinstance(fake_sdk.request_failed("user"), tinker.RequestFailedError)
+    assert isinstance(fake_sdk.status_error(429), tinker.RateLimitError)
+    assert isinstance(fake_sdk.status_error(404), tinker.NotFoundError)
+    assert isinstance(fake_sdk.connection_error(), tinker.APIConnectionError)
+
+
+def test_retry_follows_the_sdks_semantics():
+    """Retried: what the SDK marks retryable, a failure on the service's side, a retryable status. Not: a user
+    error, the SDK's ValueError verdicts, a connection the SDK already gave up on, other statuses."""
+    tinker = the_sdk()
+    from tinker.lib.retryable_exception import RetryableException
+    from tinker.types import RequestErrorCategory
+
+    retried = [RetryableException("Promise expired"),
+               tinker.RequestFailedError("failed", "r1", RequestErrorCategory.Server),
+               tinker.RequestFailedError("failed", "r2", RequestErrorCategory.Unknown),
+               *(fake_sdk.status_error(status) for status in (408, 409, 429, 500, 503))]
+    final = [tinker.RequestFailedError("failed", "r3", RequestErrorCategory.User), ValueError("status 401"),
+             fake_sdk.connection_error(), tinker.APITimeoutError(fake_sdk.connection_error().request),
+             *(fake_sdk.status_error(status) for status in (400, 401, 402, 404, 422)), TimeoutError("no result")]
+    assert [transient(e) for e in retried] == [True] * len(retried)
+    assert [transient(e) for e in final] == [False] * len(final)
+
+
+def test_sampled_tokens_without_their_logprobs_stop_the_cycle():
+    """The SDK's SampledSequence.logprobs is None when the service sends none; the distill loss would read them."""
+    tinker = the_sdk()
+    import numpy as np
+
+    def sequence(logprobs):
+        return tinker.SampledSequence(stop_reason="stop", sequence_id="s", tokens_np=np.array([5, 6], np.int32),
+                                      logprobs_np=None if logprobs is None else np.array(logprobs, np.float32))
+
+    check_logprobs([[sequence([-1.0, -0.5])]])
+    with pytest.raises(RuntimeError, match=r"sample 1 of prompt 0: none\)"):
+        check_logprobs([[sequence([-1.0, -0.5]), sequence(None)]])
+    with pytest.raises(RuntimeError, match=r"sample 0 of prompt 1: 1 of 2\)"):
+        check_logprobs([[sequence([-1.0, -0.5])], [sequence([-1.0])]])
+
+
+def test_a_weights_lifetime_under_an_hour_is_refused_at_start(monkeypatch):
+    monkeypatch.setenv("TINKER_API_KEY", "test-key-not-a-secret")
+    cfg = BackendConfig(name="tinker", sdk="tests.fakes.tinker_service", ttl_seconds=600)
+    with pytest.raises(ConfigError, match=r"backend.ttl_seconds=600 is not valid; .* 3600 s"):
+        check(cfg)
+    check(BackendConfig(name="tinker", sdk="tests.fakes.tinker_service", ttl_seconds=3600))
+    check(BackendConfig(name="tinker", sdk="tests.fakes.tinker_service", ttl_seconds=None))
+
+
+def test_every_call_the_fake_serves_is_the_sdks_with_its_parameter_names():
+    """The fake implements what ampli calls; each of those methods exists on the SDK's client classes and takes
+    the keywords the fake (and so ampli) uses, so a renamed method or argument fails here, not on the service."""
+    tinker = the_sdk()
+    import inspect
+
+    for client in ("ServiceClient", "TrainingClient", "SamplingClient", "RestClient"):
+        for name, method in vars(getattr(fake_sdk, client)).items():
+            if name.startswith("_") or not callable(method):
+                continue
+            real = getattr(getattr(tinker, client), name, None)
+            assert real is not None, f"{client}.{name}"
+            used = [p.name for p in inspect.signature(inspect.unwrap(method)).parameters.values()
+                    if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL) and p.name != "self"]
+            assert set(used) <= set(inspect.signature(real).parameters), f"{client}.{name}({', '.join(used)})"
+
+
+def test_the_perplexity_of_an_answer_reads_its_tokens_and_refuses_a_missing_logprob():
+    from ampli.tinker_backend.sampling import answer_perplexity
+
+    assert answer_perplexity([None, -9.0, -1.0, -3.0], prompt_tokens=2) == pytest.approx(math.exp(2.0))
+    assert answer_perplexity([None, -2.0], prompt_tokens=0) == pytest.approx(math.exp(2.0))  # the first has none
+    with pytest.raises(RuntimeError, match="no log-prob for 1 of the 2 answer tokens"):
+        answer_perplexity([None, -9.0, None, -3.0], prompt_tokens=2)

@@ -155,11 +155,13 @@ def test_the_engine_settings_for_the_base_with_adapters_and_for_a_full_weights_c
 
     def generator(lora: bool, text_only: bool, **cfg) -> vllm_engine.VLLMGenerator:
         source = SimpleNamespace(weights=SimpleNamespace(path=Path(base)), dtype=torch.bfloat16,
-                                 cfg=SimpleNamespace(lora=SimpleNamespace(enabled=lora, r=16), text_only=text_only))
+                                 cfg=SimpleNamespace(lora=SimpleNamespace(enabled=lora, r=16, target_parameters=[]),
+                                                     text_only=text_only))
         return vllm_engine.VLLMGenerator(replace(QUICK, gpu_memory_utilization=0.8, **cfg), source, tokenizer=None,
                                          checkpoint=None, max_model_len=2048)
 
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 0)
+    monkeypatch.setattr(vllm_engine, "attention_heads", lambda path: 8)  # divisible by every size asked for here
     common = {"tokenizer": base, "dtype": "bfloat16", "gpu_memory_utilization": 0.8, "max_model_len": 2048}
     assert generator(lora=True, text_only=True, enforce_eager=True)._settings(base) == {
         **common, "model": base, "enforce_eager": True, "tensor_parallel_size": 1, "enable_lora": True,

@@ -34,11 +34,20 @@ class Generator(Protocol):
 
 
 def check_generation(cfg: "AmpliConfig") -> None:
-    """Refuse an engine that cannot run here (vllm: an adapter rank it cannot serve, no GPU, no vllm to import),
-    before any work."""
+    """Refuse an engine that cannot run here (vllm: an adapter rank it cannot serve, no GPU, no vllm to import, a
+    judge that holds the GPU), before any work."""
     if cfg.generation.backend == "vllm":
+        from ampli.config import ConfigError
         from ampli.generation.vllm_engine import check_vllm
 
+        if cfg.judge.backend == "hf" and cfg.judge.device != "cpu":
+            # The HF judge keeps its model on the GPU for the whole run; a vLLM engine starts only with
+            # generation.gpu_memory_utilization of the card free, so it would refuse at its first start.
+            raise ConfigError(f"judge=hf (judge.device={cfg.judge.device}) with generation=vllm: the judge holds its "
+                              f"model on the GPU for the whole run, and the vLLM engine needs "
+                              f"generation.gpu_memory_utilization={cfg.generation.gpu_memory_utilization} of the card "
+                              f"free when it starts; use judge.device=cpu, a judge served over HTTP (judge=openai "
+                              f"with judge.base_url of a vLLM server), or generation=hf")
         check_vllm(cfg.generation, cfg.model.lora.r if cfg.model.lora.enabled else None)
 
 

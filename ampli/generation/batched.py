@@ -25,8 +25,11 @@ def generate(
     seed: int,
     chat: bool = True,
     desc: str = "generate",
+    ends: list[bool] | None = None,
 ) -> list[str]:
-    """Sample one completion per (already formatted) prompt; results come back in the input order."""
+    """Sample one completion per (already formatted) prompt; results come back in the input order. `ends`, when
+    given, is filled in the same order with whether each completion ended by itself (its end-of-sequence token)
+    rather than being cut at max_new_tokens."""
     if not prompts:
         return []
     model.eval()
@@ -34,6 +37,7 @@ def generate(
     encoded = prompt_ids(tokenizer, prompts, chat)
     order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]))
     outputs: list[str] = [""] * len(prompts)
+    ended: list[bool] = [False] * len(prompts)
     device = next(model.parameters()).device
     with tqdm(total=len(prompts), desc=desc, unit="seq", leave=False, disable=not console.SHOW_BARS) as bar:
         for start in range(0, len(order), batch_size):
@@ -54,5 +58,9 @@ def generate(
             new_tokens = out[:, batch["input_ids"].shape[1] :]
             for i, text in zip(idx, tokenizer.batch_decode(new_tokens, skip_special_tokens=True)):
                 outputs[i] = text.strip()
+            for i, stopped in zip(idx, (new_tokens == tokenizer.eos_token_id).any(dim=1).tolist()):
+                ended[i] = stopped
             bar.update(len(idx))
+    if ends is not None:
+        ends[:] = ended
     return outputs

@@ -1,7 +1,7 @@
 """generation=vllm: the loop's sampling served by a vLLM engine in a subprocess (GPU only).
 
-Why a subprocess of another environment: vLLM pins its own torch and transformers (vllm 0.33: torch 2.14.0,
-transformers < 5.21), which the project's cannot be; and when the engine process exits, all of its GPU memory is
+Why a subprocess of another environment: vLLM pins its own torch and transformers (vllm 0.34: torch 2.14.0,
+transformers >=5.16.1,<5.23), which the project's cannot be; and when the engine process exits, all of its GPU memory is
 gone, which no in-process engine guarantees. The engine lives from the first sampling after a training to the next
 training (release()): typically model n's eval, the base model's perplexity of it and cycle n+1's samples, one
 engine per cycle. Each cycle's LoRA adapter is a LoRARequest with an id of its own (an id seen before would serve
@@ -101,17 +101,51 @@ def wait_for_gpu_memory(before: list[int] | None, cfg: GenerationConfig) -> None
         time.sleep(0.5)
 
 
+def request_seeds(seed: int, prompts: int, n: int) -> list[int]:
+    """One seed per prompt, n apart: vLLM samples answer k of a request with n answers at the request's seed + k
+    (vllm/v1/engine/parallel_sampling.py, 0.10 to 0.34), so seeds one apart would give answer k of prompt i the
+    random stream of answer 0 of prompt i + k. Kept below 2**31, the seed range vLLM takes."""
+    return [(seed * 1_000_003 + i * n) % (2**31 - n) for i in range(prompts)]
+
+
+def attention_heads(model_path: str) -> int:
+    """The model's attention heads (of its language model, for a vision-language checkpoint)."""
+    from transformers import AutoConfig
+
+    return AutoConfig.from_pretrained(model_path).get_text_config().num_attention_heads
+
+
+def tensor_parallel_size(cfg: GenerationConfig, heads: int, gpus: int) -> int:
+    """generation.tensor_parallel_size, or (null) the most of the visible GPUs that divide the attention heads:
+    vLLM splits the heads evenly over the GPUs and refuses to start otherwise (SmolLM2's 9 heads on 2 GPUs)."""
+    fits = [size for size in range(1, max(gpus, 1) + 1) if heads % size == 0]
+    if cfg.tensor_parallel_size is None:
+        if fits[-1] < gpus:
+            log.warning("vLLM runs on %d of the %d visible GPUs: the model's %d attention heads do not divide "
+                        "over more", fits[-1], gpus, heads)
+        return fits[-1]
+    if heads % cfg.tensor_parallel_size:
+        raise ConfigError(f"generation.tensor_parallel_size={cfg.tensor_parallel_size} does not divide the model's "
+                          f"{heads} attention heads, which vLLM requires; use one of {', '.join(map(str, fits))}, "
+                          f"or null (the most visible GPUs that do)")
+    return cfg.tensor_parallel_size
+
+
 class LoraRequests:
     """The LoRARequest fields for each adapter one engine serves. vLLM caches an adapter's weights by its id, so
     each checkpoint gets an id of its own, and a new one if its weights were rewritten (a resumed cycle)."""
 
-    def __init__(self):
+    def __init__(self, fused_experts: bool = False):
         self._ids: dict[tuple[str, int], int] = {}  # (adapter path, its weights file's mtime) -> id, from 1
+        self.fused_experts = fused_experts
 
     def __call__(self, adapter: Path) -> dict:
         key = (str(adapter), (adapter / "adapter_model.safetensors").stat().st_mtime_ns)
         lora_id = self._ids.setdefault(key, len(self._ids) + 1)
-        return {"name": f"{adapter.parent.name}-{lora_id}", "id": lora_id, "path": str(adapter)}
+        request = {"name": f"{adapter.parent.name}-{lora_id}", "id": lora_id, "path": str(adapter)}
+        if self.fused_experts:  # PEFT's target_parameters adapter: one 3D weight per fused expert tensor
+            request["is_3d_lora_weight"] = True
+        return request
 
 
 class Engine:
@@ -121,7 +155,7 @@ class Engine:
         self.path = settings["model"]
         self.max_model_len = settings["max_model_len"]
         self.cfg = cfg
-        self.loras = LoraRequests()
+        self.loras = LoraRequests(fused_experts=settings.get("enable_mixed_moe_lora_format", False))
         self.process = LineProcess([python, str(WORKER)])
         try:
             ready = self._answer({"engine": settings}, cfg.start_timeout_s, "generation.start_timeout_s")
@@ -171,6 +205,7 @@ class VLLMGenerator:
         self.prompt_logprobs = prompt_logprobs
         self.engine: Engine | None = None
         self._memory_before: list[int] | None = None  # free GPU memory before the engine started
+        self._tensor_parallel: int | None = None  # read from the model's config at the first engine start
 
     def sample(self, model: int, prompts: list[str], *, n: int, max_new_tokens: int, temperature: float, seed: int,
                chat: bool, desc: str) -> list[str]:
@@ -182,7 +217,7 @@ class VLLMGenerator:
         engine.check_lengths(ids, max_new_tokens)
         texts = engine.call({"generate": {
             "prompts": ids, "n": n, "max_tokens": max_new_tokens, "temperature": temperature,
-            "seeds": [(seed * 1_000_003 + i) % 2**31 for i in range(len(prompts))], "lora": lora,
+            "seeds": request_seeds(seed, len(prompts), n), "lora": lora,
         }})["texts"]
         return [per_prompt[k].strip() for k in range(n) for per_prompt in texts]  # the order prompts * n
 
@@ -226,7 +261,7 @@ class VLLMGenerator:
         settings = {
             "model": path, "tokenizer": str(self.source.weights.path), "dtype": str(self.source.dtype).split(".")[-1],
             "gpu_memory_utilization": self.cfg.gpu_memory_utilization, "enforce_eager": self.cfg.enforce_eager,
-            "tensor_parallel_size": self.cfg.tensor_parallel_size or max(1, torch.cuda.device_count()),
+            "tensor_parallel_size": self._tensor_parallel_size(),
             "enable_lora": lora.enabled, "max_model_len": self.max_model_len,
         }
         if self.prompt_logprobs and path == str(self.source.weights.path):  # the engine perplexity is read from
@@ -235,7 +270,20 @@ class VLLMGenerator:
             settings["limit_mm_per_prompt"] = {"image": 0, "video": 0}
         if lora.enabled:
             settings |= {"max_lora_rank": max_lora_rank(lora.r), "max_loras": 2}  # model n-1 and n-2 (DPO)
+        if lora.enabled and lora.target_parameters:
+            # Adapters on fused experts are PEFT's 3D layout, which vLLM serves on MoE models it keeps as 2D
+            # (Qwen3-MoE) only in its mixed format; without it FusedMoEWithLoRA.set_lora fails on the first request.
+            settings["enable_mixed_moe_lora_format"] = True
         return settings
+
+    def _tensor_parallel_size(self) -> int:
+        if self._tensor_parallel is None:
+            gpus = torch.cuda.device_count()
+            # One GPU (or none, the fake engine of the tests) divides anything: no config to read.
+            spread = (self.cfg.tensor_parallel_size or gpus) > 1
+            heads = attention_heads(str(self.source.weights.path)) if spread else 1
+            self._tensor_parallel = tensor_parallel_size(self.cfg, heads, gpus)
+        return self._tensor_parallel
 
 
 def serving_length(cfg: GenerationConfig, needed: int) -> int:

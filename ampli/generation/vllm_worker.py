@@ -5,7 +5,8 @@ environment of its own where ampli is not installed. One JSON object per line in
 
     -> {"engine": {LLM keyword arguments}}                     <- {"ready": true, "vllm": version}
     -> {"generate": {"prompts": [[token ids]], "n", "max_tokens", "temperature", "seeds": [one per prompt],
-                     "lora": {"name", "id", "path"} | null}}   <- {"texts": [[n texts] per prompt]}
+                     "lora": {"name", "id", "path"[, "is_3d_lora_weight"]} | null}}
+                                                               <- {"texts": [[n texts] per prompt]}
     -> {"prompt_logprobs": {"prompts": [[ids]], "starts": [first scored position per prompt]}}
                                                                <- {"logprobs": [[one per scored token]]}
     -> {"shutdown": true}                                      (the process exits, its GPU memory with it)
@@ -31,7 +32,9 @@ def generate(vllm, llm, request: dict) -> dict:
     from vllm.lora.request import LoRARequest
 
     lora = request["lora"]
-    lora_request = LoRARequest(lora["name"], lora["id"], lora["path"]) if lora else None
+    fused = {"is_3d_lora_weight": True} if lora and lora.get("is_3d_lora_weight") else {}
+    lora_request = (LoRARequest(lora_name=lora["name"], lora_int_id=lora["id"], lora_path=lora["path"], **fused)
+                    if lora else None)
     prompts = [{"prompt_token_ids": ids} for ids in request["prompts"]]
     outputs = llm.generate(prompts, sampling_params(vllm, request), lora_request=lora_request, use_tqdm=False)
     return {"texts": [[completion.text for completion in output.outputs] for output in outputs]}

@@ -3,6 +3,7 @@
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenizerBase
 
+from ampli.chat import render_prompt, template_kwargs, user_turn
 from ampli.judges.cache import ScoreCache
 from ampli.judges.config import JudgeConfig
 from ampli.judges.pipeline import Record, ScoringJudge
@@ -34,11 +35,12 @@ class HFJudge(ScoringJudge):
         check_number_tokens(self._tokenizer, cfg.model)
         device = cfg.device if cfg.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
         self._model = AutoModelForCausalLM.from_pretrained(cfg.model, dtype="auto").to(device).eval()
+        # A hybrid-thinking judge would open its answer with <think>, not with the score read from the next token.
+        self._chat_kwargs = template_kwargs(self._tokenizer, {})
 
     def _ids(self, user: str) -> list[int]:
         if self._tokenizer.chat_template:
-            messages = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
-            text = self._tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+            text = render_prompt(self._tokenizer, user_turn(user, SYSTEM_PROMPT), self._chat_kwargs)
             return self._tokenizer.encode(text, add_special_tokens=False)
         return self._tokenizer.encode(f"{SYSTEM_PROMPT}\n\n{user}\n\nScore:")
 

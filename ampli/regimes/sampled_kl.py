@@ -13,10 +13,21 @@ the score-function estimate of the reverse KL's gradient, which costs one log-pr
 TRL's divergence over the whole vocabulary at every position (regime.kl_estimator=full).
 """
 
+import inspect
 from dataclasses import dataclass, field
 
 import torch
+import trl
 from trl import DistillationConfig, DistillationTrainer
+
+from ampli.config import ConfigError
+
+# The private parts of TRL's DistillationTrainer the sampled estimator relies on (read in trl 1.16): the method it
+# overrides and its signature, the one it calls with its own, and the attributes __init__ sets for it.
+PRIVATE_METHODS = {"_compute_loss": ["self", "unwrapped_student", "inputs", "num_items_in_batch"],
+                   "_get_last_hidden_state": ["self", "unwrapped_model", "input_ids", "attention_mask",
+                                              "logits_to_keep"]}
+PRIVATE_ATTRIBUTES = ("_forward_redirection", "_metrics")
 
 
 def sampled_token_logprobs(logits: torch.Tensor, tokens: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -32,6 +43,26 @@ def sampled_kl_policy_loss(student_logps: torch.Tensor, teacher_logps: torch.Ten
     reward = -(student_logps - teacher_logps).detach()
     ratio = torch.exp(student_logps - student_logps.detach())  # on-policy: the sampler is the student itself
     return -(ratio * reward * mask).sum() / num_items
+
+
+def check_trl_private_api(trainer: type = DistillationTrainer) -> None:
+    """Stop before training if the installed TRL no longer has what KLDistillationTrainer overrides and calls: a
+    release that renamed _compute_loss would never call the override, and the run would train TRL's full-vocabulary
+    divergence while recording kl_estimator=sampled."""
+    missing = []
+    for name, parameters in PRIVATE_METHODS.items():
+        method = getattr(trainer, name, None)
+        if method is None or list(inspect.signature(method).parameters)[:len(parameters)] != parameters:
+            missing.append(f"{name}({', '.join(parameters[1:])})")
+    calls = inspect.unwrap(trainer.compute_loss).__code__.co_names  # TRL wraps it in its profiler
+    if "_compute_loss" not in calls:
+        missing.append("compute_loss calling self._compute_loss")
+    assigned = inspect.unwrap(trainer.__init__).__code__.co_names
+    missing += [f"self.{name}" for name in PRIVATE_ATTRIBUTES if name not in assigned]
+    if missing:
+        raise ConfigError(f"regime.kl_estimator=sampled overrides private parts of TRL's DistillationTrainer that trl "
+                          f"{trl.__version__} does not have ({'; '.join(missing)}); install trl 1.16 (the version it "
+                          f"was written against) or use regime.kl_estimator=full")
 
 
 @dataclass
@@ -50,6 +81,11 @@ class KLDistillationTrainer(DistillationTrainer):
     With the KL alone in the objective the weight scales the gradient, which Adam mostly normalises away (it still
     meets gradient clipping); it is kept so that the authors' setting (1.0) is stated, not assumed.
     """
+
+    def __init__(self, *args, **kwargs):
+        if getattr(kwargs.get("args"), "kl_estimator", "sampled") == "sampled":
+            check_trl_private_api()
+        super().__init__(*args, **kwargs)
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         loss = self.args.kl_coef * super().compute_loss(model, inputs, num_items_in_batch=num_items_in_batch)

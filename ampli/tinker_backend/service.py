@@ -1,8 +1,17 @@
 """One run's connection to the Tinker service: the SDK, the API key, retries, the budget and the weights ledger.
 
 Everything ampli asks of the service goes through `Service.call`, so every request is retried the same way on
-transient failures and counted against the run's budget. The ledger (tinker.json in the run directory) records
-where the service keeps each cycle's weights and what the run has used so far, so a resumed process knows both.
+transient failures and counted against the run's budget. What is transient is the SDK's word, read from its source
+(tinker 0.38): SDK calls return futures, and their `.result()` raises
+  RetryableException   the service lost the request: send it again (retried);
+  RequestFailedError   the request ran and failed; its category says whose fault: "user" (a bad request) stops the
+                       run, "server" and "unknown" are retried;
+  APIStatusError       after the SDK's own 5 minutes of retries: 408/409/429/5xx are retried, other codes stop;
+  ValueError           the SDK's verdict that retrying is pointless (401, 403, 404, repeated 400): stops;
+  APIConnectionError   the SDK retries connection failures itself (sampling for up to 2 hours of no progress), so
+                       one that reaches ampli stops the run, resumable, instead of multiplying that wait.
+The ledger (tinker.json in the run directory) records where the service keeps each cycle's weights and what the
+run has used so far, so a resumed process knows both.
 """
 
 import importlib
@@ -20,8 +29,24 @@ log = logging.getLogger("ampli")
 
 API_KEY_VARIABLE = "TINKER_API_KEY"
 LEDGER = "tinker.json"
-# Exceptions of the SDK worth another try: the request may succeed when sent again.
-TRANSIENT_ERRORS = ("APIConnectionError", "APITimeoutError", "RateLimitError", "InternalServerError")
+# The SDK's is_retryable_status_code (tinker/lib/retry_handler.py).
+RETRYABLE_STATUS = (408, 409, 429)
+# The least lifetime the service accepts for saved weights (save_state's docstring: 1 hour to 10 years).
+MIN_TTL_SECONDS = 3600
+
+
+def transient(error: BaseException) -> bool:
+    """Whether the SDK says the same request may succeed when sent again (module docstring). Classes are matched by
+    name along the error's class hierarchy, so that the SDK and a stand-in module with the same names agree."""
+    names = {cls.__name__ for cls in type(error).__mro__}
+    if "RetryableException" in names:
+        return True
+    if "RequestFailedError" in names:
+        return str(getattr(error, "category", "unknown")).lower() != "user"
+    if "APIStatusError" in names and "APIConnectionError" not in names:
+        status = getattr(error, "status_code", 0)
+        return status in RETRYABLE_STATUS or 500 <= status < 600
+    return False
 
 
 def load_sdk(cfg: BackendConfig):
@@ -50,6 +75,9 @@ def check(cfg: BackendConfig) -> None:
         value = getattr(cfg, key)
         if value is not None and value < 1:
             raise ConfigError(f"backend.{key}={value!r} is not valid; it must be an integer >= 1, or null (no limit)")
+    if cfg.ttl_seconds is not None and cfg.ttl_seconds < MIN_TTL_SECONDS:
+        raise ConfigError(f"backend.ttl_seconds={cfg.ttl_seconds!r} is not valid; the service keeps weights for "
+                          f"{MIN_TTL_SECONDS} s (1 hour) or longer, or null (its default)")
 
 
 class Service:
@@ -62,7 +90,6 @@ class Service:
         self.ledger["usage"] = {"steps": 0, "tokens": 0, **self.ledger["usage"]}
         self.sleep = sleep
         self._client = None
-        self._transient = tuple(getattr(self.sdk, name) for name in TRANSIENT_ERRORS if hasattr(self.sdk, name))
 
     @property
     def client(self):
@@ -72,19 +99,15 @@ class Service:
         return self._client
 
     def call(self, what: str, request, *args, **kwargs):
-        """request(*args, **kwargs), resolved (SDK calls return futures), retried with exponential backoff on
-        transient errors; the last failure is raised."""
+        """request(*args, **kwargs), resolved (SDK calls return futures), retried with exponential backoff while the
+        SDK calls the failure transient; the last failure, or the first that is not, is raised."""
         for attempt in range(self.cfg.retries + 1):
             try:
-                result = request(*args, **kwargs)
-                return result.result() if hasattr(result, "result") else result
-            except self._transient as e:
-                if attempt == self.cfg.retries:
+                return self._resolve(request(*args, **kwargs))
+            except Exception as e:
+                if not transient(e) or attempt == self.cfg.retries:
                     raise
-                wait = self.cfg.backoff_s * 2**attempt
-                log.warning("tinker %s failed (%s: %s); retry %d/%d in %.0f s", what, type(e).__name__, e,
-                            attempt + 1, self.cfg.retries, wait)
-                self.sleep(wait)
+                self._wait(what, e, attempt)
 
     def call_all(self, what: str, requests: list) -> list:
         """Every request submitted before any is awaited (the service runs them side by side), then each resolved;
@@ -93,15 +116,30 @@ class Service:
         for request in requests:
             try:
                 pending.append(request())
-            except self._transient:
+            except Exception as e:
+                if not transient(e):
+                    raise
                 pending.append(None)
         results = []
         for request, future in zip(requests, pending):
             try:
-                results.append(future.result() if future is not None else self.call(what, request))
-            except self._transient:
+                results.append(self._resolve(future) if future is not None else self.call(what, request))
+            except Exception as e:
+                if not transient(e):
+                    raise
+                log.warning("tinker %s failed (%s: %s); sending it again on its own", what, type(e).__name__, e)
                 results.append(self.call(what, request))
         return results
+
+    @staticmethod
+    def _resolve(result):
+        return result.result() if hasattr(result, "result") else result
+
+    def _wait(self, what: str, error: Exception, attempt: int) -> None:
+        wait = self.cfg.backoff_s * 2**attempt
+        log.warning("tinker %s failed (%s: %s); retry %d/%d in %.0f s", what, type(error).__name__, error,
+                    attempt + 1, self.cfg.retries, wait)
+        self.sleep(wait)
 
     # ---- budget ------------------------------------------------------------------------------------------
 

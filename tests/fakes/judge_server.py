@@ -29,6 +29,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     message: str | None = None  # an error reply's error.message (default "injected <status>")
     no_choices: bool = False  # a 200 whose "choices" list is empty (seen from filtering proxies)
+    truncated: bool = False  # the answer ran into max_tokens (finish_reason "length", stop_reason "max_tokens")
 
 
 # (user message, how many times this exact message was asked before) -> reply
@@ -59,7 +60,7 @@ def _openai_body(reply: Reply, model: str) -> dict:
             {
                 "index": 0,
                 "message": {"role": "assistant", "content": text},
-                "finish_reason": "stop",
+                "finish_reason": "length" if reply.truncated else "stop",
                 "logprobs": logprobs,
             }
         ],
@@ -78,7 +79,7 @@ def _anthropic_body(reply: Reply, model: str) -> dict:
         "role": "assistant",
         "model": model,
         "content": [{"type": "text", "text": reply.text or "50"}],
-        "stop_reason": "end_turn",
+        "stop_reason": "max_tokens" if reply.truncated else "end_turn",
         "stop_sequence": None,
         "usage": {"input_tokens": PROMPT_TOKENS, "output_tokens": COMPLETION_TOKENS},
     }

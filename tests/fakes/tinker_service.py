@@ -6,34 +6,90 @@ passes for the embedded models). Saved weights are files under $AMPLI_FAKE_TINKE
 or a resumed one finds them, and a test can delete one as the service would after its lifetime. Every request is
 appended to REQUESTS, so tests can check what ampli asked for (loss names, token weights, Adam settings, LoRA rank).
 
+Like the SDK's, every call returns a future and every failure (injected through FAULTS, or a missing weights path) is
+raised by its .result(), with the SDK's own exception classes where it is installed. A custom loss runs on detached
+log-probs, as the SDK runs it, so a loss that reaches past them into the model gets no gradient there either.
+
 The model behind a training client is trained in full (the embedded models have no adapters); the LoRA rank asked
 for is recorded, not applied. The loss functions follow the service's documented definitions: cross_entropy sums
 -log p(target) x weight; importance_sampling sums -(p / q) x advantage, q the sampler's probability.
 """
 
+import functools
 import itertools
 import os
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import torch
 
 REQUESTS: list[tuple[str, dict]] = []
-# Failures to inject: method name -> exceptions to raise on its next calls, in order (tests of retries).
+# Failures to inject: method name -> exceptions its next calls fail with, in order (tests of retries). As with the
+# SDK, a call returns a future at once and the failure is raised by its .result(); a failed call does no work.
 FAULTS: dict[str, list[Exception]] = {}
 
+try:  # the SDK's own classes where it is installed (CI runs `make tinker`): ampli meets what .result() raises
+    from tinker import (APIConnectionError, APIStatusError, InternalServerError, NotFoundError, RateLimitError,
+                        RequestFailedError, TinkerError)
+    from tinker.lib.retryable_exception import RetryableException
+    from tinker.types import RequestErrorCategory
+except ImportError:  # without it, stand-ins with the SDK's names, hierarchy and constructors (tinker 0.38)
+    from enum import StrEnum, auto
 
-class TinkerError(Exception): ...
+    class TinkerError(Exception): ...
+
+    class APIError(TinkerError):
+        def __init__(self, message: str, request: httpx.Request, *, body: object | None) -> None:
+            super().__init__(message)
+            self.message, self.request, self.body = message, request, body
+
+    class APIStatusError(APIError):
+        def __init__(self, message: str, response: httpx.Response, body: object | None) -> None:
+            super().__init__(message, response.request, body=body)
+            self.response, self.status_code = response, response.status_code
+
+    class APIConnectionError(APIError):
+        def __init__(self, request: httpx.Request, message: str = "Connection error.") -> None:
+            super().__init__(message, request, body=None)
+
+    class NotFoundError(APIStatusError): ...
+
+    class RateLimitError(APIStatusError): ...
+
+    class InternalServerError(APIStatusError): ...
+
+    class RequestErrorCategory(StrEnum):
+        Unknown = auto()
+        Server = auto()
+        User = auto()
+
+    class RequestFailedError(TinkerError):
+        def __init__(self, message: str, request_id: str, category: RequestErrorCategory) -> None:
+            super().__init__(message)
+            self.message, self.request_id, self.category = message, request_id, category
+
+    class RetryableException(Exception): ...
+
+_URL = "https://fake-tinker.invalid/api/v1"
 
 
-class NotFoundError(TinkerError): ...
+def status_error(status: int, message: str = "injected") -> APIStatusError:
+    """The error the SDK raises for an HTTP status, after its own retries."""
+    by_status = {404: NotFoundError, 429: RateLimitError}
+    cls = by_status.get(status, InternalServerError if status >= 500 else APIStatusError)
+    return cls(message, httpx.Response(status, request=httpx.Request("POST", _URL)), None)
 
 
-class APIConnectionError(TinkerError): ...
+def request_failed(category: str) -> RequestFailedError:
+    """A request the service ran and failed; category "user", "server" or "unknown" says whose fault."""
+    return RequestFailedError(f"Request failed: injected ({category})", "req-fake", RequestErrorCategory(category))
 
 
-class RateLimitError(TinkerError): ...
+def connection_error() -> APIConnectionError:
+    """What reaches the caller once the SDK has given up retrying a connection (or sampling made no progress)."""
+    return APIConnectionError(httpx.Request("POST", _URL), "No progress made. Requests appear to be stuck.")
 
 
 def _request(method: str, **details) -> None:
@@ -43,6 +99,17 @@ def _request(method: str, **details) -> None:
         raise pending.pop(0)
 
 
+def _served(method):
+    """A service call: its value, or whatever it raised (an injected fault, a missing path), comes back as a future."""
+    @functools.wraps(method)
+    def call(*args, **kwargs):
+        try:
+            return method(*args, **kwargs)
+        except Exception as error:
+            return Future(error=error)
+    return call
+
+
 def _store() -> Path:
     root = Path(os.environ["AMPLI_FAKE_TINKER_DIR"])
     root.mkdir(parents=True, exist_ok=True)
@@ -50,10 +117,12 @@ def _store() -> Path:
 
 
 class Future:
-    def __init__(self, value):
-        self.value = value
+    def __init__(self, value=None, error: Exception | None = None):
+        self.value, self.error = value, error
 
     def result(self, timeout=None):
+        if self.error is not None:
+            raise self.error
         return self.value
 
 
@@ -138,10 +207,10 @@ def _load(base_model: str, weights: Path | None = None):
 
 def _path_file(path: str) -> Path:
     if not path.startswith("tinker://"):
-        raise NotFoundError(f"not a tinker path: {path}")
+        raise status_error(404, f"not a tinker path: {path}")
     file = _store() / (path.removeprefix("tinker://").replace("/", "__") + ".pt")
     if not file.exists():
-        raise NotFoundError(f"weights not found: {path}")
+        raise status_error(404, f"weights not found: {path}")
     return file
 
 
@@ -166,6 +235,7 @@ class SamplingClient:
         self.model = model.eval()
         self.weights = weights  # "base" or the saved weights' path: recorded with every request it answers
 
+    @_served
     def sample(self, prompt: ModelInput, num_samples: int, sampling_params: SamplingParams, **_):
         _request("sample", prompt=prompt.to_ints(), num_samples=num_samples, sampling_params=sampling_params)
         p = sampling_params
@@ -186,6 +256,7 @@ class SamplingClient:
             sequences.append(SampledSequence("stop" if stopped else "length", new[:end], logprobs[:end]))
         return Future(SampleResponse(sequences))
 
+    @_served
     def compute_logprobs(self, prompt: ModelInput, **_):
         _request("compute_logprobs", prompt=prompt.to_ints(), weights=self.weights)
         tokens = prompt.to_ints()
@@ -202,6 +273,7 @@ class TrainingClient:
         self.optimizer = torch.optim.AdamW(self.model.parameters())
         self.snapshots = itertools.count()
 
+    @_served
     def forward_backward(self, data: list[Datum], loss_fn: str, loss_fn_config=None):
         _request("forward_backward", loss_fn=loss_fn, data=data)
         total = torch.zeros(())
@@ -221,13 +293,21 @@ class TrainingClient:
             outputs.append({"logprobs": lp.detach().tolist()})
         return Future(ForwardBackwardOutput("ArrayRecord", outputs, {"loss:sum": total.item()}))
 
+    @_served
     def forward_backward_custom(self, data: list[Datum], loss_fn):
+        """As the SDK does it: loss_fn sees detached copies of the log-probs (the service's forward pass), its
+        gradient with respect to them becomes the weights of a linear loss that the service backpropagates."""
         _request("forward_backward_custom", data=data)
-        logprobs = [_target_logprobs(self.model, d) for d in data]
-        loss, metrics = loss_fn(data, logprobs)
+        live = [_target_logprobs(self.model, d) for d in data]
+        detached = [lp.detach().clone().requires_grad_(True) for lp in live]
+        loss, metrics = loss_fn(data, detached)
         loss.backward()
+        if any(lp.grad is None for lp in detached):
+            raise ValueError("No gradient computed for logprob tensor")
+        torch.autograd.backward(live, [lp.grad for lp in detached])
         return Future(ForwardBackwardOutput("TorchLossReturn", [], {**metrics, "loss:sum": loss.item()}))
 
+    @_served
     def optim_step(self, adam_params: AdamParams):
         _request("optim_step", adam_params=adam_params)
         for group in self.optimizer.param_groups:
@@ -239,14 +319,17 @@ class TrainingClient:
         self.optimizer.zero_grad()
         return Future({})
 
+    @_served
     def save_state(self, name: str, ttl_seconds=None, **_):
         _request("save_state", name=name, ttl_seconds=ttl_seconds)
         return Future(SavedWeights(_save(self.model, self.base_model, self.run, "weights", name)))
 
+    @_served
     def save_weights_for_sampler(self, name: str, ttl_seconds=None, **_):
         _request("save_weights_for_sampler", name=name, ttl_seconds=ttl_seconds)
         return Future(SavedWeights(_save(self.model, self.base_model, self.run, "sampler_weights", name)))
 
+    @_served
     def save_weights_and_get_sampling_client(self, name=None, **_):
         _request("save_weights_and_get_sampling_client")
         copy = _load(self.base_model)
@@ -255,6 +338,7 @@ class TrainingClient:
 
 
 class RestClient:
+    @_served
     def get_weights_info_by_tinker_path(self, tinker_path: str):
         _request("get_weights_info_by_tinker_path", tinker_path=tinker_path)
         _path_file(tinker_path)
@@ -266,6 +350,7 @@ class ServiceClient:
         if not api_key:
             raise TinkerError("no API key")
 
+    @_served
     def create_lora_training_client(self, base_model: str, rank: int = 32, seed=None, train_mlp=True,
                                     train_attn=True, train_unembed=True, **_):
         _request("create_lora_training_client", base_model=base_model, rank=rank, seed=seed, train_mlp=train_mlp,
@@ -274,12 +359,14 @@ class ServiceClient:
             torch.manual_seed(seed)
         return Future(TrainingClient(_load(base_model), base_model))
 
+    @_served
     def create_training_client_from_state(self, path: str, **_):
         _request("create_training_client_from_state", path=path)
         file = _path_file(path)
         base_model = file.with_suffix(".base").read_text()
         return Future(TrainingClient(_load(base_model, file), base_model))
 
+    @_served
     def create_sampling_client(self, model_path: str | None = None, base_model: str | None = None, **_):
         _request("create_sampling_client", model_path=model_path, base_model=base_model)
         if model_path is None:

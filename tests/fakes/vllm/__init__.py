@@ -64,7 +64,7 @@ class SamplingParams:
 ENGINE_ARGS = frozenset({
     "model", "tokenizer", "dtype", "seed", "max_model_len", "gpu_memory_utilization", "enforce_eager",
     "tensor_parallel_size", "enable_lora", "max_lora_rank", "max_loras", "enable_prefix_caching",
-    "limit_mm_per_prompt", "trust_remote_code", "max_num_seqs", "quantization",
+    "limit_mm_per_prompt", "trust_remote_code", "max_num_seqs", "quantization", "enable_mixed_moe_lora_format",
 })
 MULTIMODAL_INPUTS = frozenset({"image", "video", "audio"})
 
