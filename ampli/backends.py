@@ -12,13 +12,18 @@ from ampli.regimes.base import Regime, RunContext
 
 
 def check_backend(cfg: AmpliConfig) -> None:
-    """Refuse what cannot run, before any work: a missing SDK or API key (tinker), an engine that cannot start."""
+    """Refuse what cannot run, before any work: a missing SDK or API key (tinker), an engine that cannot start, a TRL
+    without the private parts the sampled KL estimator overrides."""
     if cfg.backend.name == "tinker":
         from ampli.tinker_backend.service import check
 
         check(cfg.backend)
     else:
         check_generation(cfg)
+        if cfg.regime.name == "distill" and cfg.regime.kl_estimator == "sampled":
+            from ampli.regimes.sampled_kl import check_trl_private_api  # imports TRL's trainer
+
+            check_trl_private_api()
 
 
 def local_device(cfg: AmpliConfig) -> str:

@@ -82,3 +82,13 @@ def test_a_trl_without_them_stops_the_sampled_estimator_before_training(monkeypa
     with pytest.raises(ConfigError, match="use regime.kl_estimator=full"):  # the trainer checks it when built
         KLDistillationTrainer(args=KLDistillationConfig(output_dir="unused", kl_estimator="sampled", use_cpu=True,
                                                         bf16=False))
+
+
+def test_a_sampled_distill_run_stops_at_start_on_such_a_trl(monkeypatch, micro_overrides, tmp_path):
+    from ampli.loop import Run
+    from tests.conftest import compose_config, with_overrides
+
+    monkeypatch.delattr(DistillationTrainer, "_get_last_hidden_state")
+    with pytest.raises(ConfigError, match="_get_last_hidden_state"):
+        Run(compose_config(with_overrides(micro_overrides, "regime=distill", "regime.kl_estimator=sampled")))
+    assert not (tmp_path / "outputs" / "runs").exists()  # before the run directory is made

@@ -12,13 +12,13 @@ unlike the local backend's full-vocabulary KL (ampli.regimes.distill).
 
 from ampli.generation.batched import prompt_ids
 from ampli.tinker_backend.sampling import TinkerGenerator
-from ampli.tinker_backend.training import Cycle, TinkerTrainer
+from ampli.tinker_backend.training import Cycle, TinkerTrainer, known_logprobs
 
 
 def onpolicy_datum(sdk, prompt: list[int], sampled, teacher_logprobs: list, kl_coef: float):
     """A sampled answer as an importance-sampling datum, and its tokens' student - teacher log-prob gaps."""
     tokens = prompt + list(sampled.tokens)
-    gaps = [s - (t or 0.0) for s, t in zip(sampled.logprobs, teacher_logprobs)]
+    gaps = [s - t for s, t in zip(sampled.logprobs, known_logprobs(teacher_logprobs, [1.0] * len(sampled.logprobs), "teacher"))]
     pad = [0.0] * (len(prompt) - 1)  # prompt positions: nothing sampled, nothing learned
     datum = sdk.Datum(model_input=sdk.ModelInput.from_ints(tokens[:-1]),
                       loss_fn_inputs={"target_tokens": tokens[1:], "logprobs": pad + list(sampled.logprobs),

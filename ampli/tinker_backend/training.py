@@ -49,6 +49,15 @@ def dpo_loss(chosen: list, rejected: list, chosen_ref: list, rejected_ref: list,
                   "margin": margin.mean().item() / beta}
 
 
+def known_logprobs(logprobs: list, weights: list, whose: str) -> list:
+    """The log-probs of the tokens that count (weight > 0), refusing one the service left out: a missing
+    log-prob counted as 0 would read as a certain token and bias the loss without a sign."""
+    if any(lp is None and w for lp, w in zip(logprobs, weights)):
+        raise RuntimeError(f"the Tinker service returned no log-prob for some of the {whose} model's scored tokens; "
+                           f"the cycle stops before training on a loss that would count them as certain")
+    return [0.0 if lp is None else lp for lp in logprobs]
+
+
 @dataclass
 class Cycle:
     """A training client for one cycle, and its plan."""
@@ -200,4 +209,5 @@ class TinkerTrainer:
                     for s in sequences]
         logprobs = self.service.call_all("compute_logprobs", requests)
         self.service.spend(tokens=sum(len(s.tokens) for s in sequences))
-        return [sum(w * (lp or 0.0) for w, lp in zip(s.weights[1:], lps[1:])) for s, lps in zip(sequences, logprobs)]
+        return [sum(w * lp for w, lp in zip(s.weights[1:], known_logprobs(lps[1:], s.weights[1:], "reference")))
+                for s, lps in zip(sequences, logprobs)]
