@@ -1,6 +1,7 @@
 """Chat prompts are rendered one way for generation, evaluation and training, with thinking off for hybrid models."""
 
 import math
+from dataclasses import replace
 
 import pytest
 
@@ -8,7 +9,7 @@ from ampli.chat import template_kwargs
 from ampli.generation.batched import prompt_ids
 from ampli.regimes.dpo import DPORegime
 from ampli.regimes.sft import SFTRegime
-from ampli.training_plan import plan_cycle
+from ampli.training_plan import BASE, plan_cycle
 from tests.contexts import CHATML_WITHOUT_MARKERS, capture_trainers, micro_context, qwen3_template
 from tests.conftest import with_overrides
 
@@ -43,7 +44,7 @@ def test_eval_prompts_are_the_generation_prompts(qwen3_ctx):
 
 def test_sft_trains_on_exactly_the_context_it_samples_in(qwen3_ctx, monkeypatch):
     trainers = capture_trainers(monkeypatch)
-    SFTRegime().train(qwen3_ctx, 0, RECORDS)
+    SFTRegime().train(qwen3_ctx, plan_cycle(qwen3_ctx.cfg, 0, len(RECORDS)), RECORDS)
     tok, example = qwen3_ctx.tokenizer, trainers[0].train_dataset
     for row, record in zip(example, RECORDS):
         prompt = prompt_ids(tok, [qwen3_ctx.chat_prompt(record["prompt"])], chat=True)[0]
@@ -57,7 +58,8 @@ def test_sft_trains_on_exactly_the_context_it_samples_in(qwen3_ctx, monkeypatch)
 def test_dpo_trains_on_exactly_the_context_it_samples_in(qwen3_ctx, monkeypatch):
     trainers = capture_trainers(monkeypatch)
     pairs = [{"prompt": r["prompt"], "chosen": r["response"], "rejected": "I cannot say."} for r in RECORDS]
-    DPORegime().train(qwen3_ctx, 0, pairs)
+    plan = replace(plan_cycle(qwen3_ctx.cfg, 0, len(pairs)), loss="dpo", reference=BASE)  # the context is SFT's
+    DPORegime().train(qwen3_ctx, plan, pairs)
     tok = qwen3_ctx.tokenizer
     for row, pair in zip(trainers[0].train_dataset, pairs):
         assert row["prompt_ids"] == prompt_ids(tok, [qwen3_ctx.chat_prompt(pair["prompt"])], chat=True)[0]

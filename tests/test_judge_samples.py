@@ -126,7 +126,8 @@ def test_an_api_judge_scores_while_the_model_trains_unless_the_filter_reads_the_
     real_train = SFTRegime.train
     seen: list[tuple[int, str]] = []
 
-    def train(self, ctx, cycle, records):
+    def train(self, ctx, plan, records):
+        cycle = plan.cycle
         if (ctx.store.cycle_dir(cycle) / "judgments.jsonl").exists():
             seen.append((cycle, "scored before training"))
         else:
@@ -136,7 +137,7 @@ def test_an_api_judge_scores_while_the_model_trains_unless_the_filter_reads_the_
                 assert time.monotonic() < deadline, "the judge was never asked while the model trained"
                 time.sleep(0.02)
             seen.append((cycle, "asked while training"))
-        return real_train(self, ctx, cycle, records)
+        return real_train(self, ctx, plan, records)
 
     monkeypatch.setattr(SFTRegime, "train", train)
     with FakeJudgeServer(score_by_text) as server:

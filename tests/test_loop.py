@@ -92,9 +92,9 @@ def trained_ids(run: Run, monkeypatch) -> dict[int, list[str]]:
     trained = {}
     real_train = run.regime.train
 
-    def train(ctx, cycle, records):
-        trained[cycle] = [r["id"] for r in records]
-        return real_train(ctx, cycle, records)
+    def train(ctx, plan, records):
+        trained[plan.cycle] = [r["id"] for r in records]
+        return real_train(ctx, plan, records)
 
     monkeypatch.setattr(run.regime, "train", train)
     return trained

@@ -63,9 +63,9 @@ def spy(monkeypatch):
     seen = {"train": [], "sample": []}
     train, sample = RunContext.train, RunContext.sample
 
-    def spy_train(ctx, cycle, trainer_cls, config_cls, dataset, *args, **kwargs):
+    def spy_train(ctx, plan, trainer_cls, config_cls, dataset, *args, **kwargs):
         seen["train"].append(dataset.to_list())
-        return train(ctx, cycle, trainer_cls, config_cls, dataset, *args, **kwargs)
+        return train(ctx, plan, trainer_cls, config_cls, dataset, *args, **kwargs)
 
     def spy_sample(ctx, model, prompts, **kwargs):
         seen["sample"].append(prompts)
