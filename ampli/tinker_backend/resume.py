@@ -13,6 +13,7 @@ import logging
 from ampli.config import AmpliConfig
 from ampli.store import RunStore
 from ampli.tinker_backend.service import Service
+from ampli.training_plan import starts_from_base
 
 log = logging.getLogger("ampli")
 
@@ -34,8 +35,9 @@ def models_still_needed(cfg: AmpliConfig, store: RunStore) -> list[int]:
 
 
 def needs_predecessor(cfg: AmpliConfig, cycle: int) -> bool:
-    """Whether retraining `cycle` reads model cycle-1: continual training starts from it, distillation learns it."""
-    return cycle > 0 and (not cfg.reinit or cfg.regime.name == "distill")
+    """Whether retraining `cycle` reads model cycle-1: a continual cycle starts from it (ampli.training_plan decides
+    which do), distillation learns it."""
+    return cycle > 0 and (not starts_from_base(cfg, cycle) or cfg.regime.name == "distill")
 
 
 def redo_lost_weights(cfg: AmpliConfig, store: RunStore, service: Service) -> list[int]:
