@@ -27,9 +27,10 @@ from ampli.store import fingerprint, read_json
 
 log = logging.getLogger("ampli")
 
-# Settings that change how a run is executed or reported, not its results: they may differ on a resume.
+# Settings that change how a run is executed or reported, not its results: they may differ on a resume (the probe
+# only measures; its own settings are checked against what it measured with, ampli.probe.stages).
 NOT_IN_FINGERPRINT = ("logger", "cluster", "sweep", "output_dir", "model_cache", "device", "run_lock", "hydra",
-                      "replication_of")
+                      "replication_of", "probe")
 # Within groups that are in the fingerprint, the keys that are: more loop.cycles extend a run, and which samples are
 # judged changes what is measured of them, never a model (loop.judge_samples); of the engine only
 # its kind matters (not where or how big it is); of the judge, what decides its scores (not its budget or speed).

@@ -1,0 +1,59 @@
+"""Teacher-forced activations: a prompt and a given answer run through a model once, the hidden states read out.
+
+Prompt and answer are tokenized separately and their ids concatenated (as the perplexity pass does), so the answer's
+tokens are known exactly whatever the chat template; rows are right-padded and batched by length.
+"""
+
+import torch
+
+from ampli.generation.batched import prompt_ids
+
+
+def encode_pairs(tokenizer, prompts: list[str], responses: list[str], chat: bool) -> list[tuple[list[int], list[int]]]:
+    """(prompt ids, answer ids) per pair; `prompts` are rendered as for sampling (a chat, or raw text if not chat)."""
+    if not prompts:
+        return []
+    answers = tokenizer(list(responses), add_special_tokens=False)["input_ids"]
+    return list(zip(prompt_ids(tokenizer, list(prompts), chat), answers, strict=True))
+
+
+@torch.inference_mode()
+def _hidden_states(model, pairs: list[tuple[list[int], list[int]]], batch_size: int, read) -> list[torch.Tensor]:
+    """read(hidden, row, prompt_len, total_len) for every pair, in input order; hidden: (layers + 1, seq, width)."""
+    out: list[torch.Tensor | None] = [None] * len(pairs)
+    order = sorted(range(len(pairs)), key=lambda i: len(pairs[i][0]) + len(pairs[i][1]))
+    device = next(model.parameters()).device
+    for start in range(0, len(order), batch_size):
+        batch = order[start : start + batch_size]
+        width = max(len(pairs[i][0]) + len(pairs[i][1]) for i in batch)
+        ids = torch.zeros((len(batch), width), dtype=torch.long)
+        mask = torch.zeros_like(ids)
+        for row, i in enumerate(batch):
+            tokens = pairs[i][0] + pairs[i][1]
+            ids[row, : len(tokens)] = torch.tensor(tokens, dtype=torch.long)
+            mask[row, : len(tokens)] = 1
+        hidden = model(input_ids=ids.to(device), attention_mask=mask.to(device), output_hidden_states=True).hidden_states
+        stacked = torch.stack(hidden, dim=1).float().cpu()  # (batch, layers + 1, seq, width)
+        for row, i in enumerate(batch):
+            out[i] = read(stacked[row], len(pairs[i][0]), len(pairs[i][0]) + len(pairs[i][1]))
+    return out
+
+
+def response_means(model, pairs: list[tuple[list[int], list[int]]], batch_size: int = 16) -> torch.Tensor:
+    """(pairs, layers + 1, width): each answer's hidden states averaged over its own tokens, at every layer
+    (index 0 is the embedding output). An answer with no tokens is refused: it has no activation to average."""
+    empty = [i for i, (_, answer) in enumerate(pairs) if not answer]
+    if empty:
+        raise ValueError(f"answers {empty[:5]} have no tokens: a teacher-forced mean needs at least one")
+    if not pairs:
+        raise ValueError("no answers to take activations of")
+    rows = _hidden_states(model, pairs, batch_size, lambda h, first, end: h[:, first:end].mean(dim=1))
+    return torch.stack(rows)
+
+
+def last_prompt_states(model, prompts: list[list[int]], batch_size: int = 16) -> torch.Tensor:
+    """(prompts, layers + 1, width): the hidden state at each prompt's last token, where the answer is decided."""
+    if not prompts or not all(prompts):
+        raise ValueError("every prompt needs at least one token")
+    rows = _hidden_states(model, [(p, []) for p in prompts], batch_size, lambda h, first, end: h[:, first - 1])
+    return torch.stack(rows)
