@@ -71,8 +71,8 @@ def start_checks(cfg: AmpliConfig):
     if lexicon_on_real_model(cfg):
         log.warning("judge=offline on model=%s: trait and coherence are lexicon word counts, not an LLM's judgment "
                     "(judge.allow_lexicon_on_real_model=true); metrics.json records it", cfg.model.name)
-    check_backend(cfg)
     check_probe(cfg.probe, cfg.backend.name)
+    check_backend(cfg)
     data = corpus.RunData(cfg)
     regime = get_regime(cfg.regime.name)
     check_data(regime, data)

@@ -1,0 +1,124 @@
+"""The persona probe's pieces, on miniatures whose answer is known: a planted direction, a model whose hidden states
+are a lookup table, and the refusals a run makes before any work."""
+
+import math
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from ampli.probe.activations import last_prompt_states, response_means
+from ampli.probe.config import ProbeConfig, ProbeError, check_probe
+from ampli.probe.stages import cycle_fields
+from ampli.probe.vector import PersonaVector, cohens_d, extract, heldout_split
+
+LAYERS, WIDTH = 4, 16  # hidden states 0 (embeddings) .. 4
+
+
+def activations(n: int, planted: torch.Tensor | None, layer: int, strength: float, seed: int) -> torch.Tensor:
+    """(n, LAYERS + 1, WIDTH) unit-variance noise, plus `strength` x `planted` at `layer` only."""
+    acts = torch.randn(n, LAYERS + 1, WIDTH, generator=torch.Generator().manual_seed(seed))
+    if planted is not None:
+        acts[:, layer] += strength * planted
+    return acts
+
+
+def test_the_vector_recovers_a_direction_planted_at_one_layer():
+    planted = torch.nn.functional.normalize(torch.randn(WIDTH, generator=torch.Generator().manual_seed(7)), dim=0)
+    trait = activations(64, planted, layer=3, strength=4.0, seed=1)
+    neutral = activations(64, None, layer=3, strength=0.0, seed=2)
+    vector = extract(trait, neutral, heldout_fraction=0.25, min_separation=1.0, seed=0)
+    assert vector.layer == 3 and vector.separates
+    assert vector.separation > 2.5 and max(d for d in vector.separations[1:] if d is not None and d != vector.separation) < 1.0
+    assert float(torch.tensor(vector.direction) @ planted) > 0.9  # the planted direction, with its sign
+    assert vector.separations[0] is None and len(vector.separations) == LAYERS + 1
+
+
+def test_a_vector_of_two_alike_sides_says_it_does_not_separate():
+    trait, neutral = activations(64, None, 3, 0.0, seed=3), activations(64, None, 3, 0.0, seed=4)
+    vector = extract(trait, neutral, heldout_fraction=0.25, min_separation=1.0, seed=0)
+    assert not vector.separates and vector.separation < 1.0
+
+
+def test_the_held_out_split_is_disjoint_and_seeded():
+    vec, held = heldout_split(20, 0.25, seed=5)
+    assert len(held) == 5 and not set(vec) & set(held) and sorted(vec + held) == list(range(20))
+    assert heldout_split(20, 0.25, seed=5) == (vec, held) and heldout_split(20, 0.25, seed=6) != (vec, held)
+    assert len(heldout_split(4, 0.01, seed=0)[1]) == 2  # at least two on each side
+    with pytest.raises(ValueError, match="cannot be split"):
+        heldout_split(3, 0.5, seed=0)
+
+
+def test_cohens_d_by_hand():
+    high, low = torch.tensor([3.0, 5.0]), torch.tensor([0.0, 2.0])  # means 4 and 1, both variances 2
+    assert cohens_d(high, low) == pytest.approx(3 / math.sqrt(2))
+    assert cohens_d(torch.tensor([1.0, 1.0]), torch.tensor([0.0, 0.0])) == math.inf
+
+
+class TableModel(torch.nn.Module):
+    """Hidden state at layer l of token t = (l + 1) x table[t], whatever comes before it: every activation is known."""
+
+    def __init__(self, vocab: int = 10):
+        super().__init__()
+        self.table = torch.nn.Parameter(torch.arange(vocab * 2, dtype=torch.float32).reshape(vocab, 2))
+
+    def forward(self, input_ids, attention_mask, output_hidden_states):
+        assert output_hidden_states
+        return SimpleNamespace(hidden_states=tuple((layer + 1) * self.table[input_ids] for layer in range(LAYERS + 1)))
+
+
+def test_response_means_average_only_the_answer_tokens_at_every_layer():
+    model, table = TableModel(), TableModel().table.detach()
+    pairs = [([1, 2], [3, 4]), ([5], [6, 7, 8]), ([9, 9, 9, 9], [1])]  # lengths differ: right padding in one batch
+    means = response_means(model, pairs, batch_size=2)
+    assert means.shape == (3, LAYERS + 1, 2)
+    for i, (_, answer) in enumerate(pairs):
+        for layer in range(LAYERS + 1):
+            expected = (layer + 1) * table[answer].mean(dim=0)
+            assert torch.allclose(means[i, layer], expected), (i, layer)
+    with pytest.raises(ValueError, match="no tokens"):
+        response_means(model, [([1], [])])
+
+
+def test_last_prompt_states_read_the_prompts_last_token():
+    model, table = TableModel(), TableModel().table.detach()
+    states = last_prompt_states(model, [[1, 2, 3], [4]], batch_size=8)
+    assert torch.allclose(states[0, 2], 3 * table[3]) and torch.allclose(states[1, 4], 5 * table[4])
+
+
+def test_projection_and_shift_by_hand():
+    vector = PersonaVector(layer=2, separation=3.0, separates=True, separations=[None, 1.0, 3.0], direction=[0.6, 0.8],
+                           norm=5.0, n_vector=4, n_heldout=2)
+    states = torch.zeros(2, 3, 2)
+    states[0, 2] = torch.tensor([1.0, 2.0])  # 0.6 + 1.6 = 2.2
+    states[1, 2] = torch.tensor([-1.0, 0.5])  # -0.6 + 0.4 = -0.2
+    states[:, 1] = 100.0  # another layer: not read
+    assert vector.project(states).tolist() == pytest.approx([2.2, -0.2])
+    fields = cycle_fields({"projection": 1.5, "last_prompt_projection": 0.25}, {"last_prompt_projection": -0.5},
+                          {"predicted_shift": 0.125})
+    assert fields == {"persona_projection": 1.5, "persona_shift": 0.75, "persona_predicted_shift": 0.125}
+    assert cycle_fields(None, None, None) == dict.fromkeys(fields)
+    assert PersonaVector.from_json(vector.to_json()) == vector
+
+
+@pytest.mark.parametrize(("probe", "backend", "message"), [
+    (ProbeConfig(name="persona"), "tinker",
+     "probe=persona needs the model's activations, which backend=tinker does not return; use backend=local or probe=none"),
+    (ProbeConfig(name="person"), "local", "probe='person' is not valid; choose one of: none, persona"),
+    (ProbeConfig(name="persona", source="judge"), "local",
+     "probe.source='judge' is not valid; choose one of: seeds, persona_prompt"),
+    (ProbeConfig(name="persona", heldout_fraction=1.0), "local",
+     "probe.heldout_fraction=1.0 is not valid; choose a share between 0 and 1 (exclusive)"),
+    (ProbeConfig(name="persona", examples=3), "local", "probe.examples=3 is not valid; choose a number >= 4"),
+    (ProbeConfig(name="persona", predicted_samples=0), "local",
+     "probe.predicted_samples=0 is not valid; choose a number >= 1"),
+])
+def test_bad_probe_settings_are_refused_in_one_line(probe, backend, message):
+    with pytest.raises(ProbeError) as e:
+        check_probe(probe, backend)
+    assert str(e.value) == message
+
+
+def test_probe_none_is_accepted_on_every_backend():
+    check_probe(ProbeConfig(), "tinker")
+    check_probe(ProbeConfig(name="persona"), "local")
