@@ -95,8 +95,9 @@ def test_projection_and_shift_by_hand():
     states[:, 1] = 100.0  # another layer: not read
     assert vector.project(states).tolist() == pytest.approx([2.2, -0.2])
     fields = cycle_fields({"projection": 1.5, "last_prompt_projection": 0.25}, {"last_prompt_projection": -0.5},
-                          {"predicted_shift": 0.125})
-    assert fields == {"persona_projection": 1.5, "persona_shift": 0.75, "persona_predicted_shift": 0.125}
+                          {"predicted_shift": 0.125, "start_model": "model_0"})
+    assert fields == {"persona_projection": 1.5, "persona_shift": 0.75, "persona_predicted_shift": 0.125,
+                      "persona_predicted_from": "model_0"}
     assert cycle_fields(None, None, None) == dict.fromkeys(fields)
     assert PersonaVector.from_json(vector.to_json()) == vector
 

@@ -202,4 +202,6 @@ def cycle_fields(measured: dict | None, base: dict | None, predicted: dict | Non
     shift = (measured["last_prompt_projection"] - base["last_prompt_projection"]) if measured and base else None
     return {"persona_projection": measured["projection"] if measured else None,
             "persona_shift": shift,
-            "persona_predicted_shift": predicted["predicted_shift"] if predicted else None}
+            "persona_predicted_shift": predicted["predicted_shift"] if predicted else None,
+            # the model the samples were measured against (what the report takes the measured change from)
+            "persona_predicted_from": predicted["start_model"] if predicted else None}
