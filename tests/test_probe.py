@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from ampli.probe.activations import last_prompt_states, response_means
+from ampli.probe.activations import response_means, teacher_forced
 from ampli.probe.config import ProbeConfig, ProbeError, check_probe
 from ampli.probe.stages import cycle_fields
 from ampli.probe.vector import PersonaVector, cohens_d, extract, heldout_split
@@ -80,10 +80,13 @@ def test_response_means_average_only_the_answer_tokens_at_every_layer():
         response_means(model, [([1], [])])
 
 
-def test_last_prompt_states_read_the_prompts_last_token():
+def test_teacher_forcing_reads_the_prompts_last_token_whatever_the_answer():
     model, table = TableModel(), TableModel().table.detach()
-    states = last_prompt_states(model, [[1, 2, 3], [4]], batch_size=8)
+    means, states = teacher_forced(model, [([1, 2, 3], [7, 8]), ([4], [])], batch_size=8)
     assert torch.allclose(states[0, 2], 3 * table[3]) and torch.allclose(states[1, 4], 5 * table[4])
+    assert torch.allclose(means[0, 1], 2 * table[[7, 8]].mean(dim=0)) and means[1].isnan().all()
+    with pytest.raises(ValueError, match="a token in every prompt"):
+        teacher_forced(model, [([], [1])])
 
 
 def test_projection_and_shift_by_hand():

@@ -39,21 +39,24 @@ def _hidden_states(model, pairs: list[tuple[list[int], list[int]]], batch_size: 
     return out
 
 
+def teacher_forced(model, pairs: list[tuple[list[int], list[int]]],
+                   batch_size: int = 16) -> tuple[torch.Tensor, torch.Tensor]:
+    """(answer means, last prompt states), each (pairs, layers + 1, width), from one forward pass per batch: each
+    answer's hidden states averaged over its own tokens at every layer (index 0 is the embedding output; NaN for an
+    answer without tokens), and the state at the prompt's last token, where the answer is decided (causal attention:
+    the answer after it does not change it)."""
+    if not pairs or not all(prompt for prompt, _ in pairs):
+        raise ValueError("teacher forcing needs at least one pair, and a token in every prompt")
+    rows = _hidden_states(model, pairs, batch_size,
+                          lambda h, first, end: torch.stack([h[:, first:end].mean(dim=1), h[:, first - 1]]))
+    stacked = torch.stack(rows)
+    return stacked[:, 0], stacked[:, 1]
+
+
 def response_means(model, pairs: list[tuple[list[int], list[int]]], batch_size: int = 16) -> torch.Tensor:
-    """(pairs, layers + 1, width): each answer's hidden states averaged over its own tokens, at every layer
-    (index 0 is the embedding output). An answer with no tokens is refused: it has no activation to average."""
+    """The answer means of teacher_forced, for answers that all have tokens (an empty one has nothing to average)."""
     empty = [i for i, (_, answer) in enumerate(pairs) if not answer]
     if empty:
         raise ValueError(f"answers {empty[:5]} have no tokens: a teacher-forced mean needs at least one")
-    if not pairs:
-        raise ValueError("no answers to take activations of")
-    rows = _hidden_states(model, pairs, batch_size, lambda h, first, end: h[:, first:end].mean(dim=1))
-    return torch.stack(rows)
+    return teacher_forced(model, pairs, batch_size)[0]
 
-
-def last_prompt_states(model, prompts: list[list[int]], batch_size: int = 16) -> torch.Tensor:
-    """(prompts, layers + 1, width): the hidden state at each prompt's last token, where the answer is decided."""
-    if not prompts or not all(prompts):
-        raise ValueError("every prompt needs at least one token")
-    rows = _hidden_states(model, [(p, []) for p in prompts], batch_size, lambda h, first, end: h[:, first - 1])
-    return torch.stack(rows)

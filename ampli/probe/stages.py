@@ -11,14 +11,15 @@ separate its held-out answers (probe.min_separation) is recorded as such and no 
 
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
 from ampli import corpus
 from ampli.judges.base import JudgeItem
-from ampli.generation.batched import prompt_ids
-from ampli.probe.activations import encode_pairs, last_prompt_states, response_means
+from ampli.generation.hf import HFGenerator
+from ampli.probe.activations import encode_pairs, response_means, teacher_forced
 from ampli.probe.config import ProbeConfig, ProbeError
 from ampli.probe.vector import PersonaVector, extract
 from ampli.regimes.base import Regime, RunContext
@@ -67,13 +68,11 @@ class PersonaProbe:
 
         def compute() -> dict:
             trait, neutral, counts = self.source_answers()
-            self.ctx.generator.release()  # the probe's model gets the memory, as a trainer does
-            model = self.ctx.model_after(-1)
             tok = self.ctx.tokenizer
-            acts = [response_means(model, encode_pairs(tok, [self.ctx.chat_prompt(q) for q, _ in side],
-                                                       [a for _, a in side], chat=True), self.cfg.batch_size)
-                    for side in (trait, neutral)]
-            del model
+            with self.model(-1) as model:
+                acts = [response_means(model, encode_pairs(tok, [self.ctx.chat_prompt(q) for q, _ in side],
+                                                           [a for _, a in side], chat=True), self.cfg.batch_size)
+                        for side in (trait, neutral)]
             vector = extract(*acts, self.cfg.heldout_fraction, self.cfg.min_separation, seed=self.ctx.cfg.seed)
             result = {"settings": self.settings(), **counts, "vector": vector.to_json()}
             write_json(path, result)
@@ -103,12 +102,12 @@ class PersonaProbe:
             if len(texts) != len(eval_rows):
                 raise ProbeError(f"{where}: {len(eval_rows)} eval answers for {len(texts)} eval prompts; the eval "
                                  "settings changed since the eval was made")
-            self.ctx.generator.release()
-            model = self.ctx.model_after(model_cycle)
-            projections = self.answer_projections(model, texts, [r["response"] for r in eval_rows], chat)
-            ids = prompt_ids(self.ctx.tokenizer, [p.text for p in prompts], chat)
-            last = self.vector.project(last_prompt_states(model, ids, self.cfg.batch_size))
-            del model
+            pairs = encode_pairs(self.ctx.tokenizer, texts, [r["response"] for r in eval_rows], chat)
+            with self.model(model_cycle) as model:
+                means, last = teacher_forced(model, pairs, self.cfg.batch_size)
+            # Every answer with tokens, and each prompt's last token once (rows are the prompts, n times over).
+            projections = self.vector.project(means[[i for i, (_, answer) in enumerate(pairs) if answer]]).tolist()
+            last = self.vector.project(last[: len(prompts)])
             result = {"projection": mean_or_none(projections), "n_answers": len(projections),
                       "last_prompt_projection": float(last.mean()), "n_prompts": len(prompts)}
             write_json(path, result)
@@ -134,11 +133,9 @@ class PersonaProbe:
             start = -1 if self.ctx.from_base(cycle) else cycle - 1
             own = self.ctx.sample(start, texts, seed=self.ctx.cycle_seed(cycle, salt=19), chat=chat,
                                   desc=f"cycle {cycle} probe")
-            self.ctx.generator.release()
-            model = self.ctx.model_after(start)
-            samples = self.answer_projections(model, texts, [i.response for i, _ in items], chat)
-            answers = self.answer_projections(model, texts, own, chat)
-            del model
+            with self.model(start) as model:
+                samples = self.answer_projections(model, texts, [i.response for i, _ in items], chat)
+                answers = self.answer_projections(model, texts, own, chat)
             shift = (None if not samples or not answers
                      else mean_or_none(samples) - mean_or_none(answers))
             result = {"predicted_shift": shift, "samples_projection": mean_or_none(samples),
@@ -157,6 +154,17 @@ class PersonaProbe:
                 "n_vector": v.n_vector if v else None, "n_heldout": v.n_heldout if v else None}
 
     # ---- pieces ---------------------------------------------------------------------------------------------
+
+    @contextmanager
+    def model(self, index: int) -> Iterator:
+        """Model `index` to read activations of: generation=hf's own (already in memory: no second copy, no reload),
+        else one loaded here once the engine has let go of the GPU's memory (as before a training)."""
+        if isinstance(self.ctx.generator, HFGenerator):
+            with self.ctx.generator.model(index) as model:
+                yield model
+            return
+        self.ctx.generator.release()
+        yield self.ctx.model_after(index)
 
     def answer_projections(self, model, prompts: list[str], answers: list[str], chat: bool) -> list[float]:
         """Each non-empty answer's mean projection (an empty answer has no tokens to average and is left out)."""
