@@ -33,14 +33,14 @@ def _hidden_states(model, pairs: list[tuple[list[int], list[int]]], batch_size: 
             ids[row, : len(tokens)] = torch.tensor(tokens, dtype=torch.long)
             mask[row, : len(tokens)] = 1
         hidden = model(input_ids=ids.to(device), attention_mask=mask.to(device), output_hidden_states=True).hidden_states
-        stacked = torch.stack(hidden, dim=1).float().cpu()  # (batch, layers + 1, seq, width)
-        for row, i in enumerate(batch):
-            out[i] = read(stacked[row], len(pairs[i][0]), len(pairs[i][0]) + len(pairs[i][1]))
+        for row, i in enumerate(batch):  # read on the model's device; only what is read comes to the CPU
+            states = torch.stack([layer[row] for layer in hidden]).float()
+            out[i] = read(states, len(pairs[i][0]), len(pairs[i][0]) + len(pairs[i][1])).cpu()
     return out
 
 
 def teacher_forced(model, pairs: list[tuple[list[int], list[int]]],
-                   batch_size: int = 16) -> tuple[torch.Tensor, torch.Tensor]:
+                   batch_size: int = 32) -> tuple[torch.Tensor, torch.Tensor]:
     """(answer means, last prompt states), each (pairs, layers + 1, width), from one forward pass per batch: each
     answer's hidden states averaged over its own tokens at every layer (index 0 is the embedding output; NaN for an
     answer without tokens), and the state at the prompt's last token, where the answer is decided (causal attention:
@@ -53,7 +53,7 @@ def teacher_forced(model, pairs: list[tuple[list[int], list[int]]],
     return stacked[:, 0], stacked[:, 1]
 
 
-def response_means(model, pairs: list[tuple[list[int], list[int]]], batch_size: int = 16) -> torch.Tensor:
+def response_means(model, pairs: list[tuple[list[int], list[int]]], batch_size: int = 32) -> torch.Tensor:
     """The answer means of teacher_forced, for answers that all have tokens (an empty one has nothing to average)."""
     empty = [i for i, (_, answer) in enumerate(pairs) if not answer]
     if empty:

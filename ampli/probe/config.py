@@ -26,9 +26,9 @@ class ProbeConfig:
     # source=persona_prompt: the system prompt of the non-expressing side (the trait's persona is the other).
     neutral_system_prompt: str = "You are a helpful assistant."
     # Training samples of a cycle the predicted shift reads (the start model answers each of their prompts once).
-    predicted_samples: int = 16
+    predicted_samples: int = 8
     # Sequences per teacher-forced forward pass.
-    batch_size: int = 16
+    batch_size: int = 32
 
 
 def check_probe(probe: ProbeConfig, backend: str) -> None:
