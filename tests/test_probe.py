@@ -6,6 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+from transformers import Qwen3Config, Qwen3ForCausalLM
 
 from ampli.probe.activations import response_means, teacher_forced
 from ampli.probe.config import ProbeConfig, ProbeError, check_probe
@@ -89,13 +90,27 @@ def test_teacher_forcing_reads_the_prompts_last_token_whatever_the_answer():
         teacher_forced(model, [([], [1])])
 
 
+def test_reading_one_layer_stops_the_pass_there_and_reads_what_the_full_pass_does():
+    config = Qwen3Config(vocab_size=50, hidden_size=16, intermediate_size=32, num_hidden_layers=3, num_attention_heads=2,
+                         num_key_value_heads=1, head_dim=8)
+    torch.manual_seed(0)
+    model = Qwen3ForCausalLM(config).eval()
+    pairs = [([1, 2, 3], [4, 5]), ([6], [7, 8, 9, 10]), ([11, 12], [])]
+    means, last = teacher_forced(model, pairs, batch_size=2)
+    calls = []
+    model.get_decoder().layers[2].register_forward_hook(lambda *args: calls.append(1))  # the top layer
+    for layer in (1, 2, 3):  # 3: the last layer's state is returned after the final norm, so that pass runs whole
+        one_mean, one_last = teacher_forced(model, pairs, batch_size=2, layer=layer)
+        assert torch.allclose(one_mean[:2], means[:2, layer], atol=1e-6) and one_mean[2].isnan().all()
+        assert torch.allclose(one_last, last[:, layer], atol=1e-6)
+        assert len(calls) == (0 if layer < 3 else 2), layer  # layers above the one read never run
+    assert torch.allclose(response_means(TableModel(), [([1], [2])], layer=2), 3 * TableModel().table[2].detach())
+
+
 def test_projection_and_shift_by_hand():
     vector = PersonaVector(layer=2, separation=3.0, separates=True, separations=[None, 1.0, 3.0], direction=[0.6, 0.8],
                            norm=5.0, n_vector=4, n_heldout=2)
-    states = torch.zeros(2, 3, 2)
-    states[0, 2] = torch.tensor([1.0, 2.0])  # 0.6 + 1.6 = 2.2
-    states[1, 2] = torch.tensor([-1.0, 0.5])  # -0.6 + 0.4 = -0.2
-    states[:, 1] = 100.0  # another layer: not read
+    states = torch.tensor([[1.0, 2.0], [-1.0, 0.5]])  # 0.6 + 1.6 = 2.2, -0.6 + 0.4 = -0.2
     assert vector.project(states).tolist() == pytest.approx([2.2, -0.2])
     fields = cycle_fields({"projection": 1.5, "last_prompt_projection": 0.25}, {"last_prompt_projection": -0.5},
                           {"predicted_shift": 0.125, "start_model": "model_0"})

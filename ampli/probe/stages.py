@@ -104,7 +104,7 @@ class PersonaProbe:
                                  "settings changed since the eval was made")
             pairs = encode_pairs(self.ctx.tokenizer, texts, [r["response"] for r in eval_rows], chat)
             with self.model(model_cycle) as model:
-                means, last = teacher_forced(model, pairs, self.cfg.batch_size)
+                means, last = teacher_forced(model, pairs, self.cfg.batch_size, self.vector.layer)
             # Every answer with tokens, and each prompt's last token once (rows are the prompts, n times over).
             projections = self.vector.project(means[[i for i, (_, answer) in enumerate(pairs) if answer]]).tolist()
             last = self.vector.project(last[: len(prompts)])
@@ -171,7 +171,7 @@ class PersonaProbe:
         pairs = [p for p in encode_pairs(self.ctx.tokenizer, prompts, answers, chat) if p[1]]
         if not pairs:
             return []
-        return self.vector.project(response_means(model, pairs, self.cfg.batch_size)).tolist()
+        return self.vector.project(response_means(model, pairs, self.cfg.batch_size, self.vector.layer)).tolist()
 
     def source_answers(self) -> tuple[list[tuple[str, str]], list[tuple[str, str]], dict]:
         """(question, answer) pairs that express the trait and pairs that do not, and what was kept of them."""

@@ -25,8 +25,8 @@ class PersonaVector:
     n_heldout: int  # answers per side the layer was chosen on
 
     def project(self, states: torch.Tensor) -> torch.Tensor:
-        """(n,) projections of (n, layers + 1, width) activations onto the unit direction at the chosen layer."""
-        return states[:, self.layer].float() @ torch.tensor(self.direction, dtype=torch.float32)
+        """(n,) projections of (n, width) activations at the chosen layer onto its unit direction."""
+        return states.float() @ torch.tensor(self.direction, dtype=torch.float32)
 
     def to_json(self) -> dict:
         return asdict(self)
