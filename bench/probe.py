@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.cycle import TimedRun, config, timed  # noqa: E402
+from bench.cycle import TimedRun, config  # noqa: E402
 from ampli.models import ModelSource  # noqa: E402
 from ampli.probe import stages as probe_stages  # noqa: E402
 from ampli.store import write_json  # noqa: E402

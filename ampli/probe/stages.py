@@ -17,8 +17,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 from ampli import corpus
-from ampli.judges.base import JudgeItem
 from ampli.generation.hf import HFGenerator
+from ampli.judges.base import JudgeItem
 from ampli.probe.activations import encode_pairs, response_means, teacher_forced
 from ampli.probe.config import ProbeConfig, ProbeError
 from ampli.probe.vector import PersonaVector, extract
