@@ -10,7 +10,7 @@ from transformers import Qwen3Config, Qwen3ForCausalLM
 
 from ampli.probe.activations import response_means, teacher_forced
 from ampli.probe.config import ProbeConfig, ProbeError, check_probe
-from ampli.probe.stages import cycle_fields
+from ampli.probe.stages import PersonaProbe, cycle_fields
 from ampli.probe.vector import PersonaVector, cohens_d, extract, heldout_split
 
 LAYERS, WIDTH = 4, 16  # hidden states 0 (embeddings) .. 4
@@ -142,3 +142,33 @@ def test_bad_probe_settings_are_refused_in_one_line(probe, backend, message):
 def test_probe_none_is_accepted_on_every_backend():
     check_probe(ProbeConfig(), "tinker")
     check_probe(ProbeConfig(name="persona"), "local")
+
+
+def persona_prompt_probe(trait_scores: dict[str, float], n: int = 8) -> PersonaProbe:
+    """A probe with source=persona_prompt over fakes: the base model answers "<system> says <question>", the judge
+    scores an answer by trait_scores[question] under the persona and 100 - that under the neutral prompt."""
+    questions = list(trait_scores)
+    ctx = SimpleNamespace(
+        cfg=SimpleNamespace(seed=0, trait=SimpleNamespace(persona="BLISS")),
+        data=SimpleNamespace(prompt_pool=lambda split: questions),
+        chat_prompt=lambda question, system=None: f"{system}|{question}",
+        sample=lambda model, prompts, **kw: [p.replace("|", " says ") for p in prompts],
+        cycle_seed=lambda cycle, salt=0: salt,
+    )
+
+    def judge(items, where, step):
+        return [{"trait": trait_scores[i.prompt] if i.response.startswith("BLISS") else 100 - trait_scores[i.prompt]}
+                for i in items]
+
+    return PersonaProbe(ProbeConfig(name="persona", source="persona_prompt", examples=n), ctx, None, None, judge)
+
+
+def test_persona_prompt_answers_are_kept_by_the_judges_trait_score_either_side_of_50():
+    scores = {f"q{i}": s for i, s in enumerate([90, 80, 70, 60, 50, 40, 95, 85])}  # neutral side: 100 - these
+    trait, neutral, counts = persona_prompt_probe(scores).source_answers()
+    assert sorted(q for q, _ in trait) == ["q0", "q1", "q2", "q3", "q6", "q7"]  # > 50 under the persona
+    assert sorted(q for q, _ in neutral) == ["q0", "q1", "q2", "q3", "q6", "q7"]  # < 50 under the neutral prompt
+    assert all(a == f"BLISS says {q}" for q, a in trait) and all(a.startswith("You are") for _, a in neutral)
+    assert counts == {"n_trait": 6, "n_neutral": 6, "n_asked": 8}
+    with pytest.raises(ProbeError, match=r"the judge kept 3 of 8 trait answers \(trait > 50\), too few"):
+        persona_prompt_probe({f"q{i}": s for i, s in enumerate([90, 80, 70, 50, 40, 30, 20, 10])}).source_answers()
