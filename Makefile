@@ -115,6 +115,7 @@ vllm-check: venv
 
 bench: venv
 	$(PY) bench/cycle.py
+	$(PY) bench/probe.py
 
 # GPU only, after `make vllm`: generation=hf against generation=vllm (bench/generation_gpu.py); MODEL picks the model.
 bench-gpu: venv

@@ -16,6 +16,7 @@ from omegaconf import MISSING, OmegaConf
 from ampli.generation.config import GENERATION_BACKENDS, GenerationConfig
 from ampli.judges.config import JUDGE_BACKENDS, REFUSAL_POLICIES, JudgeConfig
 from ampli.model_cache import default_cache_dir
+from ampli.probe.config import ProbeConfig
 from ampli.run_lock import RunLockConfig
 from ampli.tinker_backend.config import BACKENDS, BackendConfig
 from ampli.tracking_config import LOGGER_BACKENDS, LoggerConfig
@@ -239,6 +240,7 @@ class AmpliConfig:
     logger: LoggerConfig = MISSING
     backend: BackendConfig = field(default_factory=BackendConfig)
     loop: LoopConfig = field(default_factory=LoopConfig)
+    probe: ProbeConfig = field(default_factory=ProbeConfig)  # measures only (ampli/probe): never in the fingerprint
     # True: every cycle starts from the original weights (fresh LoRA, base DPO reference).
     # False (continual): weights and DPO reference come from the previous cycle.
     reinit: bool = True

@@ -6,12 +6,13 @@ from ampli.config import ConfigError
 from ampli.data_files import DataError
 from ampli.judges.base import JudgeFailed
 from ampli.judges.credentials import JudgeSetupError
+from ampli.probe.config import ProbeError
 from ampli.run_lock import RunLockError
 from ampli.store import DiskFullError, FingerprintMismatch, JsonlError
 
 # Exit code 2, or the error's own `exit_code` (JudgeFailed: 3, the run is resumable as it is).
 USER_ERRORS = (ConfigError, DataError, DiskFullError, FingerprintMismatch, JsonlError, JudgeFailed, JudgeSetupError,
-               RunLockError)
+               ProbeError, RunLockError)
 
 
 class JobError(CompactHydraException):

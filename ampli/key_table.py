@@ -9,6 +9,8 @@ Effects:
   result  changes what the run computes: part of its fingerprint and, when a job sets it, of its directory name
   run     how a run is executed, tracked or paid for; may differ on a resume (more loop.cycles extend a run)
   place   where the run's files go (output_dir, run_name): a sweep over it gives directories of its own anyway
+The probe's keys are run keys: a probe measures and never changes a model or a score, so they stay out of the
+fingerprint; ampli.probe.stages keeps what it measured with and refuses a resume with other settings.
 A row is read only under its condition: alternatives (any may hold) of required values of other keys.
 """
 
@@ -243,6 +245,17 @@ KEYS: tuple[Key, ...] = tuple([
         "max_tokens": "tokens a run may spend",
         "ttl_seconds": "lifetime of saved weights on the service",
     }, TINKER),
+    Key("probe.name", "probe", RUN, "none, or persona: a persona vector's projection per cycle (measures only)"),
+    *rows("probe.", "probe", RUN, {
+        "source": "where the vector's two sides come from: seeds, or persona_prompt",
+        "examples": "answers per side the vector is extracted from",
+        "heldout_fraction": "share of each side that picks the layer and measures the separation",
+        "min_separation": "Cohen's d below which the vector reports nothing",
+        "predicted_samples": "training samples the predicted shift reads",
+        "batch_size": "sequences per teacher-forced forward pass",
+    }, when(probe__name="persona")),
+    Key("probe.neutral_system_prompt", "probe", RUN, "system prompt of the neutral side",
+        when(probe__name="persona", probe__source="persona_prompt")),
     Key("loop.cycles", "loop", RUN, "cycles to run (more extend a finished run)"),
     Key("loop.judge_samples", "loop", RUN, "which training samples are judged: all, none or N"),
     *rows("loop.", "loop", RESULT, {

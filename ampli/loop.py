@@ -3,11 +3,13 @@
     base/eval                      the unseeded model, for reference
     for cycle n = 0 .. cycles-1:
       cycle_n/generate             n = 0: the first N seed examples; n > 0: model n-1 samples on fresh prompts
+      cycle_n/probe_predicted      probe=persona: how far the samples would move the trait (ampli.probe)
       cycle_n/judge                trait and coherence of the samples (loop.judge_samples: all, none or N of them)
       cycle_n/train                model n, from the original weights (reinit) or from model n-1 (continual);
                                    n = 0 may be copied from regime.cycle0_checkpoint instead
                                    (an API judge scores the samples meanwhile, unless the coherence filter reads them)
       cycle_n/eval                 model n on the held-out eval prompts: the cycle's trait and coherence
+      cycle_n/probe                probe=persona: model n's answers along the persona vector (base/probe too)
 
 Every stage writes its files atomically and is then marked complete in manifest.json; a rerun of the same
 job skips completed stages, so a crashed, preempted or requeued job finishes without redoing work. One process
@@ -41,6 +43,8 @@ from ampli.judges.config import EmRateConfig, sweep_share
 from ampli.backends import build_backend, check_backend, local_device, local_generator, model_source
 from ampli.generation import build_generator
 from ampli.models import free_memory, set_cpu_threads
+from ampli.probe.config import check_probe
+from ampli.probe.stages import PersonaProbe, cycle_fields
 from ampli.regimes import get_regime
 from ampli.regimes.base import RunContext, check_data, longest_sequence
 from ampli.run_identity import JobInfo, accepted_fingerprints, result_inputs, run_identity, run_root
@@ -68,6 +72,7 @@ def start_checks(cfg: AmpliConfig):
     if lexicon_on_real_model(cfg):
         log.warning("judge=offline on model=%s: trait and coherence are lexicon word counts, not an LLM's judgment "
                     "(judge.allow_lexicon_on_real_model=true); metrics.json records it", cfg.model.name)
+    check_probe(cfg.probe, cfg.backend.name)
     check_backend(cfg)
     data = corpus.RunData(cfg)
     regime = get_regime(cfg.regime.name)
@@ -137,6 +142,11 @@ class Run:
         weakref.finalize(self, self.store.close)  # the run lock goes when this run does, even if never run()
         self.ctx.store = self.store
         self.regime, self.ctx.generator = build_backend(self.cfg, self.ctx, self.regime, local)
+        self.probe = (PersonaProbe(self.cfg.probe, self.ctx, self.regime, self.stage, self.judge_items)
+                      if self.cfg.probe.name == "persona" else None)
+        if self.probe:
+            self.probe.check_resume(self.store.root)
+        self.probe_base: dict | None = None  # base/probe's result, what each cycle's shift is taken from
         self.judge_budget.spent_before = self.judge_spent()
         self.name = self.cfg.run_name = cfg.run_name = root.name  # after the fingerprint, which keeps the stem
         atomic_write_text(self.store.root / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
@@ -344,6 +354,10 @@ class Run:
                 self.computed.update(shared_stages.SHARED_GROUPS[group])  # new to this run's tracker
         try:
             base = self.evaluate("base", -1)
+            if self.probe:
+                self.probe.extract_vector()
+                self.probe_base = self.probe.measure("base", -1, read_jsonl(self.store.root / "base" / "eval.jsonl"))
+                base["persona_projection"] = self.probe_base["projection"] if self.probe_base else None
             self.track(tracker, "base", base)
             for cycle in range(self.cfg.loop.cycles):
                 metrics = self.cycle(cycle)
@@ -371,6 +385,7 @@ class Run:
 
     def cycle(self, cycle: int) -> dict:
         records = self.generate(cycle)
+        predicted = self.probe.predicted(cycle, records) if self.probe else None  # before the samples train anything
         if self.judge_first(cycle):
             judged = self.judge_records(cycle, records)
             train = self.train(cycle, records, judged)
@@ -382,6 +397,10 @@ class Run:
         metrics["gen_trait"] = mean([j["trait"] for j in judged if j["trait"] is not None])
         metrics["gen_coherence"] = mean([j["coherence"] for j in judged if j["coherence"] is not None])
         metrics["gen_n"] = len(judged)  # the samples judged (loop.judge_samples); 0: gen_trait is null, not 0
+        if self.probe:
+            where = f"cycle_{cycle:03d}"
+            measured = self.probe.measure(where, cycle, read_jsonl(self.store.cycle_dir(cycle) / "eval.jsonl"))
+            metrics.update(cycle_fields(measured, self.probe_base, predicted), seconds=self.stats(where)["seconds"])
         write_json(self.store.cycle_dir(cycle) / "metrics.json", metrics)
         log.info("[%s] cycle %d: trait %s coherence %s | %s | loss %s | %.1f s", self.name, cycle,
                  console.score(metrics["trait"]), console.score(metrics["coherence"]), samples_line(metrics),
@@ -421,6 +440,7 @@ class Run:
             "base": base,
             "cycles": cycles,
             "amplification": detect([m["trait"] for m in cycles]),
+            "probe": self.probe.summary() if self.probe else None,
             "ampli": provenance(),
         }
         write_json(self.store.root / "metrics.json", summary)

@@ -64,6 +64,10 @@ class HFGenerator:
         with self._model(-1) as base:
             return perplexity(base, self.tokenizer, prompts, responses, chat=chat)
 
+    def model(self, index: int):
+        """Model `index` as this engine samples it, inside a `with` (the persona probe reads its activations)."""
+        return self._model(index)
+
     def release(self) -> None:
         self._base = self._full = None
         free_memory()

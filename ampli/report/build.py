@@ -14,6 +14,7 @@ from ampli.report.failed_jobs import FailedJob, failed_jobs
 from ampli.report.html import (attention_html, configuration_html, figures_html, full_tables_html, lexicon_html,
                                paper_html, render_html, samples_html, setup_html)
 from ampli.report.paper_table import paper_tables
+from ampli.report.persona import persona_figures
 from ampli.report.plots import (REINIT_LABELS, SHARE_LIMITS, THRESHOLD, pdf_bytes, plot_regime_grid, plot_tradeoff,
                                 plot_vs_cycle, png_bytes)
 from ampli.report.replications import plot_replications, replication_html, replication_table
@@ -104,6 +105,8 @@ def build_report(path: Path, out: Path | None = None) -> ReportFiles:
     if not replications.empty:
         figures["replications"] = plot_replications(runs)
         captions["replications"] = "Replications: trait score vs cycle, the original run and each replication"
+    persona, persona_captions = persona_figures(runs)  # probe=persona runs only
+    figures, captions = {**figures, **persona}, {**captions, **persona_captions}
     images = {name: png_bytes(fig) for name, fig in figures.items()}
 
     files = ReportFiles(
