@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from ampli.config_keys import COMPONENTS
 from ampli.run_identity import short_keys, value_text
 
 log = logging.getLogger(__name__)
@@ -22,6 +23,8 @@ RUN_POINTER_FILE = "run_dir.txt"
 RUN_KEYS = ("run_name", "trait", "regime", "reinit", "model", "seed", "sweep", "cycles")
 # Column names of the report's tables that a varied setting's short name must not take (judge.model is no "model").
 TAKEN_COLUMNS = {*RUN_KEYS, "cycle", "config", "status", "run_dir", "trait_score", "coherence"}
+# A varied setting's value on a run whose regime does not read it: shown so, never as the default it ignored.
+NOT_READ = "-"
 # Directories that never contain runs but can be large.
 _SKIP_DIRS = {"wandb", ".hydra", ".git", "__pycache__"}
 
@@ -103,13 +106,25 @@ def _config_value(config: Mapping[str, Any], key: str) -> str:
     return "default" if value is None or isinstance(value, dict) else value_text(value)
 
 
+def regime_reads(regime: str, key: str) -> bool:
+    """Whether a run of `regime` reads the dotted config `key` (keys outside regime.* count as read). The report's one
+    question about which keys a regime reads, answered from ampli.config_keys' regime row."""
+    if not key.startswith("regime."):
+        return True
+    (component,) = [c for c in COMPONENTS if c.group == "regime"]
+    reads = component.reads(regime)
+    return reads is None or key.split(".")[1] in reads
+
+
 def add_swept_settings(runs: list[dict[str, Any]]) -> list[str]:
     """The settings the runs differ in beyond trait, regime, reinit, model and seed (what a sweep over any key
     varied, from each run's metrics.json "varies"): sets run["swept"] = {column: value} on every run and returns
-    the column names (regime.beta -> beta), in key order. Keys set alike in every run are no column."""
+    the column names (regime.beta -> beta), in key order. Keys set alike in every run are no column; a key the run's
+    regime does not read is NOT_READ on that run (an SFT run beside a DPO beta sweep has no beta)."""
     keys = sorted({key for run in runs for key in run.get("varies") or {}})
     configs = [run_config(run) for run in runs] if keys else []
-    values = {key: [(run.get("varies") or {}).get(key) or _config_value(config, key)
+    values = {key: [NOT_READ if not regime_reads(run["regime"], key)
+                    else (run.get("varies") or {}).get(key) or _config_value(config, key)
                     for run, config in zip(runs, configs)] for key in keys}
     keys = [key for key in keys if len(set(values[key])) > 1]
     columns = {key: key if short in TAKEN_COLUMNS else short for key, short in short_keys(keys).items()}

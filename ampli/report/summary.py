@@ -19,9 +19,11 @@ from ampli.config import REGIMES
 from ampli.report.failed_jobs import FailedJob
 from ampli.report.plots import REINIT_LABELS, ordered
 from ampli.report.table import settings_order, swept_settings
+from ampli.verdict import Tally
 
 
-LEGEND = ("k/N: seeds in which the trait amplified, (p?): p of them without a verdict yet (too few cycles, or running) · "
+LEGEND = ("k/N: seeds in which the trait amplified of those with a verdict, (+p pending): p seeds without one yet (too "
+          "few cycles, or running) · "
           "mean trait score, first → last cycle ± 95% half-width · mean last coherence")
 
 
@@ -31,9 +33,9 @@ def _number(value: object) -> str:
 
 def cell_text(config: pd.Series) -> str:
     """`k/N amplified`, `trait first→last ±band` and `coh C`, one line each."""
-    pending = f" ({config['pending_seeds']}?)" if config["pending_seeds"] else ""
+    count = Tally(int(config["amplified_seeds"]), int(config["decided_seeds"]), int(config["pending_seeds"]))
     band = "" if pd.isna(config["last_trait_ci95"]) else f" ±{config['last_trait_ci95']:.0f}"
-    return (f"{config['amplified_seeds']}/{config['seeds']} amplified{pending}\n"
+    return (f"{count.text('amplified')}\n"
             f"trait {_number(config['first_trait'])}→{_number(config['last_trait'])}{band}\n"
             f"coh {_number(config['last_coherence'])}")
 
