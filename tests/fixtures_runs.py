@@ -45,15 +45,19 @@ def write_run(
     n_cycles: int = 5,
     trait_step: float | None = None,
     amplified: bool | None = True,
+    varies: dict[str, str] | None = None,
 ) -> Path:
     """Write <output_dir>/runs/<run_name>/ with config.yaml, manifest.json, metrics.json and eval.jsonl files.
 
+    varies: the settings a sweep varied ({"regime.beta": "0.05"}), in the run's name and metrics.json.
     amplified=None leaves out the verdict, as for a run still in progress. The trait climbs by trait_step a cycle
     (default: 6 for a run that amplifies or is in progress, -1 for one that does not); a step that contradicts
     `amplified` is refused, as the report judges the scores, not the record. Scores differ by seed and reinit so
     that table rows cannot be confused with each other.
     """
     name = run_name(trait, regime, reinit, model, seed)
+    if varies:  # a sweep over other keys: the run name carries them, as the loop's does
+        name += "-" + ",".join(f"{key.rsplit('.', 1)[-1]}={value}" for key, value in sorted(varies.items()))
     if trait_step is None:
         trait_step = -1.0 if amplified is False else 6.0
     run_dir = output_dir / "runs" / name
@@ -74,6 +78,7 @@ def write_run(
         "status": "running" if amplified is None else "completed",
         "base": eval_metrics(-1, 5.0 + seed, 85.0),
         "cycles": cycles,
+        "varies": varies or {},
     }
     completed = ["base/eval"]
     for c in range(n_cycles):
