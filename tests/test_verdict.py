@@ -123,3 +123,15 @@ def test_the_verdict_columns_hold_no_other_owners_numbers(tmp_path):
     write_run(tmp_path, seed=0, amplified=True)
     frame = pd.read_csv(build_report(tmp_path / "runs").verdicts_csv)
     assert not [c for c in frame.columns if c.startswith("rule_")]  # the record's rules are not a second verdict
+
+
+def test_a_run_too_short_for_the_rule_is_warned_about_at_start():
+    from ampli.preflight import preflight, verdict_warning
+    from tests.conftest import ROOT, compose_config
+
+    assert verdict_warning(compose_config(["loop.cycles=5"])) is None  # cycles 0-4: cycle 4 can decide
+    warning = verdict_warning(compose_config(["loop.cycles=4"]))
+    assert warning == ("loop.cycles=4 cannot reach a verdict: the rule (any cycle >= 4 scores >= cycle 0 + 15) needs "
+                       "loop.cycles >= 5; these runs will be reported as pending")
+    assert warning in preflight(ROOT / "conf", ["-m", "loop.cycles=4", "seed=0,1"])  # once for the sweep
+    assert preflight(ROOT / "conf", ["-m", "loop.cycles=4", "seed=0,1"]).count(warning) == 1
