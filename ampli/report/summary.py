@@ -19,6 +19,7 @@ from ampli.config import REGIMES
 from ampli.report.failed_jobs import FailedJob
 from ampli.report.plots import REINIT_LABELS, ordered
 from ampli.report.table import settings_order, swept_settings
+from ampli.tracking import wandb_location
 from ampli.verdict import Tally
 
 
@@ -87,11 +88,15 @@ def print_failed(failed: Sequence[FailedJob], console: Console) -> None:
 
 
 def print_summary(configurations_csv: Path, html: Path, title: str, console: Console | None = None,
-                  failed: Sequence[FailedJob] = ()) -> None:
-    """Print the summary of a written report, the sweep's failed jobs, and where its page is."""
+                  failed: Sequence[FailedJob] = (), run_dirs: Sequence[Path] = ()) -> None:
+    """Print the summary of a written report, the sweep's failed jobs, where the W&B data of `run_dirs` is (and
+    how to upload it), and where the report's page is."""
     console = console or Console()
     configurations = pd.read_csv(configurations_csv)
     console.print(summary_table(configurations, title))
     console.print(LEGEND, soft_wrap=True, highlight=False)
     print_failed(failed, console)
+    wandb = wandb_location(run_dirs)
+    if wandb:
+        console.print(wandb, soft_wrap=True, highlight=False, markup=False)
     console.print(f"report: {html.resolve()}", soft_wrap=True, highlight=False)
