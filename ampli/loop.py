@@ -34,7 +34,8 @@ from ampli import console, corpus, judge_samples, sampling, shared_stages, train
 from ampli.chat import template_kwargs
 from ampli.cluster import parallel_jobs
 from ampli.config import AmpliConfig, check_judge_for_model, lexicon_on_real_model, validate
-from ampli.detector import detect, verdict
+from ampli.detector import detect
+from ampli.verdict import run_verdict
 from ampli.judges import build_judge
 from ampli.judges.base import JudgeFailed, JudgeItem, JudgeUsage
 from ampli.judges.config import EmRateConfig, sweep_share
@@ -356,7 +357,7 @@ class Run:
             status, failed = "judge_failed", e
             log.error("[%s] stopped: %s (everything so far is kept in %s)", self.name, e, self.store.root)
         summary = self.write_metrics(base, cycles, status=status)
-        log.info("[%s] %s after %d cycles, %s: %s", self.name, status, len(cycles), verdict(summary["amplification"]),
+        log.info("[%s] %s after %d cycles, %s: %s", self.name, status, len(cycles), run_verdict(summary).text(),
                  self.store.root)
         tracker.log_summary({"amplification": summary["amplification"], "status": status})
         tracker.finish()
