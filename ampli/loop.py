@@ -137,6 +137,8 @@ class Run:
         self.regime, self.ctx.generator = build_backend(self.cfg, self.ctx, self.regime, local)
         self.judge_budget.spent_before = self.judge_spent()
         self.name = self.cfg.run_name = cfg.run_name = root.name  # after the fingerprint, which keeps the stem
+        if console.side_by_side(self.cfg.cluster):  # other jobs print to the same terminal
+            console.label_lines(self.name)
         atomic_write_text(self.store.root / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
         write_json(self.store.root / "runtime.json", runtime)
         self.computed: set[str] = set()  # stages this process ran or adopted (not skipped): new to the tracker
