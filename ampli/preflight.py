@@ -21,6 +21,7 @@ from hydra.errors import HydraException, MissingConfigException, OverrideParseEx
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from ampli.cluster import slurm_problem
 from ampli.config import ConfigError, validate
 from ampli.config_keys import check_known_keys, check_read_keys, did_you_mean, unknown_key_error
 from ampli.verdict import PRIMARY
@@ -110,11 +111,14 @@ def preflight(config_dir: Path, args: Sequence[str]) -> list[str]:
     if jobs is None:
         return []
     warnings: list[str] = []
+    multirun = any(a in MULTIRUN_FLAGS for a in args)
     with initialize_config_dir(config_dir=str(config_dir.resolve()), version_base="1.3", job_name="launch"):
         for overrides in jobs:
             cfg = compose_job(overrides)
             check_known_keys(cfg)
             warnings += [w for w in [*check_read_keys(cfg, overrides), verdict_warning(cfg)] if w and w not in warnings]
+            if multirun and cfg.cluster.name == "slurm" and slurm_problem():  # only -m submits to SLURM
+                raise ConfigError(slurm_problem())
             try:
                 validate(OmegaConf.to_object(cfg))
             except OmegaConfBaseException as err:  # a missing value (???) the job would fail on
