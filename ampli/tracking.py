@@ -131,17 +131,16 @@ def sync_command(paths: Sequence[Path | str]) -> str:
 
 
 def wandb_location(run_dirs: Sequence[Path]) -> str | None:
-    """One line saying where the W&B data of these runs is and how to upload what is offline; None without any."""
-    folders = [folder for run_dir in run_dirs for folder in offline_folders(run_dir)]
-    ids = {(Path(d) / WANDB_DIR / RUN_ID_FILE).read_text().strip() for d in run_dirs
-           if (Path(d) / WANDB_DIR / RUN_ID_FILE).is_file()}
-    if not folders:
-        return f"W&B: {len(ids)} run{'s' * (len(ids) != 1)} logged online" if ids else None
-    parents = sorted({str(Path(d).parent) for d in run_dirs})
-    pattern = [f"{parent}/*/{WANDB_DIR}/offline-run-*" for parent in parents]
-    return (f"W&B: {len(folders)} offline folder{'s' * (len(folders) != 1)} of {len(ids) or len(run_dirs)} "
-            f"run{'s' * ((len(ids) or len(run_dirs)) != 1)} under <run>/{WANDB_DIR}/; upload them with: "
-            + "wandb sync " + " ".join(pattern))
+    """Where the W&B data of these runs is and how to upload what is offline, in one line; None without any."""
+    folders = {Path(run_dir): offline_folders(run_dir) for run_dir in run_dirs}
+    count = sum(map(len, folders.values()))
+    if not count:
+        return None
+    runs = sum(bool(found) for found in folders.values())
+    parents = sorted({str(run_dir.parent) for run_dir, found in folders.items() if found})
+    return (f"{count} offline folder{'s' * (count != 1)} of {runs} run{'s' * (runs != 1)} under "
+            f"<run>/{WANDB_DIR}/; upload them with: wandb sync "
+            + " ".join(f"{shlex.quote(parent)}/*/{WANDB_DIR}/offline-run-*" for parent in parents))
 
 
 def run_tags(cfg: DictConfig) -> list[str]:

@@ -302,7 +302,7 @@ def test_an_offline_run_ends_saying_where_its_data_is_and_how_to_upload_it(offli
     assert caplog.messages[-1] == (f"W&B data is offline in {offline_wandb / 'wandb'} (2 folders, run id {run_id}); "
                                    f"upload it with: wandb sync {first} {second}")
     line = wandb_location([offline_wandb])
-    assert line == (f"W&B: 2 offline folders of 1 run under <run>/wandb/; upload them with: "
+    assert line == (f"2 offline folders of 1 run under <run>/wandb/; upload them with: "
                     f"wandb sync {offline_wandb.parent}/*/wandb/offline-run-*")
 
 

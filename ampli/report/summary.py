@@ -98,5 +98,5 @@ def print_summary(configurations_csv: Path, html: Path, title: str, console: Con
     print_failed(failed, console)
     wandb = wandb_location(run_dirs)
     if wandb:
-        console.print(wandb, soft_wrap=True, highlight=False, markup=False)
+        console.print(f"W&B: {wandb}", soft_wrap=True, highlight=False, markup=False)
     console.print(f"report: {html.resolve()}", soft_wrap=True, highlight=False)
