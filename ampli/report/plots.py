@@ -9,6 +9,7 @@ backend is involved and many reports can be built in one process.
 from __future__ import annotations
 
 import io
+import logging
 import math
 import textwrap
 from collections.abc import Sequence
@@ -48,6 +49,8 @@ LEGEND_ENTRY_WIDTH = 1.9  # inches one legend entry takes at font size 8, so a l
 THRESHOLD = PRIMARY.detector.threshold  # the primary rule: a later cycle >= cycle 0 + this
 # Fonts embedded whole (TrueType, Type 42) in PDFs: many venues reject the Type 3 fonts matplotlib writes by default.
 PDF_FONTS = {"pdf.fonttype": 42, "ps.fonttype": 42}
+# fontTools, which subsets those fonts, reports every table it touches at INFO: dozens of lines per figure.
+logging.getLogger("fontTools").setLevel(logging.WARNING)
 
 
 def ordered(values: Any, preferred: Sequence[Any] = ()) -> list[Any]:
