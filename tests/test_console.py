@@ -93,7 +93,7 @@ def test_python_and_transformers_warnings_reach_the_console_handlers(caplog):
     assert ("transformers.generation", "generation flags are ignored") in messages
 
 
-def test_a_record_logged_while_a_bar_is_live_gets_a_line_of_its_own():
+def test_a_record_logged_while_a_bar_is_live_gets_a_line_of_its_own(monkeypatch):
     import io
 
     from tqdm.auto import tqdm
@@ -101,6 +101,7 @@ def test_a_record_logged_while_a_bar_is_live_gets_a_line_of_its_own():
     terminal = io.StringIO()
     handler = console.ProgressSafeHandler(terminal)
     handler.setFormatter(console.ConsoleFormatter())
+    monkeypatch.setattr(console, "SHOW_BARS", True)  # a run alone on a terminal draws bars
     logger = logging.getLogger("ampli.test_console")
     logger.addHandler(handler)
     try:
