@@ -183,11 +183,10 @@ def test_a_sweep_replicated_with_3_seeds_reports_k_of_3_per_flagged_run(tmp_path
                             text=True, timeout=600)
     assert report.returncode == 0, report.stderr[-4000:]
     table = build_report(runs).replications_csv.read_text()
-    for original in originals:
-        replicas = [json.loads((p / "metrics.json").read_text()) for p in replicas_of(runs, original.name).values()]
-        k = sum(r["amplification"]["amplified"] for r in replicas)
-        assert f"{original.name}: {k}/3 replications amplified" in report.stdout, report.stdout
-        assert f"{k}/3" in table
+    for original in originals:  # judged by the rule that flagged them (threshold -100: every finished run passes)
+        assert json.loads((original / "flagged_by.json").read_text())["detector"]["threshold"] == -100
+        assert f"{original.name}: 3/3 replications amplified" in report.stdout, report.stdout
+        assert "3/3" in table
     assert "<h2>Replications</h2>" in (runs / "report" / "report.html").read_text()
 
     again = replicate(str(runs), "--seeds", "3", "--threshold", "-100")
