@@ -95,6 +95,7 @@ class AmpliPoolLauncher(JoblibLauncher):
         for idx, overrides in enumerate(job_overrides):
             log.info("\t#%d : %s", initial_job_idx + idx, " ".join(filter_overrides(overrides)))
         state = Singleton.get_state()
+        # batch_size=1: jobs are handed out one at a time, so a long DPO run does not hold back a queue of short ones
         return Parallel(n_jobs=self.joblib["n_jobs"], backend="loky", batch_size=1)(
             delayed(isolated_job)(initial_job_idx + idx, overrides, self.hydra_context, self.config,
                                   self.task_function, state)
