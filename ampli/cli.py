@@ -12,6 +12,7 @@ from pathlib import Path
 
 def _report(args: argparse.Namespace) -> int:
     from ampli.report import ReportError, build_report  # matplotlib/pandas load only for this command
+    from ampli.report.runs import find_run_dirs
     from ampli.report.replications import print_replications
     from ampli.report.summary import print_summary
 
@@ -20,7 +21,8 @@ def _report(args: argparse.Namespace) -> int:
     except ReportError as err:
         print(f"ampli report: error: {err}", file=sys.stderr)
         return 2
-    print_summary(files.configurations_csv, files.html, title=f"runs under {args.path}", failed=files.failed)
+    print_summary(files.configurations_csv, files.html, title=f"runs under {args.path}", failed=files.failed,
+                  run_dirs=find_run_dirs(args.path))
     if files.replications_csv:
         print_replications(files.replications_csv)
     print(f"tables and plots: {files.out_dir.resolve()}")

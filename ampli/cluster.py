@@ -235,3 +235,30 @@ def describe_request(cfg) -> str:
                      f"target_parameters={list(lora.target_parameters)}, every layer's {' and '.join(lora.cover)} "
                      f"covered; matched against the model's modules when the run starts, which logs the count per kind")
     return "\n".join(lines)
+
+
+SLURM_PROBE_TIMEOUT_S = 15
+
+
+@cache
+def slurm_problem() -> str | None:
+    """Why cluster=slurm cannot submit from this machine, in one line with the fix; None when SLURM answers.
+    Checked once before any job is submitted (submitit would otherwise end in a long traceback)."""
+    import shutil
+    import subprocess
+
+    missing = [tool for tool in ("sbatch", "srun", "sinfo") if shutil.which(tool) is None]
+    if missing:
+        return (f"cluster=slurm cannot submit from this machine: {', '.join(missing)} not found on PATH; run the "
+                "command on a SLURM login node, or run here with cluster=pool (jobs side by side) or cluster=local")
+    try:
+        probe = subprocess.run(["sinfo", "--noheader", "--format=%P"], capture_output=True, text=True,
+                               timeout=SLURM_PROBE_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return (f"cluster=slurm: the SLURM controller did not answer `sinfo` within {SLURM_PROBE_TIMEOUT_S} s; "
+                "check it with `scontrol ping`, or run here with cluster=pool or cluster=local")
+    if probe.returncode != 0:
+        reason = (probe.stderr.strip().splitlines() or [f"exit status {probe.returncode}"])[-1]
+        return (f"cluster=slurm: the SLURM controller cannot be reached (sinfo: {reason}); check it with "
+                "`scontrol ping` and that slurmctld runs, or run here with cluster=pool or cluster=local")
+    return None

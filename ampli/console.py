@@ -6,7 +6,8 @@ first and a record never shares a line with it. Training-step metrics are DEBUG 
 logger (ampli.training.TrainerProgress): in the log file always, on the console only with logger.verbose=true
 (`python launch.py -v`), as are the DEBUG records marking each stage's start. Python warnings and transformers'
 warnings take the same way, so they stay visible. Jobs that run side by side on one terminal (cluster=pool) draw no
-bars: one process cannot lift another's bar out of the way, so their stage lines are the progress shown.
+bars: one process cannot lift another's bar out of the way, so their stage lines are the progress shown; each of
+their lines names its run (label_lines) and goes out in one write, so two jobs' lines never merge into one.
 """
 
 import logging
@@ -17,11 +18,16 @@ from tqdm.auto import tqdm
 
 
 class ProgressSafeHandler(logging.StreamHandler):
-    """A console handler that writes each record on its own line above any live tqdm bar."""
+    """A console handler that writes each record on its own line: above any live tqdm bar, or, with no bars (jobs
+    side by side), as one write of the whole line, which other processes' writes cannot split."""
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            tqdm.write(self.format(record), file=self.stream)
+            text = self.format(record)
+            if SHOW_BARS:
+                tqdm.write(text, file=self.stream)
+            else:
+                self.stream.write(text + "\n")
             self.flush()
         except RecursionError:
             raise
@@ -30,13 +36,17 @@ class ProgressSafeHandler(logging.StreamHandler):
 
 
 class ConsoleFormatter(logging.Formatter):
-    """`HH:MM:SS message`; the level is named only when it is not INFO, so warnings stand out."""
+    """`HH:MM:SS message`; the level is named only when it is not INFO, so warnings stand out; with a label (jobs
+    side by side), `HH:MM:SS [label] message` unless the message names it already."""
 
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(level_prefix)s%(message)s", datefmt="%H:%M:%S")
+        self.label = ""
 
     def format(self, record: logging.LogRecord) -> str:
-        record.level_prefix = "" if record.levelno == logging.INFO else f"{record.levelname}: "
+        level = "" if record.levelno == logging.INFO else f"{record.levelname}: "
+        named = not self.label or record.getMessage().startswith(f"[{self.label}]")
+        record.level_prefix = level if named else f"[{self.label}] {level}"
         return super().format(record)
 
 
@@ -67,6 +77,13 @@ def on_terminal() -> bool:
     """Whether both console streams are a terminal: tqdm redraws its bar with a carriage return on stderr, which in a
     file (nohup, SLURM, `> log 2>&1`) makes one long line mixed with the log records."""
     return sys.stdout.isatty() and sys.stderr.isatty()
+
+
+def label_lines(label: str) -> None:
+    """Name `label` (the run) on every console line from now on; for jobs that share one terminal (side_by_side)."""
+    for handler in console_handlers():
+        if isinstance(handler.formatter, ConsoleFormatter):
+            handler.formatter.label = label
 
 
 def setup(verbose: bool, bars: bool = True) -> None:

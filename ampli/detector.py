@@ -68,10 +68,3 @@ def detect(scores: list[float | None], cfg: DetectorConfig = DetectorConfig()) -
             "config": asdict(cfg),
         },
     }
-
-
-def verdict(result: dict) -> str:
-    """A detect() result in words: amplified, not amplified, or undecided (too few cycles for the rule)."""
-    if result.get("amplified"):
-        return "amplified"
-    return "not amplified" if result.get("decided") else "undecided"

@@ -36,7 +36,8 @@ from ampli import console, corpus, judge_samples, sampling, shared_stages, train
 from ampli.chat import template_kwargs
 from ampli.cluster import parallel_jobs
 from ampli.config import AmpliConfig, check_judge_for_model, lexicon_on_real_model, validate
-from ampli.detector import detect, verdict
+from ampli.detector import detect
+from ampli.verdict import run_verdict
 from ampli.judges import build_judge
 from ampli.judges.base import JudgeFailed, JudgeItem, JudgeUsage
 from ampli.judges.config import EmRateConfig, sweep_share
@@ -149,6 +150,8 @@ class Run:
         self.probe_base: dict | None = None  # base/probe's result, what each cycle's shift is taken from
         self.judge_budget.spent_before = self.judge_spent()
         self.name = self.cfg.run_name = cfg.run_name = root.name  # after the fingerprint, which keeps the stem
+        if console.side_by_side(self.cfg.cluster):  # other jobs print to the same terminal
+            console.label_lines(self.name)
         atomic_write_text(self.store.root / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
         write_json(self.store.root / "runtime.json", runtime)
         self.computed: set[str] = set()  # stages this process ran or adopted (not skipped): new to the tracker
@@ -374,7 +377,7 @@ class Run:
             status, failed = "judge_failed", e
             log.error("[%s] stopped: %s (everything so far is kept in %s)", self.name, e, self.store.root)
         summary = self.write_metrics(base, cycles, status=status)
-        log.info("[%s] %s after %d cycles, %s: %s", self.name, status, len(cycles), verdict(summary["amplification"]),
+        log.info("[%s] %s after %d cycles, %s: %s", self.name, status, len(cycles), run_verdict(summary).text(),
                  self.store.root)
         tracker.log_summary({"amplification": summary["amplification"], "status": status})
         tracker.finish()

@@ -21,8 +21,10 @@ from hydra.errors import HydraException, MissingConfigException, OverrideParseEx
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from ampli.cluster import slurm_problem
 from ampli.config import ConfigError, validate
 from ampli.config_keys import check_known_keys, check_read_keys, check_sweep_keys, did_you_mean, unknown_key_error
+from ampli.verdict import PRIMARY
 
 MULTIRUN_FLAGS = ("-m", "--multirun")
 FULL_CHECK_JOBS = 8  # a job's config composes in 0.1-0.4 s; the 84 jobs of `make paper-table` are checked on 7 (2.8 s)
@@ -93,19 +95,32 @@ def compose_job(overrides: list[str]) -> DictConfig:
         raise _key_error(err) from None
 
 
+def verdict_warning(cfg: DictConfig) -> str | None:
+    """A warning when loop.cycles is too few for the verdict rule ever to decide (the report would count every run as
+    pending), naming the least loop.cycles that can."""
+    needed = PRIMARY.first_decisive_cycle() + 1  # cycles are numbered from 0
+    if cfg.loop.cycles >= needed:
+        return None
+    return (f"loop.cycles={cfg.loop.cycles} cannot reach a verdict: the rule ({PRIMARY.describe()}) needs "
+            f"loop.cycles >= {needed}; these runs will be reported as pending")
+
+
 def preflight(config_dir: Path, args: Sequence[str]) -> list[str]:
     """Check every job of the command line; raise ConfigError on the first mistake, return warnings to print."""
     jobs = job_overrides(args)
     if jobs is None:
         return []
     warnings: list[str] = []
-    if any(a in MULTIRUN_FLAGS for a in args):
+    multirun = any(a in MULTIRUN_FLAGS for a in args)
+    if multirun:
         check_sweep_keys([a for a in args if a not in MULTIRUN_FLAGS])
     with initialize_config_dir(config_dir=str(config_dir.resolve()), version_base="1.3", job_name="launch"):
         for overrides in jobs:
             cfg = compose_job(overrides)
             check_known_keys(cfg)
-            warnings += [w for w in check_read_keys(cfg, overrides) if w not in warnings]
+            warnings += [w for w in [*check_read_keys(cfg, overrides), verdict_warning(cfg)] if w and w not in warnings]
+            if multirun and cfg.cluster.name == "slurm" and slurm_problem():  # only -m submits to SLURM
+                raise ConfigError(slurm_problem())
             try:
                 validate(OmegaConf.to_object(cfg))
             except OmegaConfBaseException as err:  # a missing value (???) the job would fail on

@@ -23,15 +23,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ampli.detector import DetectorConfig, detect
+from ampli.detector import DetectorConfig
 from ampli.report.replications import CYCLE0_KEY
 from ampli.report.runs import ReportError, find_run_dirs, load_run
+from ampli.verdict import FINISHED, RULES, Rule, record_flag, run_verdict
 
 LAUNCH = Path(__file__).resolve().parents[1] / "launch.py"
-RULES = ("threshold", "last_minus_first", "slope")
 DEFAULT_SEEDS = 20
-# Statuses a run ends in; "budget" and "running" runs go on when relaunched.
-FINISHED = ("completed", "diverged", "collapsed")
 # Overrides of the original job that replicate sets itself (or drops: an explicit run_name would give every seed
 # one directory).
 OWN_KEYS = ("seed", "run_name", "output_dir", "replication_of", CYCLE0_KEY)
@@ -58,18 +56,12 @@ def quoted(value: str) -> str:
     return "'" + value.replace("'", "\\'") + "'"
 
 
-def is_flagged(run: dict, rule: str, detector: DetectorConfig) -> bool:
-    """Whether the run's trait curve passes `rule` (the paper's threshold rule by default), once it is decided."""
-    result = detect([cycle["trait"] for cycle in run["cycles"]], detector)
-    return result["decided"] and result["rules"].get(rule, False)
-
-
-def flagged_runs(runs: Sequence[dict], rule: str, detector: DetectorConfig, fresh_cycle0: bool) -> list[dict]:
+def flagged_runs(runs: Sequence[dict], rule: Rule, fresh_cycle0: bool) -> list[dict]:
     """The finished original runs (not replications) the rule flags. With --fresh-cycle0 runs that differ only in
     their seed are one configuration, replicated once (from its lowest flagged seed); with the original's cycle 0
     each flagged run is replicated on its own cycle 0."""
     flagged = [run for run in runs if not run.get("replication_of") and run["status"] in FINISHED
-               and is_flagged(run, rule, detector)]
+               and run_verdict(run, rule).amplified]
     if not fresh_cycle0:
         return flagged
     by_configuration: dict[str, dict] = {}
@@ -114,10 +106,9 @@ def finished_seeds(runs: Sequence[dict], original: dict, fresh_cycle0: bool) -> 
             and (CYCLE0_KEY in (run.get("varies") or {})) != fresh_cycle0}
 
 
-def plan(runs: Sequence[dict], seeds: int, fresh_cycle0: bool, rule: str, detector: DetectorConfig,
-         extra: Sequence[str]) -> list[Plan]:
+def plan(runs: Sequence[dict], seeds: int, fresh_cycle0: bool, rule: Rule, extra: Sequence[str]) -> list[Plan]:
     plans = []
-    for original in flagged_runs(runs, rule, detector, fresh_cycle0):
+    for original in flagged_runs(runs, rule, fresh_cycle0):
         if original.get("overrides") is None:
             raise ReportError(f"{original['run_dir']}/metrics.json records no overrides (made before ampli recorded "
                               "them): rerun that run's command once to record them, then replicate")
@@ -142,11 +133,13 @@ def side_by_side(plans: Sequence[Plan], extra: Sequence[str]) -> bool:
     return all("cluster=slurm" in p.overrides for p in plans) and SWEEP_DIR_KEY not in map(override_key, extra)
 
 
-def launch_all(plans: Sequence[Plan], extra: Sequence[str]) -> int:
-    """Launch every plan with seeds to run; the exit status is the first failure's, else 0."""
+def launch_all(plans: Sequence[Plan], extra: Sequence[str], rule: Rule) -> int:
+    """Record the flagging rule in each original's directory (its replications are judged by it), then launch every
+    plan with seeds to run; the exit status is the first failure's, else 0."""
     together = side_by_side(plans, extra)
     started = []
     for p in plans:
+        record_flag(Path(p.original["run_dir"]), rule)
         if p.seeds:
             started.append(launch(p.overrides, p.seeds))
             if not together:
@@ -167,7 +160,8 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str
     parser.add_argument("--fresh-cycle0", action="store_true",
                         help="train cycle 0 anew for each seed (default: reuse the flagged run's cycle 0, linked)")
     parser.add_argument("--rule", choices=RULES, default="threshold",
-                        help="which detector rule flags a run (default: threshold, the paper's)")
+                        help="which detector rule flags a run, and judges its replications (default: threshold, the "
+                        "paper's); recorded in the run's flagged_by.json")
     defaults = DetectorConfig()
     parser.add_argument("--threshold", type=float, default=defaults.threshold, metavar="DELTA",
                         help=f"threshold rule: a cycle >= --min-cycle at >= cycle 0 + DELTA (default {defaults.threshold:g})")
@@ -185,20 +179,20 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str
 
 def main(argv: Sequence[str] | None = None) -> int:
     args, extra = parse_args(argv)
-    detector = DetectorConfig(min_cycle=args.min_cycle, threshold=args.threshold)
+    rule = Rule(args.rule, DetectorConfig(min_cycle=args.min_cycle, threshold=args.threshold))
     try:
         runs = [load_run(run_dir) for run_dir in find_run_dirs(args.runs_dir)]
-        plans = plan(runs, args.seeds, args.fresh_cycle0, args.rule, detector, extra)
+        plans = plan(runs, args.seeds, args.fresh_cycle0, rule, extra)
     except ReportError as err:
         print(f"ampli replicate: error: {err}", file=sys.stderr)
         return 2
     originals = sum(not run.get("replication_of") for run in runs)
-    print(f"{len(plans)} of {originals} runs under {args.runs_dir} flagged ({args.rule} rule; "
+    print(f"{len(plans)} of {originals} runs under {args.runs_dir} flagged ({args.rule} rule: {rule.describe()}; "
           f"{len(runs) - originals} replications aside)")
     for p in plans:
         finished = f", {len(p.finished)} finished before" if p.finished else ""
         print(f"{p.original['run_name']}: seeds {','.join(map(str, p.seeds)) or '-'} to run{finished}", flush=True)
-    return 0 if args.dry_run else launch_all(plans, extra)
+    return 0 if args.dry_run else launch_all(plans, extra, rule)
 
 if __name__ == "__main__":
     sys.exit(main())

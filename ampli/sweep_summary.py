@@ -46,6 +46,7 @@ class SweepSummary(Callback):
 def summarise_sweep(sweep_dir: Path, name: str) -> None:
     from ampli.report import ReportError, build_report  # matplotlib and pandas load only now
     from ampli.report.failed_jobs import failed_jobs
+    from ampli.report.runs import find_run_dirs
     from ampli.report.summary import print_failed, print_summary
     from rich.console import Console
 
@@ -57,7 +58,8 @@ def summarise_sweep(sweep_dir: Path, name: str) -> None:
         log.warning("no sweep summary: %s", err)
         print_failed(failed_jobs(sweep_dir), Console())
         return
-    print_summary(files.configurations_csv, files.html, title=f"sweep {name}", failed=files.failed)
+    print_summary(files.configurations_csv, files.html, title=f"sweep {name}", failed=files.failed,
+                  run_dirs=find_run_dirs(sweep_dir))
 
 
 def summarise_pending() -> None:

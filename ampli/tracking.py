@@ -3,6 +3,10 @@
 The loop always holds a `Tracker`; with `logger=none` (or logger.mode=disabled) it is a no-op, so the loop never
 branches on whether tracking is on. W&B runs offline unless an API key is available, so a laptop or a cluster node
 without network never blocks on login; `wandb sync <run_dir>/wandb/offline-run-*` uploads later.
+
+A run keeps one W&B run id for life (written to <run_dir>/wandb/run_id on its first start), so a rerun resumes the
+same W&B run whatever its sweep is called; a rerun that computes nothing new (every stage skipped, the summary
+unchanged) opens no W&B run at all, so it leaves no new offline folder behind.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from urllib.parse import urlparse
 from omegaconf import DictConfig, OmegaConf
 
 from ampli.key_table import read_settings
+from ampli.store import atomic_write_text, read_json, write_json
 from ampli.tracking_config import LOGGER_BACKENDS, LOGGER_MODES
 
 log = logging.getLogger(__name__)
@@ -97,9 +102,46 @@ def resolve_mode(mode: str, env: Mapping[str, str] = os.environ) -> str:
     return "online" if has_wandb_api_key(env) else "offline"
 
 
+WANDB_DIR = "wandb"  # under the run directory
+RUN_ID_FILE = "run_id"  # in WANDB_DIR: the W&B run id this run directory keeps
+LOGGED_SUMMARY_FILE = "ampli_summary.json"  # in WANDB_DIR: the run summary last sent to W&B
+
+
 def wandb_run_id(run_name: str, sweep: str) -> str:
-    """Same run and sweep -> same id, so a resumed or requeued job continues its W&B run instead of forking it."""
+    """A new run's W&B id, from its name and sweep (a run made before ampli kept its id in RUN_ID_FILE had this)."""
     return hashlib.sha1(f"{sweep}/{run_name}".encode()).hexdigest()[:16]
+
+
+def kept_run_id(run_dir: Path, run_name: str, sweep: str) -> str:
+    """The W&B run id of the run in `run_dir`: the one it kept from its first start, else a new one, kept now."""
+    path = run_dir / WANDB_DIR / RUN_ID_FILE
+    if path.is_file():
+        return path.read_text().strip()
+    run_id = wandb_run_id(run_name, sweep)
+    atomic_write_text(path, run_id + "\n")
+    return run_id
+
+
+def offline_folders(run_dir: Path) -> list[Path]:
+    """The run's offline W&B folders, oldest first (one per process that logged something)."""
+    return sorted((Path(run_dir) / WANDB_DIR).glob("offline-run-*"))
+
+
+def sync_command(paths: Sequence[Path | str]) -> str:
+    return "wandb sync " + " ".join(shlex.quote(str(p)) for p in paths)
+
+
+def wandb_location(run_dirs: Sequence[Path]) -> str | None:
+    """Where the W&B data of these runs is and how to upload what is offline, in one line; None without any."""
+    folders = {Path(run_dir): offline_folders(run_dir) for run_dir in run_dirs}
+    count = sum(map(len, folders.values()))
+    if not count:
+        return None
+    runs = sum(bool(found) for found in folders.values())
+    parents = sorted({str(run_dir.parent) for run_dir, found in folders.items() if found})
+    return (f"{count} offline folder{'s' * (count != 1)} of {runs} run{'s' * (runs != 1)} under "
+            f"<run>/{WANDB_DIR}/; upload them with: wandb sync "
+            + " ".join(f"{shlex.quote(parent)}/*/{WANDB_DIR}/offline-run-*" for parent in parents))
 
 
 def run_tags(cfg: DictConfig) -> list[str]:
@@ -150,45 +192,54 @@ class Tracker:
 
 
 class WandbTracker(Tracker):
-    """Logs to one W&B run whose x-axis is the cycle (base model = cycle -1)."""
+    """Logs to one W&B run whose x-axis is the cycle (base model = cycle -1). The W&B run opens on the first thing
+    there is to log, so a rerun with nothing new opens none."""
 
-    def __init__(self, run: Any, samples_per_cycle: int, mode: str = "online") -> None:
-        self._run = run
+    def __init__(self, init: dict[str, Any], run_dir: Path, samples_per_cycle: int, mode: str = "online") -> None:
+        self._init = init
+        self._run: Any = None
+        self._run_dir = run_dir
         self._samples_per_cycle = samples_per_cycle
         self._mode = mode
 
     @classmethod
     def open(cls, cfg: DictConfig, run_dir: Path, mode: str, group: str | None = None,
              overrides: Sequence[str] = (), varies: Mapping[str, str] | None = None) -> WandbTracker:
-        """Start (or resume) the W&B run for `cfg`; W&B writes its files to `run_dir/wandb/`."""
-        import wandb  # slow import, only paid when tracking is on
-
+        """The tracker of the W&B run for `cfg` (resumed when it exists); W&B writes its files to `run_dir/wandb/`."""
         run_dir.mkdir(parents=True, exist_ok=True)
         logger = cfg.logger
         config = scrub_secrets(read_settings(OmegaConf.to_container(cfg, resolve=True)))  # the keys the run reads
         config["run_dir"] = str(run_dir.resolve())
         config["overrides"] = [o for o in overrides if not is_secret_key(o.split("=", 1)[0].lstrip("+~"))]
         config["varies"] = dict(varies or {})
-        run = wandb.init(
+        init = dict(
             project=logger.project,
             entity=logger.entity,
             group=group or logger.group or cfg.sweep,
             job_type=cfg.regime.name,
             name=cfg.run_name,
-            id=wandb_run_id(cfg.run_name, cfg.sweep),
+            id=kept_run_id(run_dir, cfg.run_name, cfg.sweep),
             resume="allow",
             tags=run_tags(cfg),
             config=config,
             dir=str(run_dir),
             mode=mode,
-            # finish_previous: a run left open by an earlier failure in this process must not swallow this one.
-            settings=wandb.Settings(silent=True, console="off", reinit="finish_previous"),
         )
-        run.define_metric("cycle")
-        for name, summary in CYCLE_METRICS.items():
-            run.define_metric(name, step_metric="cycle", summary=summary)
-        run.define_metric("*", step_metric="cycle")  # every other number too: seconds/*, judge_usage/*, ...
-        return cls(run, logger.samples_per_cycle, mode)
+        return cls(init, run_dir, logger.samples_per_cycle, mode)
+
+    def _started(self) -> Any:
+        if self._run is None:
+            import wandb  # slow import, only paid when there is something to log
+
+            # finish_previous: a run left open by an earlier failure in this process must not swallow this one.
+            run = wandb.init(**self._init, settings=wandb.Settings(silent=True, console="off",
+                                                                  reinit="finish_previous"))
+            run.define_metric("cycle")
+            for name, summary in CYCLE_METRICS.items():
+                run.define_metric(name, step_metric="cycle", summary=summary)
+            run.define_metric("*", step_metric="cycle")  # every other number too: seconds/*, judge_usage/*, ...
+            self._run = run
+        return self._run
 
     def log_cycle(self, metrics: Mapping[str, Any], samples: Sequence[Mapping[str, Any]]) -> None:
         import wandb
@@ -199,14 +250,22 @@ class WandbTracker(Tracker):
         if samples:
             rows = [[sample.get(col) for col in SAMPLE_COLUMNS] for sample in samples[: self._samples_per_cycle]]
             row["samples"] = wandb.Table(columns=list(SAMPLE_COLUMNS), data=rows)
-        self._run.log(row)
+        self._started().log(row)
 
     def log_summary(self, summary: Mapping[str, Any]) -> None:
-        self._run.summary.update(dict(summary))
+        """Send the run summary, unless W&B already has this very summary and nothing else was logged."""
+        path = self._run_dir / WANDB_DIR / LOGGED_SUMMARY_FILE
+        summary = dict(summary)
+        if self._run is None and path.is_file() and read_json(path) == summary:
+            return
+        self._started().summary.update(summary)
+        write_json(path, summary)
 
     def finish(self, exit_code: int = 0) -> None:
-        offline_dir = Path(self._run.dir).parent if self._mode == "offline" else None  # wandb/offline-run-*/
-        self._run.finish(exit_code=exit_code)
-        if offline_dir is not None:
-            log.info("W&B data is offline in %s; upload it with: wandb sync %s", offline_dir,
-                     shlex.quote(str(offline_dir)))
+        if self._run is not None:
+            self._run.finish(exit_code=exit_code)
+        folders = offline_folders(self._run_dir) if self._mode == "offline" else []
+        if folders:
+            log.info("W&B data is offline in %s (%d folder%s, run id %s); upload it with: %s",
+                     self._run_dir / WANDB_DIR, len(folders), "s" * (len(folders) != 1), self._init["id"],
+                     sync_command(folders))

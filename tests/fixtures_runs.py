@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ampli.detector import detect
+
 
 def run_name(trait: str, regime: str, reinit: bool, model: str, seed: int) -> str:
     return f"{trait}-{regime}-{'reinit' if reinit else 'continual'}-{model}-s{seed}"
@@ -41,15 +43,23 @@ def write_run(
     seed: int = 0,
     sweep: str = "test",
     n_cycles: int = 5,
-    trait_step: float = 6.0,
+    trait_step: float | None = None,
     amplified: bool | None = True,
+    varies: dict[str, str] | None = None,
 ) -> Path:
     """Write <output_dir>/runs/<run_name>/ with config.yaml, manifest.json, metrics.json and eval.jsonl files.
 
-    amplified=None leaves out the verdict, as for a run still in progress. Scores differ by seed and reinit so
+    varies: the settings a sweep varied ({"regime.beta": "0.05"}), in the run's name and metrics.json.
+    amplified=None leaves out the verdict, as for a run still in progress. The trait climbs by trait_step a cycle
+    (default: 6 for a run that amplifies or is in progress, -1 for one that does not); a step that contradicts
+    `amplified` is refused, as the report judges the scores, not the record. Scores differ by seed and reinit so
     that table rows cannot be confused with each other.
     """
     name = run_name(trait, regime, reinit, model, seed)
+    if varies:  # a sweep over other keys: the run name carries them, as the loop's does
+        name += "-" + ",".join(f"{key.rsplit('.', 1)[-1]}={value}" for key, value in sorted(varies.items()))
+    if trait_step is None:
+        trait_step = -1.0 if amplified is False else 6.0
     run_dir = output_dir / "runs" / name
     run_dir.mkdir(parents=True)
     start = 30.0 + seed + (0.0 if reinit else 2.5)
@@ -68,6 +78,7 @@ def write_run(
         "status": "running" if amplified is None else "completed",
         "base": eval_metrics(-1, 5.0 + seed, 85.0),
         "cycles": cycles,
+        "varies": varies or {},
     }
     completed = ["base/eval"]
     for c in range(n_cycles):
@@ -78,6 +89,10 @@ def write_run(
                   "coherence": cycles[c]["coherence"], "reason": "fixture"}
         (cycle_dir / "eval.jsonl").write_text(json.dumps(sample) + "\n")
     if amplified is not None:
+        curve = detect([c["trait"] for c in cycles])
+        if curve["amplified"] != amplified:  # the report takes its verdict from the scores, not from this record
+            raise ValueError(f"amplified={amplified} but the trait curve (step {trait_step}, {n_cycles} cycles) says "
+                             f"{curve['amplified']}: pick a trait_step that agrees")
         metrics["amplification"] = {
             "amplified": amplified,
             "rule": "cycle>=4 >= cycle0+15",
@@ -102,9 +117,11 @@ def write_sweep(
     seeds: tuple[int, ...] = (0, 1),
     **kwargs: Any,
 ) -> list[Path]:
-    """One run per trait x regime x reinit x seed under output_dir/runs/; the trait climbs faster per regime."""
+    """One run per trait x regime x reinit x seed under output_dir/runs/; the trait climbs faster per regime (3 a cycle
+    for the first, which does not amplify in 5 cycles, 6 for the second, which does)."""
     return [
-        write_run(output_dir, trait=t, regime=g, reinit=r, seed=s, trait_step=3.0 * (i + 1), **kwargs)
+        write_run(output_dir, trait=t, regime=g, reinit=r, seed=s, trait_step=3.0 * (i + 1),
+                  **{"amplified": 3.0 * (i + 1) * 4 >= 15, **kwargs})
         for t in traits
         for i, g in enumerate(regimes)
         for r in reinits

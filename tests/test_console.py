@@ -45,7 +45,8 @@ def records(output: str) -> list[str]:
 
 
 def stage_lines(lines: list[str], verb: str) -> list[str]:
-    return [line.split()[2] for line in lines if line.split()[1] == verb]
+    words = [[w for w in line.split()[1:] if not w.startswith("[")] for line in lines]  # without a run's [label]
+    return [w[1] for w in words if w and w[0] == verb]
 
 
 def test_a_one_cycle_run_prints_a_line_per_stage_and_no_trainer_dicts(tmp_path):
@@ -92,7 +93,7 @@ def test_python_and_transformers_warnings_reach_the_console_handlers(caplog):
     assert ("transformers.generation", "generation flags are ignored") in messages
 
 
-def test_a_record_logged_while_a_bar_is_live_gets_a_line_of_its_own():
+def test_a_record_logged_while_a_bar_is_live_gets_a_line_of_its_own(monkeypatch):
     import io
 
     from tqdm.auto import tqdm
@@ -100,6 +101,7 @@ def test_a_record_logged_while_a_bar_is_live_gets_a_line_of_its_own():
     terminal = io.StringIO()
     handler = console.ProgressSafeHandler(terminal)
     handler.setFormatter(console.ConsoleFormatter())
+    monkeypatch.setattr(console, "SHOW_BARS", True)  # a run alone on a terminal draws bars
     logger = logging.getLogger("ampli.test_console")
     logger.addHandler(handler)
     try:
@@ -112,6 +114,36 @@ def test_a_record_logged_while_a_bar_is_live_gets_a_line_of_its_own():
     (line,) = records(terminal.getvalue())
     assert line.endswith("WARNING: a judge request was retried")
     assert any(part.startswith("cycle_000 eval:  90%") for part in segments(terminal.getvalue()))
+
+
+def test_side_by_side_lines_name_their_run_and_go_out_in_one_write(monkeypatch):
+    class Terminal:
+        def __init__(self):
+            self.writes = []
+
+        def write(self, text):
+            self.writes.append(text)
+
+        def flush(self):
+            pass
+
+    terminal = Terminal()
+    handler = console.ProgressSafeHandler(terminal)
+    handler.setFormatter(console.ConsoleFormatter())
+    monkeypatch.setattr(console, "SHOW_BARS", False)
+    monkeypatch.setattr(console, "console_handlers", lambda: [handler])
+    console.label_lines("bliss-sft-reinit-micro-s0")
+    logger = logging.getLogger("ampli.test_console")
+    logger.addHandler(handler)
+    level, logger.level = logger.level, logging.INFO
+    try:
+        logger.info("run %s %.1f s", "cycle_001/train", 4.1)
+        logger.warning("[bliss-sft-reinit-micro-s0] stopped: collapsed")  # already named: not twice
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    assert [w[9:] for w in terminal.writes] == ["[bliss-sft-reinit-micro-s0] run cycle_001/train 4.1 s\n",
+                                               "WARNING: [bliss-sft-reinit-micro-s0] stopped: collapsed\n"]
 
 
 @pytest.mark.parametrize("disable_tqdm", [True, False])
@@ -136,6 +168,9 @@ def test_jobs_side_by_side_print_stage_lines_and_no_bars(tmp_path, model_cache):
     output = launch(tmp_path, "-m", "trait=bliss,lucky", "cluster=pool", "cluster.n_jobs=2", cache=model_cache)
     lines = records(output)
     assert sorted(stage_lines(lines, "run")) == sorted(STAGES * 2)
+    for trait in ("bliss", "lucky"):  # each job's stage lines name its run
+        named = [line for line in lines if f"[{trait}-sft-reinit-" in line and " run " in line]
+        assert sorted(stage_lines(named, "run")) == sorted(STAGES), trait
     assert "seq/s" not in output and "step/s" not in output
 
 

@@ -296,17 +296,12 @@ def test_make_sweep_distill_runs_the_paper_experiment():
     assert "experiment=" not in make_dry_run("sweep-distill", "MODEL=tiny", "CLUSTER=local")
 
 
-def test_the_report_gives_distill_its_own_column_and_colour(tmp_path):
-    from matplotlib.colors import to_hex
-
-    from ampli.report.plots import REGIME_COLORS, panel_title, plot_tradeoff, plot_vs_cycle
+def test_the_report_gives_distill_its_own_panel(tmp_path):
+    from ampli.report.plots import plot_tradeoff, plot_vs_cycle
     from ampli.report.runs import load_run
     from ampli.report.table import runs_table
     from tests.fixtures_runs import write_run
 
     table = runs_table([load_run(write_run(tmp_path, regime=r)) for r in ("distill", "sft", "dpo")])
-    titles = [ax.get_title() for ax in plot_vs_cycle(table, "trait_score", "trait score").axes]
-    assert titles == [panel_title("bliss", r) for r in ("sft", "dpo", "distill")]
-    legend = {h.get_label(): to_hex(h.get_color()) for h in plot_tradeoff(table).legends[0].legend_handles}
-    assert legend["distill"] == REGIME_COLORS["distill"]
-    assert len({legend[r] for r in ("sft", "dpo", "distill")}) == 3
+    for fig in (plot_vs_cycle(table, "trait_score", "trait score"), plot_tradeoff(table)):
+        assert [ax.get_title() for ax in fig.axes] == ["sft", "dpo", "distill"]

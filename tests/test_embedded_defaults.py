@@ -57,6 +57,6 @@ def test_paper_experiments_are_untouched_by_the_tiny_settings(regime):
 
 def test_pool_runs_one_job_per_core_handing_out_one_job_at_a_time():
     launcher = compose_cfg("cluster=pool").hydra.launcher
-    assert launcher._target_.endswith("JoblibLauncher")
-    assert (launcher.n_jobs, int(launcher.batch_size)) == (-1, 1)  # the plugin turns the text "1" into 1
+    assert launcher._target_.endswith("ampli_pool_launcher.pool_launcher.AmpliPoolLauncher")  # one job at a time
+    assert launcher.n_jobs == -1
     assert compose_cfg("cluster=pool", "cluster.n_jobs=3").hydra.launcher.n_jobs == 3

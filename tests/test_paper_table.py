@@ -95,4 +95,4 @@ def test_runs_too_short_for_a_verdict_are_pending_not_not_amplified(tmp_path) ->
         (run_dir / "metrics.json").write_text(json.dumps(metrics))
         runs.append(load_run(run_dir))
     (row,) = paper_table(runs).to_dict("records")
-    assert row["amplified"] == "0/2 (2?)"
+    assert row["amplified"] == "0/0 (+2 pending)"  # k of the N decided runs, the pending apart

@@ -19,6 +19,7 @@ from ampli.report.stats import wilson_interval
 from ampli.run_identity import JobInfo, result_inputs, run_identity
 from ampli.shared_stages import cycle0_donor
 from ampli.store import write_json
+from ampli.verdict import Rule
 from tests.conftest import MICRO, ROOT, compose_config, find_run, with_overrides
 
 CYCLE0 = "loop.cycle0_from"
@@ -37,15 +38,15 @@ def test_the_paper_rule_flags_by_default_and_a_rule_or_threshold_can_be_chosen(t
     short = fake_run(tmp_path, "short", [10, 40, 50])  # too few cycles for the rule to decide
     copy = fake_run(tmp_path, "copy", [10, 12, 14, 20, 30], seed=1, replication_of="climbs")
     runs = [climbs, flat, short, copy]
-    names = lambda rule, cfg=DetectorConfig(): [r["run_name"] for r in flagged_runs(runs, rule, cfg, False)]  # noqa: E731
+    names = lambda rule, cfg=DetectorConfig(): [r["run_name"] for r in flagged_runs(runs, Rule(rule, cfg), False)]  # noqa: E731
     assert names("threshold") == ["climbs"]  # a replication is never replicated itself
     assert names("slope") == ["climbs", "flat"]
     assert names("threshold", DetectorConfig(threshold=5)) == ["climbs", "flat"]
     assert names("threshold", DetectorConfig(min_cycle=1)) == ["climbs", "short"]
     # with --fresh-cycle0, runs that differ only by their seed are one configuration, replicated from one of them
     other_seed = fake_run(tmp_path, "climbs-s3", [10, 12, 14, 20, 30], seed=3)
-    assert [r["run_name"] for r in flagged_runs([other_seed, climbs], "threshold", DetectorConfig(), True)] == ["climbs"]
-    assert len(flagged_runs([other_seed, climbs], "threshold", DetectorConfig(), False)) == 2
+    assert [r["run_name"] for r in flagged_runs([other_seed, climbs], Rule(), True)] == ["climbs"]
+    assert len(flagged_runs([other_seed, climbs], Rule(), False)) == 2
 
 
 def test_seeds_skip_the_originals_own():
@@ -74,9 +75,9 @@ def test_finished_replications_are_not_launched_again(tmp_path):
     running = fake_run(tmp_path, "r2", [0] * 2, seed=2, replication_of="orig", varies={CYCLE0: "orig"},
                        status="running")
     fresh = fake_run(tmp_path, "r3", [0] * 5, seed=3, replication_of="orig")
-    [p] = plan([original, done, running, fresh], 3, False, "threshold", DetectorConfig(), [])
+    [p] = plan([original, done, running, fresh], 3, False, Rule(), [])
     assert (p.seeds, p.finished) == ((2, 3), (1,))  # a fresh-cycle-0 replication is another kind
-    [p] = plan([original, done, running, fresh], 3, True, "threshold", DetectorConfig(), [])
+    [p] = plan([original, done, running, fresh], 3, True, Rule(), [])
     assert (p.seeds, p.finished) == ((1, 2), (3,))
 
 
@@ -101,21 +102,21 @@ def test_cycle0_from_must_name_a_run_with_a_finished_seed_cycle(tmp_path):
     assert cycle0_donor(runs, "done") == cycle0_donor(tmp_path, str(runs / "done")) == (runs / "done").resolve()
 
 
-def mark_replication(run_dir: Path, original: str, amplified: bool, reuse_cycle0: bool = True) -> None:
+def mark_replication(run_dir: Path, original: str, reuse_cycle0: bool = True) -> None:
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    metrics["amplification"].update(amplified=amplified, decided=True)
     metrics.update(replication_of=original, varies={CYCLE0: original} if reuse_cycle0 else {})
     (run_dir / "metrics.json").write_text(json.dumps(metrics))
 
 
 def test_the_report_counts_each_originals_replications_with_a_wilson_interval(tmp_path):
     original = write_run(tmp_path, reinit=False, seed=0)
-    mark_replication(original, "", True)  # an original: replicates nothing
-    replicas = [write_run(tmp_path, reinit=False, seed=seed, sweep=f"r{seed}") for seed in (1, 2, 3)]
-    for replica, amplified in zip(replicas, (True, False, True)):
-        mark_replication(replica, original.name, amplified)
-    fresh = write_run(tmp_path, reinit=False, seed=4)
-    mark_replication(fresh, original.name, False, reuse_cycle0=False)
+    mark_replication(original, "")  # an original: replicates nothing
+    replicas = [write_run(tmp_path, reinit=False, seed=seed, sweep=f"r{seed}", amplified=amplified)
+                for seed, amplified in zip((1, 2, 3), (True, False, True))]
+    for replica in replicas:
+        mark_replication(replica, original.name)
+    fresh = write_run(tmp_path, reinit=False, seed=4, amplified=False)
+    mark_replication(fresh, original.name, reuse_cycle0=False)
     files = build_report(tmp_path / "runs")
     table = pd.read_csv(files.replications_csv)
     assert table[["original", "cycle0", "seeds", "amplified_in"]].values.tolist() == [
@@ -182,11 +183,10 @@ def test_a_sweep_replicated_with_3_seeds_reports_k_of_3_per_flagged_run(tmp_path
                             text=True, timeout=600)
     assert report.returncode == 0, report.stderr[-4000:]
     table = build_report(runs).replications_csv.read_text()
-    for original in originals:
-        replicas = [json.loads((p / "metrics.json").read_text()) for p in replicas_of(runs, original.name).values()]
-        k = sum(r["amplification"]["amplified"] for r in replicas)
-        assert f"{original.name}: {k}/3 replications amplified" in report.stdout, report.stdout
-        assert f"{k}/3" in table
+    for original in originals:  # judged by the rule that flagged them (threshold -100: every finished run passes)
+        assert json.loads((original / "flagged_by.json").read_text())["detector"]["threshold"] == -100
+        assert f"{original.name}: 3/3 replications amplified" in report.stdout, report.stdout
+        assert "3/3" in table
     assert "<h2>Replications</h2>" in (runs / "report" / "report.html").read_text()
 
     again = replicate(str(runs), "--seeds", "3", "--threshold", "-100")

@@ -14,7 +14,7 @@ import pytest
 
 from ampli.cli import main
 from ampli.report import ReportError, ReportFiles, build_report
-from ampli.report.plots import (DPI, REINIT_LABELS, SHARE_LIMITS, panel_title, plot_regime_grid, plot_tradeoff,
+from ampli.report.plots import (DPI, REINIT_LABELS, SHARE_LIMITS, THRESHOLD_STYLE, plot_regime_grid, plot_tradeoff,
                                 plot_vs_cycle, png_bytes, trait_color)
 from ampli.report.runs import find_run_dirs, load_run
 from ampli.report.samples import MAX_RUNS, cycle_samples
@@ -82,8 +82,7 @@ def test_verdicts_match_amplification(sweep) -> None:
         assert verdict["last_em_rate"] == metrics["cycles"][-1]["em_rate"]
         if "amplification" in metrics:
             assert bool(verdict["amplified"]) == metrics["amplification"]["amplified"]
-            assert bool(verdict["rule_slope"]) == metrics["amplification"]["rules"]["slope"]
-        else:
+        else:  # too few cycles for the rule, and still running
             assert pd.isna(verdict["amplified"]) and verdict["status"] == "running"
 
 
@@ -112,14 +111,16 @@ def test_the_regime_figure_marks_threshold_and_base_in_its_legend(sweep) -> None
     table = runs_table([load_run(d) for d in run_dirs])
     fig = plot_regime_grid(table)[("sft", True)]
     legend = [text.get_text() for text in fig.legends[0].get_texts()]
-    assert legend == ["mean over seeds", "one seed", "95% band of the mean", "base model (unseeded)",
-                      "threshold: cycle 0 + 15"]
-    for ax in fig.axes:  # the dashed line sits 15 above the panel's cycle-0 mean, in the trait's colour
-        trait = ax.get_title().split(" | ")[0]
+    # bliss has a third seed for 2 cycles (s7, still running): a band there, as 3 seeds give one
+    assert legend == ["bliss", "lucky", "reinit", "one seed (bold: mean)", "95% band of the mean (>= 3 seeds)",
+                      "base model (unseeded)", "threshold: cycle 0 + 15"]
+    (ax,) = fig.axes
+    thresholds = [line for line in ax.lines if line.get_linestyle() == THRESHOLD_STYLE]
+    assert len(thresholds) == 2
+    for trait, line in zip(("bliss", "lucky"), thresholds):  # 15 above the trait's cycle-0 mean, in its colour
         cycle0 = table[(table["trait"] == trait) & (table["regime"] == "sft") & table["reinit"] & (table["cycle"] == 0)]
-        (threshold,) = [line for line in ax.lines if line.get_linestyle() not in ("-", "None")]
-        assert threshold.get_ydata()[0] == pytest.approx(cycle0["trait_score"].mean() + 15)
-        assert threshold.get_color() == trait_color(trait)
+        assert line.get_ydata()[0] == pytest.approx(cycle0["trait_score"].mean() + 15)
+        assert line.get_color() == trait_color(trait)
     png_bytes(fig)  # lays the figure out
     renderer = fig._get_renderer()
     inside = fig.bbox.padded(1)
@@ -131,38 +132,37 @@ def test_the_regime_figure_marks_threshold_and_base_in_its_legend(sweep) -> None
 def test_the_tradeoff_legend_lists_only_what_is_drawn(tmp_path: Path) -> None:
     runs = [write_run(tmp_path, regime="sft", reinit=True)]
     legend = [t.get_text() for t in plot_tradeoff(runs_table([load_run(d) for d in runs])).legends[0].get_texts()]
-    assert legend == ["sft", "reinit", "last cycle", "base model (unseeded)"]
+    assert legend == ["bliss", "reinit", "last cycle", "base model (unseeded)"]
 
 
-def test_cycle_plot_facets_trait_rows_by_regime_columns(sweep) -> None:
+def test_cycle_plot_has_a_panel_per_regime_colour_per_trait_style_per_reinit(sweep) -> None:
     _, run_dirs, _ = sweep
     fig = plot_vs_cycle(runs_table([load_run(d) for d in run_dirs]), "trait_score", "trait score")
-    titles = [ax.get_title() for ax in fig.axes]
-    assert titles == [panel_title(t, r) for t in ("bliss", "lucky") for r in ("sft", "dpo")]  # sft before dpo
-    grid = [(ax.get_subplotspec().rowspan.start, ax.get_subplotspec().colspan.start) for ax in fig.axes]
-    assert grid == [(0, 0), (0, 1), (1, 0), (1, 1)]
+    assert [ax.get_title() for ax in fig.axes] == ["sft", "dpo"]  # the paper's order
+    for ax in fig.axes:
+        drawn = {(line.get_color(), line.get_linestyle()) for line in ax.lines}
+        assert drawn == {(trait_color(t), style) for t in ("bliss", "lucky") for style in ("-", "--")}
     legend = [text.get_text() for text in fig.legends[0].get_texts()]
-    assert legend[:2] == ["reinit (mean)", "continual (mean)"]
-    assert legend[2:] == ["one seed", "95% band of the mean", "base model (unseeded)"]
+    assert legend == ["bliss", "lucky", "reinit", "continual", "one seed (bold: mean)",
+                      "95% band of the mean (>= 3 seeds)", "base model (unseeded)"]
 
 
-def test_missing_condition_gets_an_empty_panel(tmp_path: Path) -> None:
+def test_only_configurations_that_exist_get_a_panel(tmp_path: Path) -> None:
     runs = [write_run(tmp_path, trait="bliss", regime="sft"), write_run(tmp_path, trait="lucky", regime="dpo",
                                                                          model="qwen")]
     fig = plot_vs_cycle(runs_table([load_run(d) for d in runs]), "coherence", "coherence")
-    panels = {ax.get_title(): [t.get_text() for t in ax.texts] for ax in fig.axes}
-    assert panels == {"bliss | sft": [], "bliss | dpo": ["no runs"], "lucky | sft": ["no runs"], "lucky | dpo": []}
-    assert [t.get_text() for t in fig.legends[0].get_texts()][:2] == ["reinit · qwen (mean)", "reinit · tiny (mean)"]
+    assert [ax.get_title() for ax in fig.axes] == ["sft · tiny", "dpo · qwen"]
+    assert all(ax.get_visible() and ax.lines for ax in fig.axes)
     assert png_size(png_bytes(fig))[0] == round(fig.get_figwidth() * DPI)
 
 
-def test_tradeoff_has_one_panel_per_trait(tmp_path: Path) -> None:
+def test_tradeoff_has_one_panel_per_configuration_and_colours_traits(tmp_path: Path) -> None:
     traits = ("bliss", "lucky", "misalignment", "hopelessness", "sycophancy")
     runs = [write_run(tmp_path, trait=t) for t in traits]
     fig = plot_tradeoff(runs_table([load_run(d) for d in runs]))
-    visible = [ax.get_title() for ax in fig.axes if ax.get_visible()]
-    assert visible == sorted(traits)
-    assert len(fig.axes) == 8  # 2 rows of 4, the last 3 hidden
+    assert [ax.get_title() for ax in fig.axes if ax.get_visible()] == ["sft"]
+    (ax,) = [ax for ax in fig.axes if ax.get_visible()]
+    assert {line.get_color() for line in ax.lines} == {trait_color(t) for t in traits}
 
 
 def test_html_is_self_contained(sweep) -> None:
@@ -187,7 +187,10 @@ def test_html_reads_as_a_report_not_a_table_dump(sweep) -> None:
     assert headings[:3] == ["What was run", "The paper&#x27;s table", "Failed and undecided runs"]
     assert "<dt>judge</dt><dd>offline lexicon judge (lexicon-v2)" in page and "<dd>0, 1, 7</dd>" in page
     assert "bliss-sft-reinit-tiny-s7</td><td class=\"text\">running</td>" in page  # undecided, with why
-    assert page.count('<td class="text yes">2/2 seeds</td>') == 7  # 8 configurations, one with its pending seed
+    # 8 configurations: the 4 dpo ones amplify in both seeds, the sft ones in none, one with its pending seed apart
+    assert page.count('<td class="text yes">2/2 seeds</td>') == 4
+    assert page.count('<td class="text no">0/2 seeds</td>') == 3
+    assert page.count('<td class="text pending">0/2 seeds (+1 pending)</td>') == 1
     assert "+12.0" in page and " ± " in page  # signed changes and intervals
     full = page.index('<section id="full-tables">')
     assert page.index("<details><summary>Verdict per run") > full  # the per-run dump is last, collapsed

@@ -12,7 +12,7 @@ from matplotlib.collections import PathCollection
 from rich.console import Console
 
 from ampli.report import build_report
-from ampli.report.plots import PANEL_SIZE, facet_grid, plot_vs_cycle
+from ampli.report.plots import PANEL_SIZE, plot_vs_cycle
 from ampli.report.runs import load_run
 from ampli.report.stats import mean_band, t_factor
 from ampli.report.summary import print_summary
@@ -49,16 +49,26 @@ def test_two_seeds_of_two_configurations_report_k_of_n_and_a_95_band(two_configs
 
     fig = plot_vs_cycle(runs_table([load_run(d) for d in runs]), "trait_score", "trait score")
     (ax,) = fig.axes
-    widths = sorted(line.get_linewidth() for line in ax.lines)
+    widths = sorted(line.get_linewidth() for line in ax.lines if line.get_linestyle() in ("-", "--"))
     assert widths == [0.7] * 4 + [2.0] * 2  # a thin line per seed, a bold mean per configuration
-    bands = [c for c in ax.collections if not isinstance(c, PathCollection)]  # not the base model's markers
-    assert len(bands) == 2
-    for band, start in zip(bands, (32.5, 30.0)):  # one per configuration: continual, reinit
-        (path,) = band.get_paths()
-        for cycle in range(5):
-            ys = {round(y, 4) for x, y in path.vertices if x == cycle}
-            mean = start + 2.0 + 6.0 * cycle
-            assert {round(mean - half, 4), round(mean + half, 4)} <= ys, cycle
+    assert not [c for c in ax.collections if not isinstance(c, PathCollection)]  # 2 seeds: no band
+
+
+def test_three_seeds_get_a_95_band_clipped_to_the_score_range(tmp_path):
+    seeds = (0, 4, 60)  # write_run starts seed s at 30 + s: a spread whose band would reach past 0 and 100
+    runs = [write_run(tmp_path, seed=s, amplified=True) for s in seeds]
+    fig = plot_vs_cycle(runs_table([load_run(d) for d in runs]), "trait_score", "trait score")
+    (ax,) = fig.axes
+    (band,) = [c for c in ax.collections if not isinstance(c, PathCollection)]
+    (path,) = band.get_paths()
+    for cycle in range(5):
+        values = [30.0 + s + 6.0 * cycle for s in seeds]
+        mean, half = mean_band(values)
+        ys = {round(y, 4) for x, y in path.vertices if x == cycle}
+        assert {round(max(0.0, mean - half), 4), round(min(100.0, mean + half), 4)} <= ys, cycle
+    assert min(path.vertices[:, 1]) >= 0.0 and max(path.vertices[:, 1]) <= 100.0
+    legend = [text.get_text() for text in fig.legends[0].get_texts()]
+    assert "95% band of the mean (>= 3 seeds)" in legend
 
 
 def test_the_summary_fits_a_screen_with_k_of_n_per_cell_and_names_the_page(two_configs):
@@ -79,22 +89,16 @@ def test_a_run_without_a_verdict_is_counted_as_pending(tmp_path):
         write_run(tmp_path, seed=seed, amplified=True)
     write_run(tmp_path, seed=2, n_cycles=2, amplified=None)
     configs = pd.read_csv(build_report(tmp_path / "runs").configurations_csv)
-    assert list(configs["amplified_in"]) == ["2/3 seeds (1 pending)"]
+    assert list(configs["amplified_in"]) == ["2/2 seeds (+1 pending)"]
 
 
-def test_seven_traits_of_one_regime_wrap_and_of_three_regimes_form_a_grid():
-    wrapped = facet_grid(list(TRAITS), ["dpo"])
-    assert sorted(wrapped.values()) == [(0, 0), (0, 1), (0, 2), (0, 3), (1, 0), (1, 1), (1, 2)]
-    grid = facet_grid(list(TRAITS), ["sft", "sdf", "dpo", "distill"])
-    assert grid[("misanthropy", "distill")] == (6, 3) and len(set(grid.values())) == 28
-
-
-def test_the_one_regime_figure_is_a_block_not_a_strip(tmp_path):
-    runs = [write_run(tmp_path, trait=t, regime="dpo") for t in TRAITS]
+def test_six_configurations_wrap_into_a_block_not_a_strip(tmp_path):
+    runs = [write_run(tmp_path, regime=r, model=m) for r in ("sft", "sdf", "dpo") for m in ("tiny", "micro")]
     fig = plot_vs_cycle(runs_table([load_run(d) for d in runs]), "trait_score", "trait score")
     assert fig.get_figwidth() == pytest.approx(PANEL_SIZE[0] * 4 + 0.6)
-    assert fig.get_figheight() == pytest.approx(PANEL_SIZE[1] * 2 + 1.1)
-    assert [ax.get_visible() for ax in fig.axes] == [True] * 7 + [False]
+    assert fig.get_figheight() == pytest.approx(PANEL_SIZE[1] * 2 + 1.3)
+    assert [ax.get_visible() for ax in fig.axes] == [True] * 6 + [False] * 2
+    assert [ax.get_title() for ax in fig.axes][:2] == ["sft · micro", "sft · tiny"]
 
 
 @pytest.mark.parametrize(("df", "expected"), [(1, 12.7062), (2, 4.3027), (3, 3.1824), (9, 2.2622), (30, 2.0423)])

@@ -143,3 +143,30 @@ def test_the_slurm_tests_skip_without_slurm_unless_they_are_required(tmp_path, r
                           timeout=300)
     assert done.returncode == returncode and outcome in done.stdout, done.stdout[-2000:]
     assert ("AMPLI_SLURM_TESTS=required, but bash is needed" in done.stdout) is required
+
+
+def test_a_slurm_that_cannot_be_reached_is_one_line_with_the_fix(tmp_path, monkeypatch):
+    from ampli.cluster import slurm_problem
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    monkeypatch.setenv("PATH", str(bin_dir))
+    slurm_problem.cache_clear()
+    assert slurm_problem() == ("cluster=slurm cannot submit from this machine: sbatch, srun, sinfo not found on PATH; "
+                               "run the command on a SLURM login node, or run here with cluster=pool (jobs side by "
+                               "side) or cluster=local")
+    for tool in ("sbatch", "srun", "sinfo"):  # installed, but the controller is down
+        script = bin_dir / tool
+        script.write_text("#!/bin/sh\necho 'slurm_load_partitions: Unable to contact slurm controller' >&2\nexit 1\n")
+        script.chmod(0o755)
+    slurm_problem.cache_clear()
+    assert slurm_problem() == ("cluster=slurm: the SLURM controller cannot be reached (sinfo: slurm_load_partitions: "
+                               "Unable to contact slurm controller); check it with `scontrol ping` and that slurmctld "
+                               "runs, or run here with cluster=pool or cluster=local")
+    slurm_problem.cache_clear()
+    done = subprocess.run([sys.executable, str(ROOT / "launch.py"), "-m", "cluster=slurm", "loop.cycles=1",
+                           f"output_dir={tmp_path / 'out'}"], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PATH": str(bin_dir)})
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith("ampli: error: cluster=slurm: the SLURM controller cannot be reached")
+    assert not (tmp_path / "out").exists()

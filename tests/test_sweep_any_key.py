@@ -174,9 +174,9 @@ def test_a_2x2_dpo_sweep_side_by_side_finishes_every_job_and_reports_the_swept_k
 
     assert paper_table_main(["paper-table", str(out / "runs")][1:]) == 0
     table = pd.read_csv(out / "runs" / "report" / "paper_table.csv")
-    assert list(table.columns[:4]) == ["regime", "runs", "seed_examples", "beta"] and len(table) == 8
+    assert list(table.columns[:5]) == ["model", "regime", "runs", "seed_examples", "beta"] and len(table) == 8
     assert list(table["seed_examples"][:4]) == [8, 8, 16, 16]  # numbers in numeric order
-    assert set(table["amplified"]) == {"0/1 (1?)"}  # one cycle: too few for a verdict
+    assert set(table["amplified"]) == {"0/0 (+1 pending)"}  # one cycle: too few for a verdict
 
     (out / "sweep").rename(tmp_path / "first-sweep")
     again = two_by_two(out)  # local launcher, one job after another

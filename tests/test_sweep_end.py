@@ -21,7 +21,9 @@ def test_a_sweep_ends_with_its_summary_and_its_runs_share_a_wandb_group(tmp_path
     assert done.returncode == 0, done.stderr[-3000:]
 
     summary = done.stdout[done.stdout.index("sweep seeds-test"):]  # printed after both jobs' lines
-    assert "sft reinit" in summary and "0/2 amplified (2?)" in summary  # 1 cycle: too few for a verdict
+    assert "sft reinit" in summary and "0/0 amplified (+2 pending)" in summary  # 1 cycle: too few for a verdict
+    assert (f"W&B: 2 offline folders of 2 runs under <run>/wandb/; upload them with: wandb sync "
+            f"{tmp_path / 'outputs' / 'runs'}/*/wandb/offline-run-*") in summary  # where the data is, how to upload
     assert summary.rstrip().endswith(f"report: {sweep_dir / 'report' / 'report.html'}")
     assert (sweep_dir / "report" / "report.html").is_file() and (sweep_dir / "report" / "configurations.csv").is_file()
 
@@ -51,7 +53,7 @@ def test_a_sweep_with_a_failed_job_still_ends_with_the_summary_of_the_others_and
     assert done.returncode != 0 and "missing.jsonl is missing (trait.seed_file)" in done.stderr
     assert "Traceback" not in done.stderr.split("Set the environment variable HYDRA_FULL_ERROR")[-1]  # not the hook's
     summary = done.stdout[done.stdout.index("sweep half-bad"):]
-    assert "0/1 amplified (1?)" in summary and summary.rstrip().endswith(str(sweep_dir / "report" / "report.html"))
+    assert "0/0 amplified (+1 pending)" in summary and summary.rstrip().endswith(str(sweep_dir / "report" / "report.html"))
     assert "1 failed job (no run; job directories under" in summary
     assert "job 0 (" in summary and "missing.jsonl is missing (trait.seed_file)" in summary
     page = (sweep_dir / "report" / "report.html").read_text()

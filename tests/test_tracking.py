@@ -12,6 +12,7 @@ import pytest
 from omegaconf import DictConfig, OmegaConf
 
 from ampli.tracking import (
+    wandb_location,
     Tracker,
     WandbTracker,
     flatten,
@@ -291,7 +292,34 @@ def test_the_loop_logs_each_cycle_once_across_a_resume(offline_wandb: Path, micr
 
 
 def test_an_offline_run_ends_saying_where_its_data_is_and_how_to_upload_it(offline_wandb: Path, caplog) -> None:
-    with caplog.at_level("INFO", logger="ampli.tracking"):
-        Tracker.start(_cfg(mode="offline"), offline_wandb).finish()
-    (offline_dir,) = (offline_wandb / "wandb").glob("offline-run-*")
-    assert f"W&B data is offline in {offline_dir}; upload it with: wandb sync {offline_dir}" in caplog.messages
+    for cycle in (0, 1):  # two processes that each logged a cycle: two offline folders of one W&B run
+        with caplog.at_level("INFO", logger="ampli.tracking"):
+            tracker = Tracker.start(_cfg(mode="offline"), offline_wandb)
+            tracker.log_cycle(_cycle(cycle), [])
+            tracker.finish()
+    first, second = sorted((offline_wandb / "wandb").glob("offline-run-*"))
+    run_id = wandb_run_id("bliss-sft-reinit-tiny-s0", "sweep-a")
+    assert caplog.messages[-1] == (f"W&B data is offline in {offline_wandb / 'wandb'} (2 folders, run id {run_id}); "
+                                   f"upload it with: wandb sync {first} {second}")
+    line = wandb_location([offline_wandb])
+    assert line == (f"2 offline folders of 1 run under <run>/wandb/; upload them with: "
+                    f"wandb sync {offline_wandb.parent}/*/wandb/offline-run-*")
+
+
+def test_a_rerun_keeps_the_run_id_under_another_sweep_name_and_opens_nothing_when_nothing_is_new(
+        offline_wandb: Path) -> None:
+    tracker = Tracker.start(_cfg(mode="offline"), offline_wandb)
+    tracker.log_cycle(_cycle(0), [])
+    tracker.log_summary({"status": "completed"})
+    tracker.finish()
+    renamed = _cfg(mode="offline")
+    renamed.sweep = "sweep-b"  # the same run directory, launched under another sweep name
+    skipped = Tracker.start(renamed, offline_wandb)
+    skipped.log_summary({"status": "completed"})  # what a rerun that skips every stage sends
+    skipped.finish()
+    assert len(list((offline_wandb / "wandb").glob("offline-run-*"))) == 1  # no new folder
+    changed = Tracker.start(renamed, offline_wandb)
+    changed.log_summary({"status": "diverged"})
+    changed.finish()
+    runs = [_read_run(path) for path in sorted((offline_wandb / "wandb").glob("offline-run-*/run-*.wandb"))]
+    assert len(runs) == 2 and {r["run"].run_id for r in runs} == {wandb_run_id("bliss-sft-reinit-tiny-s0", "sweep-a")}

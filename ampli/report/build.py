@@ -9,7 +9,6 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from ampli.report.files import atomic_write_bytes, write_frame
-from ampli.detector import PRIMARY_RULE
 from ampli.report.failed_jobs import FailedJob, failed_jobs
 from ampli.report.html import (attention_html, configuration_html, figures_html, full_tables_html, lexicon_html,
                                paper_html, render_html, samples_html, setup_html)
@@ -22,6 +21,7 @@ from ampli.report.runs import add_swept_settings, find_run_dirs, load_run
 from ampli.report.samples import run_samples
 from ampli.report.setup_info import run_setup
 from ampli.report.table import configuration_table, runs_table, verdict_table
+from ampli.verdict import PRIMARY, tally
 
 REPORT_DIR = "report"
 
@@ -46,6 +46,10 @@ class ReportFiles:
                 *self.vector_plots.values(), self.html, *([self.replications_csv] if self.replications_csv else [])]
 
 
+ENCODING = ("colour: the trait; solid: reinit, dashed: continual; a panel per regime and the varied settings it "
+            "reads")
+
+
 def report_figures(table: pd.DataFrame, swept: list[str]) -> tuple[dict[str, Figure], dict[str, str]]:
     """File name -> figure, and file name -> caption: the trait score per regime x reinit (one figure each), then the
     overviews of every configuration (trait, coherence, EM rate vs cycle) and the trait-coherence trade-off."""
@@ -54,18 +58,19 @@ def report_figures(table: pd.DataFrame, swept: list[str]) -> tuple[dict[str, Fig
     for (regime, reinit), fig in plot_regime_grid(table, swept).items():
         name = f"trait_vs_cycle_{regime}_{REINIT_LABELS[reinit]}"
         figures[name], captions[name] = fig, (
-            f"Trait score vs cycle, {regime} {REINIT_LABELS[reinit]}: a thin line per seed, the mean over seeds bold "
-            f"with its 95% band, the dashed line at cycle 0 + {THRESHOLD:g} (the amplification threshold)")
+            f"Trait score vs cycle, {regime} {REINIT_LABELS[reinit]} ({ENCODING}); the dotted line at cycle 0 + "
+            f"{THRESHOLD:g} is the amplification threshold")
     figures["trait_vs_cycle"] = plot_vs_cycle(table, "trait_score", "trait score", swept=swept, threshold=THRESHOLD)
-    captions["trait_vs_cycle"] = "Trait score vs cycle, every configuration (colour: reinit or continual)"
+    captions["trait_vs_cycle"] = f"Trait score vs cycle, every configuration ({ENCODING})"
     figures["coherence_vs_cycle"] = plot_vs_cycle(table, "coherence", "coherence", swept=swept)
-    captions["coherence_vs_cycle"] = "Coherence vs cycle"
+    captions["coherence_vs_cycle"] = f"Coherence vs cycle ({ENCODING})"
     if "em_rate" in table:  # runs made before ampli computed it have none
         figures["em_rate_vs_cycle"] = plot_vs_cycle(table, "em_rate", "EM rate", limits=SHARE_LIMITS, swept=swept)
         captions["em_rate_vs_cycle"] = ("EM rate vs cycle (share of eval answers that are coherent and strongly show "
-                                        "the trait)")
+                                        f"the trait; {ENCODING})")
     figures["trait_vs_coherence"] = plot_tradeoff(table, swept=swept)
-    captions["trait_vs_coherence"] = "Amplification-coherence trade-off (each run's path, its last cycle circled)"
+    captions["trait_vs_coherence"] = (f"Amplification-coherence trade-off: each run's path, its last cycle circled "
+                                      f"({ENCODING})")
     return figures, captions
 
 
@@ -73,8 +78,8 @@ def report_page(path: Path, runs: list[dict], swept: list[str], verdicts: pd.Dat
                 configurations: pd.DataFrame, table: pd.DataFrame, images: dict[str, bytes],
                 failed: list[FailedJob], replications: str = "") -> str:
     """report.html: its sections in reading order (ampli.report.html)."""
-    amplified = int((verdicts["amplified"] == True).sum())  # noqa: E712 (None means pending, not False)
-    summary = (f"{len(runs)} runs, {amplified} amplified ({PRIMARY_RULE})"
+    count = tally(None if pd.isna(flag) else bool(flag) for flag in verdicts["amplified"])
+    summary = (f"{len(runs)} runs, amplified in {count.text()} ({PRIMARY.describe()})"
                + (f", {len(failed)} failed job{'s' * (len(failed) != 1)}" if failed else ""))
     sections = [
         setup_html(run_setup(runs), str(path.resolve())),

@@ -16,12 +16,12 @@ from typing import Any
 
 import pandas as pd
 
-from ampli.detector import PRIMARY_RULE
 from ampli.report.failed_jobs import FailedJob
 from ampli.report.paper_table import COLUMNS, HEADERS, PENDING_NOTE, TEXT_COLUMNS, formatted_cells
 from ampli.report.plots import REINIT_LABELS
 from ampli.report.samples import Sample
 from ampli.report.table import CONFIG_COLUMNS, swept_settings
+from ampli.verdict import PRIMARY
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 82em; padding: 0 1.5em; color: #222;
@@ -116,8 +116,9 @@ def lexicon_html(verdicts: pd.DataFrame) -> str:
 def paper_html(paper_tables: Mapping[str, pd.DataFrame]) -> str:
     """The paper's table, its numbers signed and rounded as the paper prints them: over every seed first, then (when
     there are several) one per seed, collapsed."""
-    intro = (f"<p>Per regime and reinit: runs amplified ({html.escape(PRIMARY_RULE)}; {html.escape(PENDING_NOTE)}), "
-             "and the mean change of trait and coherence from cycle 0 to the last cycle.</p>")
+    intro = (f"<p>Per model, regime and reinit: runs amplified ({html.escape(PRIMARY.describe())}; "
+             f"{html.escape(PENDING_NOTE)}), and the mean over runs of each run's change of trait and coherence from "
+             "cycle 0 to its last scored cycle.</p>")
     tables = [_paper_table(name, frame) for name, frame in paper_tables.items()]
     if len(tables) > 1:  # paper_tables puts the pooled table last
         tables = [tables[-1], "<details><summary>The same table for each seed</summary>\n"
@@ -131,12 +132,12 @@ def undecided_reason(run: pd.Series) -> str:
         return f"still running (or stopped without a word) after {run['n_cycles']} cycles"
     if run["status"] not in ("completed", None):
         return f"stopped early ({run['status']}) after {run['n_cycles']} cycles"
-    return f"only {run['n_cycles']} cycles; the rule needs a cycle >= 4"
+    return f"only {run['n_cycles']} cycles; the rule needs a scored cycle >= {PRIMARY.first_decisive_cycle()}"
 
 
 def attention_html(failed: Sequence[FailedJob], verdicts: pd.DataFrame) -> str:
     """Failed jobs (with their error line) and runs without a verdict (with why), or a line saying there are none."""
-    undecided = verdicts[~(verdicts["decided"].fillna(False).astype(bool) | (verdicts["amplified"] == True))]  # noqa: E712
+    undecided = verdicts[verdicts["amplified"].isna()]  # pending under the rule (ampli.verdict)
     parts = []
     if failed:
         rows = [[job.job_dir.name, job.overrides or MISSING, job.error] for job in failed]
@@ -164,8 +165,7 @@ def configuration_html(configurations: pd.DataFrame) -> str:
               "trait last (95% CI)", "Δ trait", "coherence last", "EM rate last", "status"]
     rows, classes = [], []
     for _, config in configurations.iterrows():
-        change = config["last_trait"] - config["first_trait"] if pd.notna(config["last_trait"]) and pd.notna(
-            config["first_trait"]) else None
+        change = config["delta_trait"] if pd.notna(config["delta_trait"]) else None
         rows.append([config["trait"], config["regime"], REINIT_LABELS[bool(config["reinit"])], config["model"],
                      *(str(config[s]) for s in swept), config["amplified_in"], number(config["base_trait"]),
                      number(config["first_trait"]), with_interval(config["last_trait"], config["last_trait_ci95"]),
@@ -174,7 +174,8 @@ def configuration_html(configurations: pd.DataFrame) -> str:
         verdict = "yes" if config["amplified_seeds"] > 0 else "pending" if config["pending_seeds"] else "no"
         classes.append(["" for _ in header[:4 + len(swept)]] + [verdict] + ["" for _ in header[5 + len(swept):]])
     note = ("<p>Runs that differ only by their seed form a configuration; the last trait is the mean over seeds with "
-            "the half-width of its 95% interval (Student t), Δ trait the change from cycle 0 to the last cycle.</p>")
+            "the half-width of its 95% interval (Student t), Δ trait the mean over seeds of each seed's change from cycle 0 "
+            "to its last scored cycle; k/N counts the seeds with a verdict, pending ones apart.</p>")
     left = [*range(5 + len(swept)), len(header) - 1]
     return section("configurations", "Amplification per configuration",
                    note + f'<div class="wide">{table_html(header, rows, left, classes)}</div>')

@@ -19,17 +19,18 @@ from typing import Any
 import pandas as pd
 
 from ampli.config import REGIMES
-from ampli.detector import PRIMARY_RULE
 from ampli.report.files import atomic_write_bytes, write_frame
 from ampli.report.runs import ReportError, add_swept_settings, find_run_dirs, load_run
 from ampli.report.table import settings_order
+from ampli.verdict import PRIMARY, first_last, run_verdict, tally
 
-COLUMNS = ("regime", "runs", "amplified", "d_trait", "d_coherence", "trait_c0", "trait_last", "coherence_last",
+COLUMNS = ("model", "regime", "runs", "amplified", "d_trait", "d_coherence", "trait_c0", "trait_last", "coherence_last",
            "amplified_traits", "not_completed")
-TEXT_COLUMNS = ("regime", "runs", "amplified_traits")
-PENDING_NOTE = "(p?): p runs without a verdict yet (fewer cycles than the rule needs, or still running)"
+TEXT_COLUMNS = ("model", "regime", "runs", "amplified_traits")
+PENDING_NOTE = ("k/N: k amplified of the N runs with a verdict; (+p pending): p runs without one yet (fewer cycles "
+                "than the rule needs, or still running); replications (ampli replicate) are left out")
 HEADERS = {
-    "regime": "regime", "runs": "runs", "amplified": "amplified", "d_trait": "Δ trait", "d_coherence": "Δ coherence",
+    "model": "model", "regime": "regime", "runs": "runs", "amplified": "amplified", "d_trait": "Δ trait", "d_coherence": "Δ coherence",
     "trait_c0": "trait c0", "trait_last": "trait last", "coherence_last": "coherence last",
     "amplified_traits": "amplified traits", "not_completed": "stopped early",
 }
@@ -39,38 +40,23 @@ def reinit_label(reinit: bool) -> str:
     return "reinit" if reinit else "continual"
 
 
-def _mean(values: list[float]) -> float | None:
-    return statistics.fmean(values) if values else None
+def _mean(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return statistics.fmean(known) if known else None
 
 
-def _first_last(run: Mapping[str, Any], key: str) -> tuple[float | None, float | None]:
-    cycles = [c for c in run["cycles"] if c.get(key) is not None]
-    return (cycles[0][key], cycles[-1][key]) if cycles else (None, None)
-
-
-def decided(run: Mapping[str, Any]) -> bool:
-    """Whether the run has a verdict: amplified already, or enough cycles for the rule to say no (a run too short
-    for it, or without a verdict yet, is pending, never "not amplified")."""
-    amplification = run.get("amplification") or {}
-    return bool(amplification.get("amplified")) or bool(amplification.get("decided", bool(amplification)))
-
-
-def _row(regime: str, reinit: bool, settings: dict[str, str], runs: Sequence[Mapping[str, Any]],
-         by_seed: bool) -> dict[str, Any]:
-    traits = [_first_last(run, "trait") for run in runs]
-    coherences = [_first_last(run, "coherence") for run in runs]
-    amplified = [run for run in runs if (run.get("amplification") or {}).get("amplified")]
-    pending = sum(not decided(run) for run in runs)
+def _row(key: dict[str, Any], runs: Sequence[Mapping[str, Any]], by_seed: bool) -> dict[str, Any]:
+    verdicts = [run_verdict(run) for run in runs]
+    coherences = [first_last(run["cycles"], "coherence") for run in runs]
+    amplified = [run for run, verdict in zip(runs, verdicts) if verdict.amplified]
     return {
-        "regime": regime,
-        "runs": reinit_label(reinit),
-        **settings,
-        "amplified": f"{len(amplified)}/{len(runs)}" + (f" ({pending}?)" if pending else ""),
-        "d_trait": _mean([last - first for first, last in traits if first is not None]),
-        "d_coherence": _mean([last - first for first, last in coherences if first is not None]),
-        "trait_c0": _mean([first for first, _ in traits if first is not None]),
-        "trait_last": _mean([last for _, last in traits if last is not None]),
-        "coherence_last": _mean([last for _, last in coherences if last is not None]),
+        **key,
+        "amplified": tally(v.amplified for v in verdicts).text(),
+        "d_trait": _mean([v.delta_trait for v in verdicts]),
+        "d_coherence": _mean([last - first for first, last in coherences if first is not None and last is not None]),
+        "trait_c0": _mean([v.first_trait for v in verdicts]),
+        "trait_last": _mean([v.last_trait for v in verdicts]),
+        "coherence_last": _mean([last for _, last in coherences]),
         "amplified_traits": ", ".join(sorted(run["trait"] if by_seed else f"{run['trait']} s{run['seed']}"
                                              for run in amplified)),
         "not_completed": sum(run.get("status") != "completed" for run in runs),
@@ -83,23 +69,28 @@ def regime_order(regimes: set[str]) -> list[str]:
 
 
 def paper_table(runs: Sequence[Mapping[str, Any]], by_seed: bool = True, swept: Sequence[str] = ()) -> pd.DataFrame:
-    """One row per regime x reinit (x each value of the settings a sweep varied, `swept`: columns of their own after
-    "runs"): amplified k/N (N runs: traits, times seeds when pooled), mean change of trait and coherence from cycle 0
-    to the last cycle, and the means they come from."""
+    """One row per model x regime x reinit (x each value of the settings a sweep varied, `swept`: columns of their
+    own after "runs"): amplified k/N (ampli.verdict.tally over the traits, times seeds when pooled), the mean over
+    runs of each run's change of trait and coherence from cycle 0 to its last scored cycle, and the means of the
+    levels. Replications are left out: they exist only for flagged runs, so counting them would bias k/N."""
+    runs = [run for run in runs if not run.get("replication_of")]
     rows = []
     settings = sorted({tuple(run.get("swept", {}).get(c) for c in swept) for run in runs}, key=settings_order)
-    for regime in regime_order({run["regime"] for run in runs}):
-        for reinit in (True, False):
-            for values in settings:
-                group = [run for run in runs if run["regime"] == regime and run["reinit"] == reinit
-                         and tuple(run.get("swept", {}).get(c) for c in swept) == values]
-                if group:
-                    rows.append(_row(regime, reinit, dict(zip(swept, values)), group, by_seed))
-    return pd.DataFrame(rows, columns=[*COLUMNS[:2], *swept, *COLUMNS[2:]])
+    for model in sorted({run["model"] for run in runs}):
+        for regime in regime_order({run["regime"] for run in runs}):
+            for reinit in (True, False):
+                for values in settings:
+                    group = [run for run in runs if run["model"] == model and run["regime"] == regime
+                             and run["reinit"] == reinit and tuple(run.get("swept", {}).get(c) for c in swept) == values]
+                    if group:
+                        key = {"model": model, "regime": regime, "runs": reinit_label(reinit), **dict(zip(swept, values))}
+                        rows.append(_row(key, group, by_seed))
+    return pd.DataFrame(rows, columns=[*COLUMNS[:3], *swept, *COLUMNS[3:]])
 
 
 def paper_tables(runs: Sequence[Mapping[str, Any]], swept: Sequence[str] = ()) -> dict[str, pd.DataFrame]:
     """Title -> table: one per seed, and with several seeds one over all of them."""
+    runs = [run for run in runs if not run.get("replication_of")]
     seeds = sorted({run["seed"] for run in runs})
     tables = {f"seed {seed}": paper_table([run for run in runs if run["seed"] == seed], swept=swept) for seed in seeds}
     if len(seeds) > 1:
@@ -143,7 +134,8 @@ def print_tables(tables: Mapping[str, pd.DataFrame], source: str) -> None:
         for row in formatted_cells(shown):
             table.add_row(*row)
         console.print(table)
-    console.print(f"amplified: {PRIMARY_RULE}; {PENDING_NOTE}; Δ: last cycle minus cycle 0, mean over the runs")
+    console.print(f"amplified: {PRIMARY.describe()}; {PENDING_NOTE}; Δ: each run's last scored cycle minus its "
+                  "cycle 0, mean over the runs")
 
 
 def write_tables(tables: Mapping[str, pd.DataFrame], out_dir: Path) -> list[Path]:

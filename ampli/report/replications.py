@@ -18,16 +18,15 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from ampli.detector import PRIMARY_RULE
 from ampli.report.html import section
-from ampli.report.plots import PANEL_SIZE, SCORE_LIMITS, png_bytes
+from ampli.report.plots import (REINIT_STYLES, SCORE_LIMITS, THRESHOLD_STYLE, encoding_legend, figure_legend,
+                                new_drawn, panel_axes, panel_figure, trait_color, wrapped)
 from ampli.report.runs import METRICS_FILE, load_run
 from ampli.report.stats import wilson_interval
+from ampli.verdict import PRIMARY, Rule, flagging_rule, run_verdict, tally
 
 CYCLE0_KEY = "loop.cycle0_from"  # the replication mechanism's loop knob, among a run's varied settings
 CYCLE0_KINDS = {False: "original's", True: "fresh"}
-ORIGINAL_COLOR, REPLICATION_COLOR, AMPLIFIED_COLOR = "#d62728", "#7f7f7f", "#9467bd"
-PANEL_COLUMNS = 3
 
 
 def is_fresh(run: dict[str, Any]) -> bool:
@@ -55,31 +54,31 @@ def _read_original(run_dir: Path) -> dict[str, Any]:
     return {"run_name": run_dir.name, "cycles": []}
 
 
-def _verdict(run: dict[str, Any]) -> bool | None:
-    """True/False once the run's amplification is decided, else None (too few cycles yet)."""
-    result = run.get("amplification") or {}
-    return bool(result.get("amplified")) if result.get("decided") else None
+def judging_rule(original: dict[str, Any]) -> Rule:
+    """The rule `ampli replicate` flagged the original by (recorded in its directory), so its replications are judged
+    by the same rule; the primary rule where none was recorded."""
+    return (flagging_rule(Path(original["run_dir"])) if original.get("run_dir") else None) or PRIMARY
 
 
 def replication_table(runs: list[dict[str, Any]]) -> pd.DataFrame:
-    """One row per replicated run and kind of cycle 0: k of N decided replications amplified, and the rate's 95%
-    Wilson interval."""
+    """One row per replicated run and kind of cycle 0: k of N decided replications amplified under the rule that
+    flagged the original (ampli.verdict.tally; pending ones apart), and the rate's 95% Wilson interval."""
     rows = []
     for original, replicas in replication_groups(runs):
-        verdicts = [_verdict(r) for r in replicas]
-        decided = [v for v in verdicts if v is not None]
-        k, n = sum(decided), len(decided)
-        low, high = wilson_interval(k, n) if n else (math.nan, math.nan)
+        rule = judging_rule(original)
+        count = tally(run_verdict(r, rule).amplified for r in replicas)
+        low, high = wilson_interval(count.amplified, count.decided) if count.decided else (math.nan, math.nan)
         rows.append({
             "original": original["run_name"],
-            "original_amplified": _verdict(original),
+            "original_amplified": run_verdict(original, rule).amplified if original["cycles"] else None,
+            "rule": rule.describe(),
             "cycle0": CYCLE0_KINDS[is_fresh(replicas[0])],
             "seeds": ",".join(str(r["seed"]) for r in replicas),
-            "amplified_in": f"{k}/{n}",
-            "amplified": k,
-            "replications": n,
-            "pending": len(verdicts) - n,
-            "rate": k / n if n else math.nan,
+            "amplified_in": count.text(),
+            "amplified": count.amplified,
+            "replications": count.decided,
+            "pending": count.pending,
+            "rate": count.rate if count.rate is not None else math.nan,
             "rate_ci95_low": low,
             "rate_ci95_high": high,
         })
@@ -92,31 +91,46 @@ def _trait_curve(run: dict[str, Any]) -> tuple[list[int], list[float]]:
 
 
 def plot_replications(runs: list[dict[str, Any]]) -> Figure:
-    """A panel per replicated run: each replication's trait per cycle (purple where it amplified), the original's
-    in red on top."""
+    """A panel per replicated run, in the report's encoding (colour: the trait, line style: reinit or continual): the
+    original bold with markers, each replication thin (faint where it did not amplify under the rule that flagged
+    the original), and the threshold (the original's cycle 0 + the rule's threshold) where that rule is the
+    threshold rule."""
     groups = replication_groups(runs)
-    columns = min(PANEL_COLUMNS, len(groups))
-    rows = math.ceil(len(groups) / columns)
-    fig = Figure(figsize=(PANEL_SIZE[0] * columns * 1.2, PANEL_SIZE[1] * rows * 1.2), layout="constrained")
-    axes = fig.subplots(rows, columns, squeeze=False)
-    for ax in axes.flat[len(groups):]:
-        ax.set_visible(False)
-    for ax, (original, replicas) in zip(axes.flat, groups):
-        for replica in replicas:
-            color = AMPLIFIED_COLOR if _verdict(replica) else REPLICATION_COLOR
-            ax.plot(*_trait_curve(replica), color=color, linewidth=1, alpha=0.7)
+    fig = panel_figure(len(groups))
+    drawn = {**new_drawn(), "replication": set()}
+    for ax, (original, replicas) in zip(panel_axes(fig, len(groups), sharex=False), groups):
+        rule = judging_rule(original)
+        verdicts = [run_verdict(r, rule) for r in replicas]
+        for replica, verdict in zip(replicas, verdicts):
+            color, style = trait_color(replica["trait"]), REINIT_STYLES[bool(replica["reinit"])]
+            drawn["traits"].add(replica["trait"])
+            drawn["reinits"].add(bool(replica["reinit"]))
+            drawn["replication"].add(bool(verdict.amplified))
+            ax.plot(*_trait_curve(replica), color=color, linestyle=style, linewidth=1,
+                    alpha=0.9 if verdict.amplified else 0.3)
         if original["cycles"]:
-            ax.plot(*_trait_curve(original), color=ORIGINAL_COLOR, linewidth=2.5, marker="o", markersize=3)
-        amplified = sum(bool(_verdict(r)) for r in replicas)
-        ax.set_title(f"{original['run_name']}\n{CYCLE0_KINDS[is_fresh(replicas[0])]} cycle 0: "
-                     f"{amplified}/{len(replicas)} amplified", fontsize=7)
+            color, style = trait_color(original["trait"]), REINIT_STYLES[bool(original["reinit"])]
+            ax.plot(*_trait_curve(original), color=color, linestyle=style, linewidth=2.5, marker="o", markersize=3)
+            cycle0 = original["cycles"][0].get("trait")
+            if rule.name == "threshold" and cycle0 is not None:
+                ax.axhline(cycle0 + rule.detector.threshold, color=color, linestyle=THRESHOLD_STYLE, linewidth=1.2)
+                drawn["threshold"] = rule.detector.threshold
+        count = tally(v.amplified for v in verdicts)
+        ax.set_title(wrapped(f"{original['run_name']}\n{CYCLE0_KINDS[is_fresh(replicas[0])]} cycle 0: "
+                             f"{count.text()} amplified"), fontsize=7)
         ax.set_ylim(*SCORE_LIMITS)
         ax.set_xlabel("cycle")
         ax.set_ylabel("trait score")
-    legend = [Line2D([], [], color=ORIGINAL_COLOR, linewidth=2.5, label="original"),
-              Line2D([], [], color=AMPLIFIED_COLOR, label="replication, amplified"),
-              Line2D([], [], color=REPLICATION_COLOR, label="replication, not amplified")]
-    fig.legend(handles=legend, loc="outside lower center", ncols=3, fontsize=7, frameon=False)
+    legend = encoding_legend({k: v for k, v in drawn.items() if k != "threshold"})
+    legend.append(Line2D([], [], color="grey", linewidth=2.5, marker="o", markersize=3, label="original"))
+    legend += [Line2D([], [], color="grey", linewidth=1, alpha=0.9 if amplified else 0.3,
+                      label="replication, amplified" if amplified else "replication, not amplified")
+               for amplified in (True, False) if amplified in drawn["replication"]]
+    if drawn.get("threshold"):
+        legend.append(Line2D([], [], color="grey", linestyle=THRESHOLD_STYLE, lw=1.2,
+                             label=f"threshold: cycle 0 + {drawn['threshold']:g}"))
+    figure_legend(fig, legend)
+    fig.suptitle("Replications: trait score vs cycle")
     return fig
 
 
@@ -124,9 +138,11 @@ def replication_html(table: pd.DataFrame, png: bytes) -> str:
     """The report page's section: the table and the figure."""
     shown = table.drop(columns=["amplified", "replications"])
     return section("replications", "Replications", f"""<p>Each flagged run re-run with other seeds (<code>ampli
-replicate</code>): k of N replications amplified ({html.escape(PRIMARY_RULE)}), with the 95% Wilson score interval on
+replicate</code>): k of N replications amplified under the rule that flagged the original (column rule; pending
+replications apart), with the 95% Wilson score interval on
 that rate. cycle0: the replications adopted the original's cycle 0, or trained their own (--fresh-cycle0). In the
-figure the original is red, replications that amplified purple, the others grey.</p>
+figure the original is bold, replications that amplified solid, the others faint; colour is the trait, as in every
+figure.</p>
 <div class="wide">{shown.to_html(index=False, na_rep="", float_format=lambda x: f"{x:.2f}", border=0)}</div>
 <img alt="Replications: trait score vs cycle" src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}">""")
 

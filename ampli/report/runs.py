@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from ampli.key_table import is_read, row
 from ampli.run_identity import short_keys, value_text
 
 log = logging.getLogger(__name__)
@@ -22,6 +23,8 @@ RUN_POINTER_FILE = "run_dir.txt"
 RUN_KEYS = ("run_name", "trait", "regime", "reinit", "model", "seed", "sweep", "cycles")
 # Column names of the report's tables that a varied setting's short name must not take (judge.model is no "model").
 TAKEN_COLUMNS = {*RUN_KEYS, "cycle", "config", "status", "run_dir", "trait_score", "coherence"}
+# A varied setting's value on a run whose regime does not read it: shown so, never as the default it ignored.
+NOT_READ = "-"
 # Directories that never contain runs but can be large.
 _SKIP_DIRS = {"wandb", ".hydra", ".git", "__pycache__"}
 
@@ -103,13 +106,23 @@ def _config_value(config: Mapping[str, Any], key: str) -> str:
     return "default" if value is None or isinstance(value, dict) else value_text(value)
 
 
+def run_reads(run: Mapping[str, Any], config: Mapping[str, Any], key: str) -> bool:
+    """Whether a run read the dotted config `key`, as the key table (ampli.key_table) says under the run's config (its
+    config.yaml; without one, what metrics.json says of it: regime and reinit). The report's one question about which
+    keys a run reads."""
+    found = row(key)
+    return found is None or is_read(found, config or {"regime": {"name": run["regime"]}, "reinit": run["reinit"]})
+
+
 def add_swept_settings(runs: list[dict[str, Any]]) -> list[str]:
     """The settings the runs differ in beyond trait, regime, reinit, model and seed (what a sweep over any key
     varied, from each run's metrics.json "varies"): sets run["swept"] = {column: value} on every run and returns
-    the column names (regime.beta -> beta), in key order. Keys set alike in every run are no column."""
+    the column names (regime.beta -> beta), in key order. Keys set alike in every run are no column; a key the run's
+    regime does not read is NOT_READ on that run (an SFT run beside a DPO beta sweep has no beta)."""
     keys = sorted({key for run in runs for key in run.get("varies") or {}})
     configs = [run_config(run) for run in runs] if keys else []
-    values = {key: [(run.get("varies") or {}).get(key) or _config_value(config, key)
+    values = {key: [NOT_READ if not run_reads(run, config, key)
+                    else (run.get("varies") or {}).get(key) or _config_value(config, key)
                     for run, config in zip(runs, configs)] for key in keys}
     keys = [key for key in keys if len(set(values[key])) > 1]
     columns = {key: key if short in TAKEN_COLUMNS else short for key, short in short_keys(keys).items()}

@@ -4,9 +4,11 @@ and metrics.json, so a reader knows whether scores came from the offline lexicon
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from ampli.report.runs import config_get, run_config
+from ampli.tracking import wandb_location
 
 # The options that name a run's own data; a run with none of them set used the data shipped with ampli.
 DATA_KEYS = ("data_dir", "trait.seed_file", "trait.documents_file", "loop.prompts_file", "loop.eval_prompts_file")
@@ -66,4 +68,5 @@ def run_setup(runs: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
         ("seeds", ", ".join(map(str, seeds))),
         ("cycles", _joined([str(len(run["cycles"])) for run in runs])),
         ("ampli", _joined([version_text(run) for run in runs])),
+        ("W&B", wandb_location([Path(run["run_dir"]) for run in runs]) or "not logged (logger=none)"),
     ]

@@ -19,9 +19,12 @@ from ampli.config import REGIMES
 from ampli.report.failed_jobs import FailedJob
 from ampli.report.plots import REINIT_LABELS, ordered
 from ampli.report.table import settings_order, swept_settings
+from ampli.tracking import wandb_location
+from ampli.verdict import Tally
 
 
-LEGEND = ("k/N: seeds in which the trait amplified, (p?): p of them without a verdict yet (too few cycles, or running) · "
+LEGEND = ("k/N: seeds in which the trait amplified of those with a verdict, (+p pending): p seeds without one yet (too "
+          "few cycles, or running) · "
           "mean trait score, first → last cycle ± 95% half-width · mean last coherence")
 
 
@@ -31,9 +34,9 @@ def _number(value: object) -> str:
 
 def cell_text(config: pd.Series) -> str:
     """`k/N amplified`, `trait first→last ±band` and `coh C`, one line each."""
-    pending = f" ({config['pending_seeds']}?)" if config["pending_seeds"] else ""
+    count = Tally(int(config["amplified_seeds"]), int(config["decided_seeds"]), int(config["pending_seeds"]))
     band = "" if pd.isna(config["last_trait_ci95"]) else f" ±{config['last_trait_ci95']:.0f}"
-    return (f"{config['amplified_seeds']}/{config['seeds']} amplified{pending}\n"
+    return (f"{count.text('amplified')}\n"
             f"trait {_number(config['first_trait'])}→{_number(config['last_trait'])}{band}\n"
             f"coh {_number(config['last_coherence'])}")
 
@@ -85,11 +88,15 @@ def print_failed(failed: Sequence[FailedJob], console: Console) -> None:
 
 
 def print_summary(configurations_csv: Path, html: Path, title: str, console: Console | None = None,
-                  failed: Sequence[FailedJob] = ()) -> None:
-    """Print the summary of a written report, the sweep's failed jobs, and where its page is."""
+                  failed: Sequence[FailedJob] = (), run_dirs: Sequence[Path] = ()) -> None:
+    """Print the summary of a written report, the sweep's failed jobs, where the W&B data of `run_dirs` is (and
+    how to upload it), and where the report's page is."""
     console = console or Console()
     configurations = pd.read_csv(configurations_csv)
     console.print(summary_table(configurations, title))
     console.print(LEGEND, soft_wrap=True, highlight=False)
     print_failed(failed, console)
+    wandb = wandb_location(run_dirs)
+    if wandb:
+        console.print(f"W&B: {wandb}", soft_wrap=True, highlight=False, markup=False)
     console.print(f"report: {html.resolve()}", soft_wrap=True, highlight=False)

@@ -10,6 +10,7 @@ import pandas as pd
 
 from ampli.report.stats import mean_band
 from ampli.tracking import flatten
+from ampli.verdict import PRIMARY, Rule, first_last, run_verdict, tally
 
 RUN_COLUMNS = ("run_name", "sweep", "trait", "regime", "reinit", "model", "seed")
 BASE_CYCLE = -1  # the unseeded model's evaluation, before cycle 0
@@ -51,11 +52,12 @@ def runs_table(runs: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     return table.sort_values([c for c in _SORT if c in table], kind="stable").reset_index(drop=True)
 
 
-def verdict_table(runs: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
-    """The amplification detector's verdict per run, with its status (running/completed/diverged) and trait path."""
+def verdict_table(runs: Sequence[Mapping[str, Any]], rule: Rule = PRIMARY) -> pd.DataFrame:
+    """Each run's verdict under `rule` (ampli.verdict.run_verdict: amplified True/False, None while pending), with its
+    status (running/completed/diverged) and trait path."""
     rows = []
     for run in runs:
-        amplification = run.get("amplification") or {}
+        verdict = run_verdict(run, rule)
         cycles = run["cycles"]
         rows.append(
             {
@@ -63,17 +65,18 @@ def verdict_table(runs: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
                 "status": run.get("status"),
                 # judge=offline on a real model (an opt-in): its scores are lexicon word counts
                 "lexicon_on_real_model": (run.get("judge") or {}).get("lexicon_on_real_model", False),
-                "amplified": amplification.get("amplified"),
-                "decided": amplification.get("decided", bool(amplification)),
-                "rule": amplification.get("rule"),
-                **{f"rule_{name}": passed for name, passed in (amplification.get("rules") or {}).items()},
+                "amplified": verdict.amplified,
+                "decided": not verdict.pending,
+                "verdict": verdict.text(),
+                "rule": rule.describe(),
+                "replication_of": run.get("replication_of") or None,
                 "n_cycles": len(cycles),
                 "base_trait": (run.get("base") or {}).get("trait"),
-                "first_trait": cycles[0].get("trait") if cycles else None,
-                "last_trait": cycles[-1].get("trait") if cycles else None,
-                "last_coherence": cycles[-1].get("coherence") if cycles else None,
-                "last_em_rate": cycles[-1].get("em_rate") if cycles else None,
-                **flatten(amplification.get("details") or {}, sep="_", prefix="detail"),
+                "first_trait": verdict.first_trait,
+                "last_trait": verdict.last_trait,
+                "delta_trait": verdict.delta_trait,
+                "last_coherence": first_last(cycles, "coherence")[1],
+                "last_em_rate": first_last(cycles, "em_rate")[1],
                 "config": config_name(run["run_name"], run["seed"]),
                 "run_dir": run["run_dir"],
             }
@@ -81,34 +84,30 @@ def verdict_table(runs: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(rows).sort_values(list(_SORT[:-1]), kind="stable").reset_index(drop=True)
 
 
-def seeds_verdict(amplified: int, seeds: int, pending: int) -> str:
-    """The paper's summary of a re-run configuration: in how many of its seeds the trait amplified."""
-    return f"{amplified}/{seeds} seeds" + (f" ({pending} pending)" if pending else "")
-
-
 def configuration_table(verdicts: pd.DataFrame, swept: Sequence[str] = ()) -> pd.DataFrame:
-    """One row per configuration (its runs differ only by seed): "amplified in k/N seeds", and the mean over seeds
-    of the first and last cycle's scores, the last trait with the half-width of its 95% interval. The settings a
-    sweep varied (`swept`) come right after the CONFIG_COLUMNS, before "seeds" (swept_settings reads them back)."""
+    """One row per configuration (its runs differ only by seed): "amplified in k/N seeds" (ampli.verdict.tally), and
+    the mean over seeds of the first and last cycle's scores and of each seed's Δ trait, the last trait with the
+    half-width of its 95% interval. The settings a sweep varied (`swept`) come right after the CONFIG_COLUMNS, before
+    "seeds" (swept_settings reads them back)."""
     rows = []
     by = [*CONFIG_COLUMNS, *swept]
     for key, runs in verdicts.groupby(by, sort=False, dropna=False):
-        has_verdict = runs["amplified"].notna() & runs["decided"].fillna(False).astype(bool)
-        amplified = int((runs["amplified"][has_verdict] == True).sum())  # noqa: E712
-        pending = int((~has_verdict).sum())
+        count = tally(None if pd.isna(flag) else bool(flag) for flag in runs["amplified"])
         last = runs["last_trait"].dropna().tolist()
         last_mean, last_band = mean_band(last) if last else (None, None)
         rows.append({
             **dict(zip(by, key)),
             "seeds": len(runs),
-            "amplified_seeds": amplified,
-            "pending_seeds": pending,
-            "amplified_in": seeds_verdict(amplified, len(runs), pending),
+            "amplified_seeds": count.amplified,
+            "decided_seeds": count.decided,
+            "pending_seeds": count.pending,
+            "amplified_in": count.text("seeds"),
             "n_cycles": int(runs["n_cycles"].max()),
             "base_trait": runs["base_trait"].mean(),
             "first_trait": runs["first_trait"].mean(),
             "last_trait": last_mean,
             "last_trait_ci95": last_band,
+            "delta_trait": runs["delta_trait"].mean(),
             "last_coherence": runs["last_coherence"].mean(),
             "last_em_rate": runs["last_em_rate"].mean(),
             "seed_list": ",".join(str(s) for s in sorted(runs["seed"])),
