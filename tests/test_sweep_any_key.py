@@ -91,7 +91,7 @@ def test_a_typo_in_a_swept_key_fails_at_once_naming_it_and_the_valid_keys(tmp_pa
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr[-2000:]
     assert done.stderr.startswith("ampli: error: regime.betaa is not a config key: regime has no key 'betaa' (did you "
-                                  "mean beta?); valid keys under regime: adam_beta2, allow_truncation, batch_size, beta,")
+                                  "mean beta?); valid keys under regime: adam_beta2, adam_eps, allow_truncation, batch_size, beta,")
     assert not tmp_path.exists() or not any(tmp_path.iterdir())  # no job ran, nothing written
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from ampli.report.plots import PANEL_SIZE, REINIT_COLORS
+from ampli.report.plots import PANEL_SIZE, REINIT_LABELS, REINIT_STYLES, trait_color
 from ampli.report.stats import Z_95
 
 COLUMNS = 4
@@ -79,7 +79,8 @@ def predicted_pairs(runs: Sequence[dict[str, Any]]) -> list[tuple[float, float, 
 
 
 def plot_projection_vs_cycle(runs: Sequence[dict[str, Any]]) -> Figure:
-    """A panel per run: the projection (left axis, reinit/continual colour) and the judge's trait (right, grey)."""
+    """A panel per run: the projection (left axis; the trait's colour, solid for reinit and dashed for continual, as
+    in every figure of the report) and the judge's trait (right, grey)."""
     columns = min(COLUMNS, len(runs))
     rows = math.ceil(len(runs) / columns)
     fig = Figure(figsize=(PANEL_SIZE[0] * columns * 1.15, PANEL_SIZE[1] * rows), layout="constrained")
@@ -87,7 +88,8 @@ def plot_projection_vs_cycle(runs: Sequence[dict[str, Any]]) -> Figure:
     for ax, run in zip(axes.flat, runs):
         cycles = [-1] + [c["cycle"] for c in run["cycles"]]
         metrics = [run["base"], *run["cycles"]]
-        ax.plot(cycles, [m.get("persona_projection") for m in metrics], "o-", color=REINIT_COLORS[bool(run["reinit"])])
+        ax.plot(cycles, [m.get("persona_projection") for m in metrics], marker="o",
+                linestyle=REINIT_STYLES[bool(run["reinit"])], color=trait_color(run["trait"]))
         ax.set_ylabel("persona projection")
         ax.set_xticks(cycles, ["base", *map(str, cycles[1:])])
         ax.set_xlabel("cycle")
@@ -102,14 +104,16 @@ def plot_projection_vs_cycle(runs: Sequence[dict[str, Any]]) -> Figure:
 
 
 def plot_pairs(pairs: list[tuple[float, float, bool]], xlabel: str, ylabel: str) -> tuple[Figure, str]:
-    """A scatter (colour: reinit/continual) titled with Pearson r over every point; returns the figure and r's text."""
+    """A scatter (filled: reinit, open: continual) titled with Pearson r over every point; returns the figure and r's
+    text."""
     text = r_text(pearson([p[0] for p in pairs], [p[1] for p in pairs]), len(pairs))
     fig = Figure(figsize=(PANEL_SIZE[0] * 1.4, PANEL_SIZE[1] * 1.4), layout="constrained")
     ax = fig.subplots()
-    for reinit, label in ((True, "reinit"), (False, "continual")):
+    for reinit in (True, False):
         xy = [(x, y) for x, y, r in pairs if r == reinit]
         if xy:
-            ax.scatter(*zip(*xy), color=REINIT_COLORS[reinit], label=label, s=18)
+            ax.scatter(*zip(*xy), edgecolors="black", facecolors="black" if reinit else "none",
+                       label=REINIT_LABELS[reinit], s=18)
     ax.axhline(0, color="black", linewidth=0.5)
     ax.axvline(0, color="black", linewidth=0.5)
     ax.set_xlabel(xlabel)
