@@ -32,24 +32,23 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from ampli import console, corpus, judge_samples, sampling, shared_stages, training_set
+from ampli import console, judge_samples, sampling, shared_stages, training_set
 from ampli.chat import template_kwargs
 from ampli.cluster import parallel_jobs
-from ampli.config import AmpliConfig, check_judge_for_model, lexicon_on_real_model, validate
+from ampli.config import AmpliConfig, lexicon_on_real_model, validate
 from ampli.detector import detect
 from ampli.verdict import run_verdict
 from ampli.judges import build_judge
 from ampli.judges.base import JudgeFailed, JudgeItem, JudgeUsage
 from ampli.judges.config import EmRateConfig, sweep_share
-from ampli.backends import build_backend, check_backend, local_device, local_generator, model_source
+from ampli.backends import build_backend, local_generator, model_source
 from ampli.generation import build_generator
 from ampli.models import free_memory, set_cpu_threads
-from ampli.probe.config import check_probe
 from ampli.probe.stages import PersonaProbe, cycle_fields
-from ampli.regimes import get_regime
-from ampli.regimes.base import RunContext, check_data, longest_sequence
+from ampli.regimes.base import RunContext, longest_sequence
 from ampli.run_identity import JobInfo, accepted_fingerprints, result_inputs, run_identity, run_root
 from ampli.seq_length import check_max_length
+from ampli.start_checks import start_checks
 from ampli.provenance import provenance
 from ampli.spending import LOCAL_BACKENDS, Budget, BudgetReached
 from ampli.store import RunStore, atomic_write_text, read_json, read_jsonl, write_json, write_jsonl
@@ -64,21 +63,6 @@ log = logging.getLogger("ampli")
 # left out of every later full collection: free_memory() after each stage spent 0.3 s a call walking them (~15% of
 # a tiny model's cycle), and Python's own periodic full collections walked them too.
 gc.freeze()
-
-def start_checks(cfg: AmpliConfig):
-    """Everything a run checks before it loads a model or makes its run directory (after validate and the device):
-    the judge suits the model, the backend and its engine are there, every data file is readable and large enough.
-    Returns the regime and the run's data."""
-    check_judge_for_model(cfg)
-    if lexicon_on_real_model(cfg):
-        log.warning("judge=offline on model=%s: trait and coherence are lexicon word counts, not an LLM's judgment "
-                    "(judge.allow_lexicon_on_real_model=true); metrics.json records it", cfg.model.name)
-    check_probe(cfg.probe, cfg.backend.name)
-    check_backend(cfg)
-    data = corpus.RunData(cfg)
-    regime = get_regime(cfg.regime.name)
-    check_data(regime, data)
-    return regime, data
 
 
 def mean(xs: list[float]) -> float | None:
@@ -111,9 +95,9 @@ class Run:
         console.setup(self.cfg.logger.verbose, bars=not console.side_by_side(self.cfg.cluster))
         validate(self.cfg)
         judge_samples.warn_if_forced(self.cfg)
-        # A real model without a GPU, bad data or a missing API key fail here, before a run directory is made.
-        device = local_device(self.cfg)
-        self.regime, data = start_checks(self.cfg)
+        # A real model without a GPU, bad data or a missing API key fail here, all together, before a run directory
+        # is made.
+        device, self.regime, data = start_checks(self.cfg)
         self.output_dir = Path(self.cfg.output_dir).resolve()
         self.judge_budget = Budget("judge.max_cost_usd", self.cfg.judge.max_cost_usd)
         self.judge = build_judge(sweep_share(self.cfg.judge, parallel_jobs(self.cfg.cluster)),

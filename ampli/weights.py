@@ -55,9 +55,12 @@ def hub_weights(cfg: ModelConfig, cache_root: Path, tokenizer_only: bool = False
         raise ConfigError(no_access(cfg.hub_id, "was not found, or is private or gated")) from None
     except LocalEntryNotFoundError as e:
         if cfg.offline_gguf is None:
+            why = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise ConfigError(
-                f"model.hub_id={cfg.hub_id!r} can neither be downloaded nor found in the Hugging Face cache ({e}); "
-                f"download it once where the hub is reachable, or point model.source=path model.path=... at a copy"
+                f"model.hub_id={cfg.hub_id!r} can neither be downloaded nor found in the Hugging Face cache ({why}); "
+                f"download it once where the hub is reachable (a gated model, such as Llama's, first needs its "
+                f"license accepted at https://huggingface.co/{cfg.hub_id} and a token with access in HF_TOKEN), or "
+                f"point model.source=path model.path=... at a copy"
             ) from None
     reason = "HF_HUB_OFFLINE is set" if constants.HF_HUB_OFFLINE else "no connection, and not in the cache"
     return gguf_weights(cfg, cache_root, reason)

@@ -124,7 +124,7 @@ def test_bad_values_of_the_authors_knobs_are_refused(override, needle):
 
 
 def test_the_lexicon_judge_on_a_real_model_needs_an_opt_in(caplog):
-    from ampli.loop import start_checks
+    from ampli.start_checks import start_checks
 
     cfg = OmegaConf.to_object(compose_config(["model=smollm2-135m", "device=cpu"]))
     with pytest.raises(ConfigError, match="judge=offline scores model=smollm2-135m with a word-count lexicon.*"
@@ -135,3 +135,16 @@ def test_the_lexicon_judge_on_a_real_model_needs_an_opt_in(caplog):
         start_checks(cfg)
     assert "lexicon word counts, not an LLM's judgment" in caplog.text
     start_checks(OmegaConf.to_object(compose_config([])))  # the embedded model needs none
+
+
+def test_every_start_problem_is_told_at_once(tmp_path):
+    """A real model on a machine without a GPU, judged by the lexicon without the opt-in, with a seed file that is not
+    there: one line names all three, not three rounds of one error each."""
+    from ampli.start_checks import StartProblems, start_checks
+
+    cfg = OmegaConf.to_object(compose_config(["model=smollm2-135m", f"trait.seed_file={tmp_path / 'none.jsonl'}"]))
+    with pytest.raises(StartProblems) as problems:
+        start_checks(cfg)
+    text = str(problems.value)
+    assert text.startswith("3 problems, each to fix before the run can start: (1) model=smollm2-135m") and "\n" not in text
+    assert "(2) judge=offline scores model=smollm2-135m" in text and "(3) " in text and "none.jsonl" in text

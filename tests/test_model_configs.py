@@ -177,3 +177,15 @@ def test_the_adapter_keys_a_run_reads_are_in_its_fingerprint():
     assert "text_only" not in inputs and inputs["lora"]["cover"] == ["attention", "mlp"]
     assert model_inputs("model.lora.enabled=true", "model.lora.target_parameters=[mlp.experts.down_proj]")["lora"][
         "target_parameters"] == ["mlp.experts.down_proj"]  # adapting more weights changes results
+
+
+def test_a_model_neither_reachable_nor_cached_says_in_one_line_how_a_gated_one_is_fetched(monkeypatch, tmp_path):
+    import huggingface_hub
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    error = LocalEntryNotFoundError("Cannot find the requested files in the disk cache\nand outgoing traffic is off.")
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", mock.Mock(side_effect=error))
+    with pytest.raises(ConfigError) as e:
+        resolve_weights(OmegaConf.to_object(compose_config(["model=llama-3.2-1b"])).model, tmp_path)
+    message = str(e.value)
+    assert "\n" not in message and "https://huggingface.co/meta-llama/Llama-3.2-1B" in message and "HF_TOKEN" in message

@@ -6,7 +6,7 @@ from omegaconf import OmegaConf
 
 from ampli.config import TRAITS, ConfigError, validate
 from ampli.data_files import DataError
-from ampli.loop import start_checks
+from ampli.start_checks import start_checks
 from tests.conftest import CONF, compose_config
 
 PAPER_EXPERIMENTS = sorted(p.stem for p in (CONF / "experiment").glob("paper_*.yaml"))
@@ -25,7 +25,7 @@ def test_the_paper_experiments_are_all_here():
 def test_every_paper_experiment_passes_the_start_checks_for_every_trait(experiment, trait):
     cfg = typed(f"experiment={experiment}", f"trait={trait}")
     validate(cfg)
-    regime, data = start_checks(cfg)
+    _, regime, data = start_checks(cfg)
     assert len(regime.seed_rows(data)) == cfg.loop.seed_examples
     assert (cfg.judge.backend, cfg.judge.model) == ("openai", "gpt-4o")  # the authors' judge
     assert "lm_head" not in cfg.model.lora.target_modules
