@@ -90,6 +90,15 @@ def pytest_runtest_teardown(item, nextitem):
     return result
 
 
+@pytest.fixture(autouse=True)
+def wandb_service_stopped():
+    """W&B starts one service process (wandb-core) per Python process and keeps it for later runs; stop it after each
+    test, so that none leaves a child process behind or hands its service to the next."""
+    yield
+    if "wandb" in sys.modules:
+        sys.modules["wandb"].teardown()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def model_cache(tmp_path_factory) -> Path:
     """The session's model cache, also as $AMPLI_CACHE: a run or subprocess that names no model_cache builds here,

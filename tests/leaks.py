@@ -48,8 +48,9 @@ def _describe(process: psutil.Process) -> str:
 
 
 def left_behind(before: Running) -> list[str]:
-    """What runs now and did not before, after GRACE_S for whatever is still ending; children left behind are then
-    killed (they are this test's own), so that one leak fails one test, not every later one."""
+    """What runs now and did not before, after GRACE_S for whatever is still ending. What is left is not stopped here
+    (a later test may rely on it, as W&B's runs relied on its service process): it joins the next test's "before", so
+    that one leak fails one test, not every later one."""
     now = running_now()
     threads, children = now.threads - before.threads, now.children - before.children
     if not threads and not children:
@@ -59,11 +60,4 @@ def left_behind(before: Running) -> list[str]:
     _, alive = psutil.wait_procs(list(children), timeout=GRACE_S)
     left = [f"thread {t.name!r} ({'run-lock heartbeat' if t.name.startswith(RUN_LOCK_THREAD) else 'non-daemon'})"
             for t in threads if t.is_alive()]
-    left += [f"child process {_describe(p)}" for p in alive if _alive(p)]
-    for process in alive:
-        try:
-            process.kill()
-        except psutil.NoSuchProcess:
-            pass
-    psutil.wait_procs(alive, timeout=GRACE_S)
-    return left
+    return left + [f"child process {_describe(p)}" for p in alive if _alive(p)]
