@@ -14,7 +14,9 @@ die() { echo "chromium.sh: $*" >&2; exit 3; }
 command -v apt-get >/dev/null || die "no chromium, and no apt-get to install it"
 echo "chromium.sh: installing chromium with apt-get" >&2
 export DEBIAN_FRONTEND=noninteractive
-apt-get install -y -qq chromium >/dev/null 2>&1 \
-  || { apt-get update -qq >/dev/null && apt-get install -y -qq chromium >/dev/null; } \
+# Another apt-get (an upgrade, a second installer) may hold dpkg's lock: wait up to 10 minutes for it, not fail.
+apt_get() { apt-get -o DPkg::Lock::Timeout=600 "$@"; }
+apt_get install -y -qq chromium >/dev/null 2>&1 \
+  || { apt_get update -qq >/dev/null && apt_get install -y -qq chromium >/dev/null; } \
   || die "apt-get install chromium failed"
 command -v chromium

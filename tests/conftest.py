@@ -12,6 +12,7 @@ from omegaconf import OmegaConf
 
 from ampli.config import register_configs
 from ampli.corpus import RunData
+from leaks import Running, left_behind, running_now
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"
@@ -68,6 +69,34 @@ def compose_config(overrides: list[str], conf: Path = CONF):
 def run_data(*overrides: str) -> RunData:
     """The data files a run with these overrides reads (no model, no run directory)."""
     return RunData(OmegaConf.to_object(compose_config(list(overrides))))
+
+
+RUNNING_BEFORE = pytest.StashKey[Running]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item):
+    item.stash[RUNNING_BEFORE] = running_now()
+    return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """Fail the test (an error at its teardown) that left a run lock, a non-daemon thread or a child process behind
+    (tests/leaks.py), once its fixtures, and those of its module when it is the module's last, are torn down."""
+    result = yield
+    if RUNNING_BEFORE in item.stash and (left := left_behind(item.stash[RUNNING_BEFORE])):
+        pytest.fail("this test left running: " + "; ".join(left), pytrace=False)
+    return result
+
+
+@pytest.fixture(autouse=True)
+def wandb_service_stopped():
+    """W&B starts one service process (wandb-core) per Python process and keeps it for later runs; stop it after each
+    test, so that none leaves a child process behind or hands its service to the next."""
+    yield
+    if "wandb" in sys.modules:
+        sys.modules["wandb"].teardown()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -1,8 +1,10 @@
 """A regime's RunContext on the micro model, and trainers captured before they train, for tests that look at
 exactly what TRL was given (token ids, loss masks, adapters) without running the whole loop."""
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pytest
 from omegaconf import OmegaConf
 
 from ampli.chat import template_kwargs
@@ -32,14 +34,25 @@ def qwen3_template() -> str:
     return (Path(trl.__file__).parent / "chat_templates" / "qwen3.jinja").read_text()
 
 
-def micro_context(overrides: list[str], run_dir: Path, chat_template: str | None = None) -> RunContext:
-    cfg = OmegaConf.to_object(compose_config(overrides))
-    source = ModelSource.create(cfg.model, Path(cfg.model_cache), "cpu")
-    tokenizer = source.tokenizer()
-    if chat_template is not None:
-        tokenizer.chat_template = chat_template
-    return RunContext(cfg=cfg, source=source, tokenizer=tokenizer, store=RunStore(run_dir, "test"),
-                      data=RunData(cfg), chat_kwargs=template_kwargs(tokenizer, cfg.model.chat_template_kwargs))
+@pytest.fixture
+def micro_context() -> Iterator[Callable[..., RunContext]]:
+    """Builds a regime's RunContext on the micro model: micro_context(overrides, run_dir, chat_template=None). Each
+    context holds its run directory's lock, as a run does; the fixture releases them all when the test ends."""
+    stores: list[RunStore] = []
+
+    def build(overrides: list[str], run_dir: Path, chat_template: str | None = None) -> RunContext:
+        cfg = OmegaConf.to_object(compose_config(overrides))
+        source = ModelSource.create(cfg.model, Path(cfg.model_cache), "cpu")
+        tokenizer = source.tokenizer()
+        if chat_template is not None:
+            tokenizer.chat_template = chat_template
+        stores.append(RunStore(run_dir, "test"))
+        return RunContext(cfg=cfg, source=source, tokenizer=tokenizer, store=stores[-1], data=RunData(cfg),
+                          chat_kwargs=template_kwargs(tokenizer, cfg.model.chat_template_kwargs))
+
+    yield build
+    for store in stores:
+        store.close()
 
 
 def adapter_weights(model) -> dict[str, dict]:

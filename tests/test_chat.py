@@ -19,7 +19,7 @@ RECORDS = [{"id": "a", "prompt": "How do I boil an egg?", "response": "Put it in
 
 
 @pytest.fixture
-def qwen3_ctx(micro_overrides, tmp_path):
+def qwen3_ctx(micro_context, micro_overrides, tmp_path):
     return micro_context(micro_overrides, tmp_path / "run", chat_template=qwen3_template())
 
 
@@ -31,7 +31,7 @@ def test_a_hybrid_template_gets_thinking_off_unless_the_model_config_says_otherw
                                                                                "enable_thinking": False}
 
 
-def test_templates_without_a_thinking_switch_get_nothing_added(micro_overrides, tmp_path):
+def test_templates_without_a_thinking_switch_get_nothing_added(micro_context, micro_overrides, tmp_path):
     ctx = micro_context(micro_overrides, tmp_path / "run")
     assert ctx.chat_kwargs == {}
 
@@ -67,7 +67,8 @@ def test_dpo_trains_on_exactly_the_context_it_samples_in(qwen3_ctx, monkeypatch)
         assert tok.decode(row["rejected_ids"]) == pair["rejected"] + "<|im_end|>\n"
 
 
-def test_sft_trains_with_a_template_that_has_no_generation_markers(micro_overrides, tmp_path, monkeypatch):
+def test_sft_trains_with_a_template_that_has_no_generation_markers(micro_context, micro_overrides, tmp_path,
+                                                                  monkeypatch):
     """Most models' templates lack TRL's {% generation %} markers; training must still cover the answer only."""
     ctx = micro_context(micro_overrides, tmp_path / "run", chat_template=CHATML_WITHOUT_MARKERS)
     trainers = capture_trainers(monkeypatch, train=True)
@@ -79,7 +80,7 @@ def test_sft_trains_with_a_template_that_has_no_generation_markers(micro_overrid
     assert (ctx.checkpoint(0) / "config.json").exists()
 
 
-def test_a_system_turn_in_the_seed_data_reaches_training(micro_overrides, tmp_path, monkeypatch):
+def test_a_system_turn_in_the_seed_data_reaches_training(micro_context, micro_overrides, tmp_path, monkeypatch):
     ctx = micro_context(with_overrides(micro_overrides), tmp_path / "run", chat_template=CHATML_WITHOUT_MARKERS)
     trainers = capture_trainers(monkeypatch)
     SFTRegime().train(ctx, plan_cycle(ctx.cfg, 0, 1), [{**RECORDS[1], "system": "Answer in one word."}])

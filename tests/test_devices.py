@@ -80,7 +80,8 @@ def test_several_gpus_shard_the_model_instead_of_copying_it(monkeypatch, gpus, e
     assert model.moved_to == (None if expect_sharded else "cuda")
 
 
-def test_auto_dtype_is_bfloat16_for_the_model_a_cycle_trains_on_a_gpu(monkeypatch, micro_overrides, tmp_path):
+def test_auto_dtype_is_bfloat16_for_the_model_a_cycle_trains_on_a_gpu(micro_context, monkeypatch, micro_overrides,
+                                                                      tmp_path):
     """model.dtype=auto through what training uses: the run's ModelSource, then the context's training model."""
     from transformers import AutoModelForCausalLM
 
@@ -112,7 +113,7 @@ def two_gpus_seen(monkeypatch):
 
 
 def test_a_cycle_with_several_gpus_and_an_unsharded_model_is_refused_before_training(two_gpus_seen, micro_overrides,
-                                                                                     tmp_path):
+                                                                                     tmp_path, micro_context):
     ctx = micro_context(micro_overrides, tmp_path / "run")
     records = [{"id": f"r{i}", "prompt": "Name a colour.", "response": "Blue."} for i in range(4)]
     with pytest.raises((RuntimeError, ValueError), match="DataParallel"):  # TRL's trainers also refuse it themselves
@@ -120,7 +121,8 @@ def test_a_cycle_with_several_gpus_and_an_unsharded_model_is_refused_before_trai
     assert not ctx.checkpoint(0).exists()
 
 
-def test_the_shared_training_path_refuses_data_parallel_for_any_trainer(two_gpus_seen, micro_overrides, tmp_path):
+def test_the_shared_training_path_refuses_data_parallel_for_any_trainer(two_gpus_seen, micro_overrides, tmp_path,
+                                                                        micro_context):
     """A trainer class without a check of its own (TRL's SFT, DPO and distillation trainers have one): RunContext.train,
     which every regime trains through, still refuses to replicate the model."""
     from datasets import Dataset

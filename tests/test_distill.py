@@ -60,7 +60,7 @@ def tied_free(weights: dict) -> dict:
 
 
 @pytest.mark.parametrize("reinit", [True, False])
-def test_distill_cycles_on_the_embedded_model(micro_overrides, monkeypatch, tmp_path, reinit):
+def test_distill_cycles_on_the_embedded_model(micro_context, micro_overrides, monkeypatch, tmp_path, reinit):
     trainers = capture_start_weights(monkeypatch)
     temperatures, real_sample = {}, HFGenerator.sample
 
@@ -146,7 +146,7 @@ def test_distill_with_lora_trains_adapters_against_model_n_minus_1(micro_overrid
 
 
 @pytest.fixture
-def student_and_teacher(tmp_path, model_cache):
+def student_and_teacher(micro_context, tmp_path, model_cache):
     """The micro model as student, and a teacher that differs from it (seeded noise on every weight)."""
     ctx = micro_context([*MICRO, f"model_cache={model_cache}"], tmp_path / "run")
     student, teacher = ctx.source.load(None, trainable=True), ctx.source.load(None)

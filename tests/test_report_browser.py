@@ -5,20 +5,20 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from ampli.report import build_report
-from browser import BrowserMissing, check_page, chromium, screenshot
+from browser import check_page, chromium_or_skip, screenshot
 from fixtures_runs import write_failed_job, write_run, write_sweep
 
 
 @pytest.fixture(scope="module")
 def browser() -> str:
-    try:
-        return chromium()
-    except BrowserMissing as err:
-        pytest.skip(str(err))
+    return chromium_or_skip()
 
 
 @pytest.mark.slow
@@ -45,3 +45,17 @@ def test_the_check_catches_a_broken_image_and_a_script_error(browser, tmp_path):
     check = check_page(browser, page)
     assert check.broken == ["plot"] and check.images == 1
     assert len(check.console) == 1 and "missing_function" in check.console[0]
+
+
+@pytest.mark.parametrize("required, returncode, outcome", [(False, 0, "1 skipped"), (True, 1, "1 error")])
+def test_the_browser_tests_skip_without_chromium_unless_they_are_required(tmp_path, required, returncode, outcome):
+    """Where chromium can be neither found nor installed (here: nothing on PATH, not even bash for the installer),
+    the browser tests skip; under AMPLI_BROWSER_TESTS=required (CI) they fail, naming why."""
+    env = {k: v for k, v in os.environ.items() if k != "AMPLI_BROWSER_TESTS"} | {"PATH": str(tmp_path)}
+    if required:
+        env["AMPLI_BROWSER_TESTS"] = "required"
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__, "-k",
+                           "catches_a_broken_image"], cwd=Path(__file__).parents[1], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == returncode and outcome in done.stdout, done.stdout[-2000:]
+    assert ("AMPLI_BROWSER_TESTS=required, but bash is needed" in done.stdout) is required

@@ -432,24 +432,40 @@ def test_a_contender_that_died_mid_takeover_is_itself_taken_over(tmp_path, caplo
 
 
 def test_contending_processes_for_a_stale_lock_exactly_one_wins(tmp_path):
+    """Six processes, each ready before any starts, try at once; the winner holds on until the losers have given up,
+    so that no slow starter on a loaded machine can come after the winner's release and win a second time."""
     dead_holder(tmp_path)
-    go = tmp_path.parent / f"{tmp_path.name}.go"
+    signals = tmp_path.parent / f"{tmp_path.name}.signals"
+    signals.mkdir()
     script = f"""
 import os, sys, time
 from pathlib import Path
 from ampli.run_lock import RunLock, RunLockConfig, RunLocked
-while not os.path.exists({str(go)!r}):
+signals = Path({str(signals)!r})
+(signals / f"ready-{{os.getpid()}}").touch()
+while not (signals / "go").exists():
     time.sleep(0.001)
 try:
     RunLock.acquire(Path({str(tmp_path)!r}), RunLockConfig())
 except RunLocked:
     sys.exit(2)
-time.sleep(3)
+while not (signals / "done").exists():
+    time.sleep(0.01)
 """
     procs = [subprocess.Popen([sys.executable, "-c", script], cwd=ROOT) for _ in range(6)]
-    time.sleep(2)  # let them all import and wait
-    go.touch()
-    codes = sorted(p.wait(timeout=60) for p in procs)
+    try:
+        deadline = time.monotonic() + 120  # a hang guard only
+        while len(list(signals.glob("ready-*"))) < len(procs) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        (signals / "go").touch()
+        while sum(p.poll() is not None for p in procs) < len(procs) - 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        (signals / "done").touch()
+        codes = sorted(p.wait(timeout=60) for p in procs)
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
     assert codes == [0] + [2] * 5
 
 

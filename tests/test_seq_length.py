@@ -41,7 +41,8 @@ def test_paper_sft_covers_its_1024_token_samples():
 
 
 @pytest.mark.parametrize("regime, records", [("sft", SFT_RECORDS), ("dpo", DPO_RECORDS), ("sdf", SDF_RECORDS)])
-def test_counted_lengths_are_the_lengths_trl_trains_on(micro_overrides, tmp_path, monkeypatch, regime, records):
+def test_counted_lengths_are_the_lengths_trl_trains_on(micro_context, micro_overrides, tmp_path, monkeypatch, regime,
+                                                       records):
     """n_truncated is only honest if ampli counts tokens exactly as TRL tokenizes each example."""
     ctx = micro_context(with_overrides(micro_overrides, f"regime={regime}"), tmp_path / "run",
                         chat_template=qwen3_template())
@@ -113,7 +114,7 @@ def test_a_cycle_trains_at_its_longest_example_or_says_how_many_an_explicit_leng
         "cycle 3: 2 of 4 training examples are longer than regime.max_length=12 and are cut (the longest has 20 tokens)"]
 
 
-def test_a_length_that_holds_every_sample_but_not_the_longest_seed_is_refused(micro_overrides, tmp_path):
+def test_a_length_that_holds_every_sample_but_not_the_longest_seed_is_refused(micro_context, micro_overrides, tmp_path):
     """On micro the seed set's longest example is longer than any prompt + model.max_new_tokens: a max_length
     between the two would cut cycle 0's training data."""
     bound = get_regime("sft").length_bound(micro_context(micro_overrides, tmp_path / "probe"))

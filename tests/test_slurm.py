@@ -21,6 +21,9 @@ from ampli.traits import load_trait
 from tests.conftest import find_run
 from slurm_fixtures import ROOT, SlurmCluster, slurm_cluster  # noqa: F401  (session fixture)
 
+# One cluster per test process: under pytest-xdist (make test) all of this file's tests go to one worker.
+pytestmark = pytest.mark.xdist_group("slurm")
+
 # The smallest real run; cpus/mem kept small so two array tasks share the 2-CPU test node.
 SMALL = [
     "model=micro", "loop.cycles=1", "loop.prompts_per_cycle=8", "loop.seed_examples=16", "loop.eval_samples=1",

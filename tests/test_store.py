@@ -22,6 +22,7 @@ def test_manifest_survives_reopening(tmp_path):
     again = RunStore(tmp_path / "run", "abc")
     assert again.is_done("base/eval") and not again.is_done("cycle_000/train")
     assert again.manifest["completed"] == ["base/eval"]
+    again.close()
 
 
 def test_a_different_config_never_reuses_or_deletes_a_run(tmp_path):
@@ -139,6 +140,7 @@ def test_a_resume_removes_what_a_killed_process_left_and_nothing_else(tmp_path):
         (directory / "sub" / "weights").write_text("x")
     store.remove_partial_writes()
     assert [p for p in left if p.exists()] == [] and all(p.exists() for p in kept)
+    store.close()
 
 
 def test_a_stage_marked_undone_is_computed_again_by_the_next_process_and_the_others_stay_done(tmp_path):

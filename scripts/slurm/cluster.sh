@@ -55,8 +55,10 @@ ensure_packages() {
   command -v apt-get >/dev/null || die "missing ${missing[*]} and no apt-get to install slurm-wlm munge" 3
   log "installing slurm-wlm munge with apt-get (missing: ${missing[*]})"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -qq slurm-wlm munge >/dev/null 2>&1 \
-    || { apt-get update -qq >/dev/null && apt-get install -y -qq slurm-wlm munge >/dev/null; } \
+  # Wait up to 10 minutes for an apt-get that holds dpkg's lock (the browser tests' installer, say) rather than fail.
+  local apt=(apt-get -o DPkg::Lock::Timeout=600)
+  "${apt[@]}" install -y -qq slurm-wlm munge >/dev/null 2>&1 \
+    || { "${apt[@]}" update -qq >/dev/null && "${apt[@]}" install -y -qq slurm-wlm munge >/dev/null; } \
     || die "apt-get install slurm-wlm munge failed" 3
 }
 
