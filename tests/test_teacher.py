@@ -190,12 +190,17 @@ def test_cli_errors_name_the_bad_value_and_the_options(monkeypatch, tmp_path: Pa
     assert not (tmp_path / "seeds").exists()
 
 
-def test_hf_teacher_on_a_local_model(tmp_path: Path):
+def local_hf_teacher(tmp_path: Path, max_tokens: int):
+    """An HF teacher on a tiny local model, and its tokenizer."""
     tokenizer = tiny_tokenizer()
     tiny_model(len(tokenizer)).save_pretrained(tmp_path / "lm")
     tokenizer.save_pretrained(tmp_path / "lm")
-    teacher = build_teacher(TeacherConfig(backend="hf", model=str(tmp_path / "lm"), api_key_env=None, max_tokens=5,
-                                          batch_size=2, device="cpu"))
+    return build_teacher(TeacherConfig(backend="hf", model=str(tmp_path / "lm"), api_key_env=None,
+                                       max_tokens=max_tokens, batch_size=2, device="cpu")), tokenizer
+
+
+def test_hf_teacher_on_a_local_model(tmp_path: Path):
+    teacher, tokenizer = local_hf_teacher(tmp_path, max_tokens=5)
     prompts = ["how are you", "rate this", "is this calm"]
     path = write_seed_set(TRAIT, prompts, teacher, tmp_path / "out")
     report = json.loads(path.with_suffix(".report.json").read_text())
@@ -297,11 +302,7 @@ def test_chat_template_kwargs_are_refused_for_claude():
 
 
 def test_the_hf_teacher_refuses_answers_cut_at_max_tokens_as_the_api_teachers_do(tmp_path: Path):
-    tokenizer = tiny_tokenizer()
-    tiny_model(len(tokenizer)).save_pretrained(tmp_path / "lm")
-    tokenizer.save_pretrained(tmp_path / "lm")
-    teacher = build_teacher(TeacherConfig(backend="hf", model=str(tmp_path / "lm"), api_key_env=None, max_tokens=4,
-                                          batch_size=2, device="cpu"))
+    teacher, tokenizer = local_hf_teacher(tmp_path, max_tokens=4)
     eos = tokenizer.eos_token_id
 
     def steer(eos_logit: float):
