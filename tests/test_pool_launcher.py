@@ -42,6 +42,7 @@ def test_kill_9_of_one_job_leaves_the_other_to_finish(micro_overrides):
             sweep.kill()
             sweep.communicate()
     assert sweep.returncode != 0  # the sweep ends in the dead job's error, as for any failed job
+    assert "Traceback" not in output  # in its one line, not a traceback of the launcher
     death = [line for line in output.splitlines() if line.startswith("ampli: job #")]
     assert len(death) == 1 and "trait=bliss" in death[0], output[-3000:]
     assert death[0].endswith("killed by signal 9 (SIGKILL); the other jobs go on")

@@ -19,6 +19,7 @@ import cloudpickle
 from hydra.core.config_store import ConfigStore
 from hydra.core.singleton import Singleton
 from hydra.core.utils import JobReturn, JobStatus, configure_log, filter_overrides, setup_globals
+from hydra.errors import CompactHydraException
 from hydra.types import HydraContext, TaskFunction
 from hydra_plugins.hydra_joblib_launcher._core import execute_job
 from hydra_plugins.hydra_joblib_launcher.joblib_launcher import JoblibLauncher
@@ -28,8 +29,9 @@ from omegaconf import DictConfig, open_dict
 log = logging.getLogger(__name__)
 
 
-class JobDied(RuntimeError):
-    """A job's process ended without a result (killed by a signal, or exited in the middle of the job)."""
+class JobDied(CompactHydraException):
+    """A job's process ended without a result (killed by a signal, or exited in the middle of the job). Compact:
+    the sweep ends in its one line, as in a job's user error, not in a traceback of this launcher."""
 
 
 def how_it_died(exitcode: int | None) -> str:
@@ -82,7 +84,9 @@ def isolated_job(idx: int, overrides: Sequence[str], hydra_context: HydraContext
         record_death(hydra_context, config, idx, overrides, how)
     except Exception as err:  # noqa: BLE001 (the other jobs must go on whatever happens to this note)
         print(f"ampli: (job #{idx}'s log does not say so: {type(err).__name__}: {err})", file=sys.stderr, flush=True)
-    return JobReturn(overrides=list(overrides), status=JobStatus.FAILED, _return_value=JobDied(message))
+    # the sweep's end repeats only why (Hydra prints the job's overrides above it)
+    return JobReturn(overrides=list(overrides), status=JobStatus.FAILED,
+                     _return_value=JobDied(f"the job's process was {how}"))
 
 
 class AmpliPoolLauncher(JoblibLauncher):
