@@ -125,6 +125,14 @@ class Run:
         self.store = RunStore(root, config_fingerprint, self.cfg.run_lock, shared_key=self.shared_key,
                               earlier_fingerprints=(earlier,))
         weakref.finalize(self, self.store.close)  # the run lock goes when this run does, even if never run()
+        try:
+            self._open(cfg, root, runtime, local)
+        except BaseException:
+            self.store.close()  # a run that cannot start lets go of its directory at once
+            raise
+
+    def _open(self, cfg: DictConfig, root: Path, runtime: dict, local) -> None:
+        """What a run sets up once it holds its directory: the backend, the probe, its config and runtime files."""
         self.ctx.store = self.store
         self.regime, self.ctx.generator = build_backend(self.cfg, self.ctx, self.regime, local)
         self.probe = (PersonaProbe(self.cfg.probe, self.ctx, self.regime, self.stage, self.judge_items)

@@ -144,19 +144,18 @@ def test_a_full_disk_at_the_end_of_a_batch_names_the_cache_file_and_keeps_the_sc
 
 
 def test_the_runs_of_a_sweep_reuse_each_others_scores(micro_overrides, server, tmp_path):
-    """Two runs that differ only in what a continual cycle 1 does (its learning rate) score the same base model and
-    cycle 0 answers: the second run computes those stages (it is not the first run's reinit twin, which would adopt
-    them, see test_shared_stages.py) but pays only for its cycle 1."""
-    overrides = with_overrides(micro_overrides, *judge_overrides(server, KEY_ENV), "reinit=false")
+    """Two runs that differ in their seed set's size score the same base model answers and the seed rows they share:
+    the second run computes those stages (it is not the first run's twin, which would adopt them, see
+    test_shared_stages.py) but pays only for what is new to the cache."""
+    overrides = with_overrides(micro_overrides, *judge_overrides(server, KEY_ENV), "loop.cycles=1")
     Run(compose_config(overrides)).run()
     paid_by_first = server.requests
-    second = Run(compose_config(with_overrides(overrides, "regime.continual_learning_rate=5e-5",
-                                               "run_name=slower-continual"))).run()
+    second = Run(compose_config(with_overrides(overrides, "loop.seed_examples=24", "run_name=more-seeds"))).run()
     run_dir = tmp_path / "outputs" / "runs" / second["run_name"]
     usage = {f"{p.parent.name}/{step}": u for p in sorted(run_dir.glob("*/stats.json"))
              for step, u in read_json(p)["judge_usage"].items()}
-    for stage in ("base/eval", "cycle_000/judge", "cycle_000/eval"):
-        assert usage[stage]["requests"] == 0 and usage[stage]["cache_hits"] > 0, (stage, usage[stage])
-    assert usage["cycle_001/eval"]["requests"] > 0
+    assert usage["base/eval"]["requests"] == 0 and usage["base/eval"]["cache_hits"] > 0
+    seeds = usage["cycle_000/judge"]  # the first 16 seed rows were judged by the first run, 8 are new
+    assert seeds["cache_hits"] == 16 * 2 and seeds["requests"] == 8 * 2  # two rubrics an item
     assert server.requests == paid_by_first + sum(u["requests"] for u in usage.values())
     assert server.asked_more_than_once() == []

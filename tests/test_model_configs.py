@@ -63,6 +63,8 @@ def test_slurm_asks_for_enough_gpus_on_one_node_and_vllm_uses_them_all(name, mon
     generator = object.__new__(VLLMGenerator)  # only the engine settings are read: no engine, no tokenizer
     generator.cfg, generator.source = GenerationConfig(name="vllm", backend="vllm"), source
     generator.max_model_len, generator.prompt_logprobs = 2048, True
+    generator._tensor_parallel = None  # as __init__ leaves it: sized at the first engine start
+    monkeypatch.setattr("ampli.generation.vllm_engine.attention_heads", lambda path: 64)  # divides 1, 2, 4 and 8
     settings = generator._settings("/weights")
     assert settings["tensor_parallel_size"] == gpus
     assert ("limit_mm_per_prompt" in settings) == text_only

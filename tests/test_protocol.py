@@ -184,7 +184,10 @@ def test_cycle0_batch_size_and_a_linear_schedule_that_restarts_each_cycle(micro_
     first, later = (read_json(run_dir / f"cycle_{c:03d}" / "train.json") for c in (0, 1))
     assert (first["batch_size"], first["train_steps"]) == (2, 8)  # 16 seeds in batches of 2
     assert later["batch_size"] == 4
-    assert first["final_learning_rate"] == later["final_learning_rate"] == 0.0
+    # each cycle's linear decay runs its whole course: its last step is taken at lr / steps (the next would be 0)
+    assert first["final_learning_rate"] == pytest.approx(1e-4 / first["train_steps"])
+    assert first["plan"]["learning_rates"][0] == later["plan"]["learning_rates"][0] == pytest.approx(1e-4)
+    assert later["final_learning_rate"] == pytest.approx(1e-4 / later["train_steps"])
 
 
 def test_constant_schedule_keeps_the_learning_rate(micro_overrides):
