@@ -216,9 +216,14 @@ def main(overrides: list[str]) -> dict:
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "targets": {"batched_speedup": BATCHED_TARGET, "overhead_share": OVERHEAD_TARGET},
         }
-    print(report(results))
-    write_json(RESULTS, results)
-    print(f"\nwritten to {RESULTS.relative_to(ROOT)}")
+    return publish(results, report(results), RESULTS)
+
+
+def publish(results: dict, text: str, path: Path) -> dict:
+    """Print a bench's report and keep its numbers in outputs/bench/ (every bench does both)."""
+    print(text)
+    write_json(path, results)
+    print(f"\nwritten to {path.relative_to(ROOT)}")
     return results
 
 

@@ -19,10 +19,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.cycle import TimedRun, config  # noqa: E402
+from bench.cycle import TimedRun, config, publish  # noqa: E402
 from ampli.models import ModelSource  # noqa: E402
 from ampli.probe import stages as probe_stages  # noqa: E402
-from ampli.store import write_json  # noqa: E402
 
 RESULTS = ROOT / "outputs" / "bench" / "probe.json"
 SHARE_TARGET = 0.10
@@ -85,10 +84,7 @@ def report(r: dict) -> str:
 
 def main(overrides: list[str]) -> dict:
     results = measure(overrides)
-    print(report(results))
-    write_json(RESULTS, results)
-    print(f"\nwritten to {RESULTS.relative_to(ROOT)}")
-    return results
+    return publish(results, report(results), RESULTS)
 
 
 if __name__ == "__main__":
