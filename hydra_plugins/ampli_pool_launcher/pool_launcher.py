@@ -95,7 +95,9 @@ class AmpliPoolLauncher(JoblibLauncher):
         assert self.config is not None and self.task_function is not None and self.hydra_context is not None
         configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
         Path(str(self.config.hydra.sweep.dir)).mkdir(parents=True, exist_ok=True)
-        log.info("Launching %d jobs side by side (at most %s at once)", len(job_overrides), self.joblib["n_jobs"])
+        n_jobs = self.joblib["n_jobs"]  # joblib's -1: one job per core
+        log.info("Launching %d jobs side by side (at most %s at once)", len(job_overrides),
+                 "one per core" if n_jobs == -1 else n_jobs)
         for idx, overrides in enumerate(job_overrides):
             log.info("\t#%d : %s", initial_job_idx + idx, " ".join(filter_overrides(overrides)))
         state = Singleton.get_state()
