@@ -35,6 +35,12 @@ def starts_from_base(cfg: AmpliConfig, cycle: int) -> bool:
     return cfg.reinit or cycle == 0 or cycle in cfg.regime.restart_from_base_cycles
 
 
+def start_model(cfg: AmpliConfig, cycle: int) -> int:
+    """The model cycle n starts from (BASE: the original weights), which is also a continual DPO cycle's reference and
+    whose samples a distillation cycle's student draws first."""
+    return BASE if starts_from_base(cfg, cycle) else cycle - 1
+
+
 def scheduler_settings(cfg: AmpliConfig) -> tuple[str, dict]:
     """transformers' scheduler name and its extra arguments: regime.lr_scheduler, or a cosine that ends at
     lr_min_ratio x the learning rate (cosine_with_min_lr, the authors' DPO)."""
@@ -110,8 +116,8 @@ class TrainingPlan:
 def plan_cycle(cfg: AmpliConfig, cycle: int, examples: int) -> TrainingPlan:
     """The plan of cycle `cycle` over `examples` training records."""
     regime = cfg.regime
-    from_base = starts_from_base(cfg, cycle)
-    start = BASE if from_base else cycle - 1
+    start = start_model(cfg, cycle)
+    from_base = start == BASE
     loss = {"sft": "completion", "sdf": "document", "dpo": "dpo", "distill": "distill"}[regime.name]
     if loss == "distill" and cycle == 0:
         loss = "completion"  # distill's cycle 0 is SFT on the seed set
@@ -130,7 +136,7 @@ def plan_cycle(cfg: AmpliConfig, cycle: int, examples: int) -> TrainingPlan:
         adam={"beta1": ADAM_BETA1, "beta2": regime.adam_beta2, "eps": regime.adam_eps,
               "weight_decay": regime.weight_decay, "max_grad_norm": regime.max_grad_norm},
         max_length=regime.max_length, allow_truncation=regime.allow_truncation,
-        reference=(BASE if from_base else cycle - 1) if loss == "dpo" else None,
+        reference=start if loss == "dpo" else None,
         teacher=cycle - 1 if loss == "distill" else None,
         kl_estimator=regime.kl_estimator if loss == "distill" else None,
         lora=adapter,

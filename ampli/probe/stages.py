@@ -24,6 +24,7 @@ from ampli.probe.config import ProbeConfig, ProbeError
 from ampli.probe.vector import PersonaVector, extract
 from ampli.regimes.base import Regime, RunContext
 from ampli.store import read_json, write_json
+from ampli.training_plan import start_model
 
 log = logging.getLogger("ampli")
 
@@ -130,7 +131,7 @@ class PersonaProbe:
                 items, min(self.cfg.predicted_samples, len(items)))
             chat = all(p.chat for p in self.regime.eval_prompts(self.ctx))
             texts = [self.ctx.chat_prompt(i.prompt, s) if chat else i.prompt for i, s in items]
-            start = -1 if self.ctx.from_base(cycle) else cycle - 1
+            start = start_model(self.ctx.cfg, cycle)
             own = self.ctx.sample(start, texts, seed=self.ctx.cycle_seed(cycle, salt=19), chat=chat,
                                   desc=f"cycle {cycle} probe")
             with self.model(start) as model:

@@ -20,7 +20,7 @@ from ampli.models import ModelSource
 from ampli.seq_length import LengthBound, cycle_lengths
 from ampli.store import RunStore
 from ampli.training import refuse_data_parallel, run_trainer, show_progress, trainer_kwargs
-from ampli.training_plan import TrainingPlan, model_label, starts_from_base
+from ampli.training_plan import TrainingPlan, model_label
 
 
 # An answer decoded to text and tokenized again (the perplexity pass) can take a few more tokens than were sampled.
@@ -53,9 +53,6 @@ class RunContext:
     def model_after(self, cycle: int, trainable: bool = False):
         """Model n: the base model for n < 0 (no training yet), otherwise cycle n's checkpoint."""
         return self.source.load(None if cycle < 0 else self.checkpoint(cycle), trainable=trainable)
-
-    def from_base(self, cycle: int) -> bool:
-        return starts_from_base(self.cfg, cycle)
 
     def train(self, plan: TrainingPlan, trainer_cls, config_cls, dataset, lengths: list[int],
               config: dict | None = None, **trainer_extra):

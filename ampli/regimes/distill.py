@@ -26,17 +26,11 @@ from transformers import TrainerCallback
 
 from ampli.generation.batched import prompt_ids
 from ampli.regimes.base import RunContext
-from ampli.training_plan import BASE, PlanNotFollowed, TrainingPlan, model_label
 from ampli.regimes.sampled_kl import KLDistillationConfig, KLDistillationTrainer
 from ampli.regimes.sft import SFTRegime, prompt_turns
+from ampli.training_plan import PlanNotFollowed, TrainingPlan, model_label, start_model
 
 KL_PROBE_SEQUENCES = 32  # records whose (prompt, sample) measure the KL to the teacher before and after a cycle
-
-
-def student_start(cycle: int, from_base: bool) -> int:
-    """The model whose samples a distillation cycle's records are: the student's start, the base model under reinit
-    (or a restart), else model n-1 (the cycle's plan trains from the same model)."""
-    return BASE if from_base else cycle - 1
 
 
 @torch.no_grad()
@@ -90,7 +84,7 @@ class DistillRegime(SFTRegime):
     def records(self, ctx: RunContext, cycle: int) -> list[dict]:
         if cycle == 0:
             return self.seed_records(ctx)
-        questions, start = self.questions(ctx, cycle), student_start(cycle, ctx.from_base(cycle))
+        questions, start = self.questions(ctx, cycle), start_model(ctx.cfg, cycle)  # the student's start
         answers = ctx.sample(start, [ctx.chat_prompt(q) for q in questions], n=ctx.cfg.regime.group_size,
                              seed=ctx.cycle_seed(cycle), temperature=ctx.cfg.regime.temperature,
                              desc=f"cycle {cycle} student samples")
