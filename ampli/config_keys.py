@@ -16,6 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from ampli.config import AmpliConfig, ConfigError
 from ampli.key_table import KEYS, PLACE, affects_results, is_read, row, schema_default
+from ampli.run_identity import value_text
 
 
 def did_you_mean(word: str, options: Sequence[str]) -> str:
@@ -92,17 +93,13 @@ def unread_keys(cfg: DictConfig, overrides: Sequence[str]) -> tuple[list[str], l
             continue
         group = found.path.split(".")[0]
         settings = sorted({path for alt in found.when for path in alt})
-        here = ", ".join(f"{path}={_shown(OmegaConf.select(cfg, path, default=None))}" for path in settings)
+        here = ", ".join(f"{path}={value_text(_plain(OmegaConf.select(cfg, path, default=None)))}" for path in settings)
         read_here = [k.path for k in KEYS if k.path.startswith(f"{group}.") and is_read(k, cfg)]
         message = (f"{override.input_line} is not read with {here}: {found.path} is read only when "
                    f"{found.condition_text()}; the {group} keys read here: {', '.join(read_here)}")
         (warnings if _plain(OmegaConf.select(cfg, key, default=None)) == schema_default(key) else errors).append(
             message)
     return errors, warnings
-
-
-def _shown(value) -> str:
-    return "null" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def check_read_keys(cfg: DictConfig, overrides: Sequence[str]) -> list[str]:
