@@ -191,6 +191,9 @@ def test_library_deprecation_noise_stays_off_the_console():
 
     model = LlamaForCausalLM(LlamaConfig(vocab_size=16, hidden_size=8, num_hidden_layers=1, num_attention_heads=1,
                                          num_key_value_heads=1, intermediate_size=8))
+    # As any earlier run's console.setup leaves it: first called inside catch_warnings, captureWarnings would replace
+    # the recorder itself, and the test's outcome would hang on which tests ran before it.
+    logging.captureWarnings(True)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         assert model.is_gradient_checkpointing is False
