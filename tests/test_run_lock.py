@@ -182,22 +182,31 @@ def test_a_contender_on_another_host_that_died_mid_takeover_is_taken_over_once_s
 
 
 def test_a_holder_on_another_host_is_taken_over_only_after_its_heartbeat_stops(tmp_path, monkeypatch, caplog):
+    """The heartbeat's age is set on the lock file (its mtime) rather than waited for, so a busy machine that delays
+    the holder's touches by seconds cannot turn either answer around."""
     caplog.set_level(logging.WARNING, logger="ampli")
-    cfg = RunLockConfig(heartbeat_s=0.1, stale_after_s=2.0)
+    cfg = RunLockConfig(heartbeat_s=0.1, stale_after_s=60.0)
+    lock_file = tmp_path / LOCK_FILE
     holder = hold(tmp_path, cfg)
     monkeypatch.setattr(run_lock, "this_host", lambda: "login-node")  # from here on we look from another host
     try:
-        time.sleep(1.5 * cfg.stale_after_s)  # older than the limit, but the heartbeat keeps the lock fresh
-        with pytest.raises(RunLocked, match=r"last heartbeat [01] s ago.*after run_lock.stale_after_s=2 s"):
+        long_ago = time.time() - 10 * cfg.stale_after_s
+        os.utime(lock_file, (long_ago, long_ago))  # as if the lock were old: only a new heartbeat keeps it fresh
+        deadline = time.monotonic() + 120  # a hang guard, not a threshold
+        while lock_file.stat().st_mtime <= long_ago + 1:
+            assert time.monotonic() < deadline, "the holder never touched its lock"
+            time.sleep(0.05)
+        with pytest.raises(RunLocked, match=r"last heartbeat \d+ s ago.*after run_lock.stale_after_s=60 s"):
             RunLock.acquire(tmp_path, cfg)
     finally:
         holder.kill()
         holder.wait()
     with pytest.raises(RunLocked):  # dead, but another host cannot know that before the limit
         RunLock.acquire(tmp_path, cfg)
-    time.sleep(cfg.stale_after_s + 0.2)
+    silent_since = time.time() - cfg.stale_after_s - 5
+    os.utime(lock_file, (silent_since, silent_since))  # its last heartbeat is now older than the limit
     RunLock.acquire(tmp_path, cfg).release()
-    assert re.search(r"took over the run lock .* no heartbeat for \d s \(run_lock.stale_after_s=2\)", caplog.text)
+    assert re.search(r"took over the run lock .* no heartbeat for 6\d s \(run_lock.stale_after_s=60\)", caplog.text)
 
 
 def test_a_requeued_slurm_job_takes_over_its_earlier_run_at_once(tmp_path, slurm_env, caplog):
