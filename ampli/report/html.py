@@ -17,7 +17,8 @@ from typing import Any
 import pandas as pd
 
 from ampli.report.failed_jobs import FailedJob
-from ampli.report.paper_table import COLUMNS, HEADERS, PENDING_NOTE, TEXT_COLUMNS, formatted_cells
+from ampli.report.paper_table import (COLUMNS, HEADERS, PENDING_NOTE, SEED_NOTE, SEED_TITLE, TEXT_COLUMNS, TWIN_NOTE,
+                                      TWIN_TITLE, formatted_cells, seed_cells, twin_cells)
 from ampli.report.plots import REINIT_LABELS
 from ampli.report.samples import Sample
 from ampli.report.table import CONFIG_COLUMNS, swept_settings
@@ -113,9 +114,19 @@ def lexicon_html(verdicts: pd.DataFrame) -> str:
             "judge's scores.</p>")
 
 
-def paper_html(paper_tables: Mapping[str, pd.DataFrame]) -> str:
+def _statistics_table(title: str, note: str, cells: tuple[list[str], list[list[str]]], key_column: str) -> str:
+    header, rows = cells
+    left = range(header.index(key_column) + 1)
+    shown = [[cell or MISSING for cell in row] for row in rows]
+    return (f"<h3>{html.escape(title[0].upper() + title[1:])}</h3>\n"
+            f'<div class="wide">{table_html(header, shown, left)}</div>\n<p class="note">{html.escape(note)}.</p>')
+
+
+def paper_html(paper_tables: Mapping[str, pd.DataFrame], seeds: pd.DataFrame | None = None,
+               twins: pd.DataFrame | None = None) -> str:
     """The paper's table, its numbers signed and rounded as the paper prints them: over every seed first, then (when
-    there are several) one per seed, collapsed."""
+    there are several) one per seed, collapsed; then the statistics over seeds (ampli.report.paper_table.seed_table
+    and twin_table), where there are any."""
     intro = (f"<p>Per model, regime and reinit: runs amplified ({html.escape(PRIMARY.describe())}; "
              f"{html.escape(PENDING_NOTE)}), and the mean over runs of each run's change of trait and coherence from "
              "cycle 0 to its last scored cycle.</p>")
@@ -123,6 +134,10 @@ def paper_html(paper_tables: Mapping[str, pd.DataFrame]) -> str:
     if len(tables) > 1:  # paper_tables puts the pooled table last
         tables = [tables[-1], "<details><summary>The same table for each seed</summary>\n"
                   + "\n".join(tables[:-1]) + "\n</details>"]
+    if twins is not None and not twins.empty:
+        tables.append(_statistics_table(TWIN_TITLE, TWIN_NOTE, twin_cells(twins), "measure"))
+    if seeds is not None and not seeds.empty:
+        tables.append(_statistics_table(SEED_TITLE, SEED_NOTE, seed_cells(seeds), "trait"))
     return section("paper-table", "The paper's table", intro + "\n".join(tables))
 
 
