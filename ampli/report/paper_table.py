@@ -31,6 +31,7 @@ from ampli.verdict import PRIMARY, first_last, run_verdict, tally
 COLUMNS = ("model", "regime", "runs", "amplified", "d_trait", "d_coherence", "trait_c0", "trait_last", "coherence_last",
            "amplified_traits", "not_completed")
 TEXT_COLUMNS = ("model", "regime", "runs", "amplified_traits")
+ALL_TRAITS = "all traits"  # seed_table's row over every trait of a configuration
 PENDING_NOTE = ("k/N: k amplified of the N runs with a verdict; (+p pending): p runs without one yet (fewer cycles "
                 "than the rule needs, or still running); replications (ampli replicate) are left out")
 HEADERS = {
@@ -109,14 +110,13 @@ def seed_table(runs: Sequence[Mapping[str, Any]], swept: Sequence[str] = ()) -> 
     measures = [m for m in MEASURES if m not in PERSONA_MEASURES or probed(runs)]
     rows = []
     for key, reinit, group in configurations(runs, swept):
-        counted = settled(group)
         for trait in [ALL_TRAITS, *sorted({run["trait"] for run in group})]:
-            of_trait = [run for run in counted if trait in (ALL_TRAITS, run["trait"])]
-            pending = sum(run["trait"] == trait or trait == ALL_TRAITS for run in group) - len(of_trait)
+            members = [run for run in group if trait in (ALL_TRAITS, run["trait"])]
+            counted = settled(members)
             row = {**key, "runs": reinit_label(reinit), "trait": trait}
             for measure in measures:
-                row |= over_seeds(of_trait, measure)
-            rows.append(row | {"pending": pending})
+                row |= over_seeds(counted, measure)
+            rows.append(row | {"pending": len(members) - len(counted)})
     columns = ["model", "regime", "runs", *swept, "trait",
                *(f"{m}{suffix}" for m in measures for suffix in ("", "_ci95", "_n")), "pending"]
     return pd.DataFrame(rows, columns=columns)
@@ -167,7 +167,6 @@ def formatted_cells(frame: pd.DataFrame) -> list[list[str]]:
     return [[_cell(column, value) for column, value in record.items()] for record in frame.to_dict("records")]
 
 
-ALL_TRAITS = "all traits"
 DIGITS = {"d_trait": 1, "d_projection": 3}  # projections are in the model's activation units, often below 1
 SEED_NOTE = ("Δ (95% CI): each run's last scored cycle minus its cycle 0; a seed's value is the mean over its runs "
              "(its traits), a row's the mean over seeds ± the half-width of the 95% Student t interval of those "
