@@ -113,7 +113,8 @@ def test_change_over_seeds_averages_traits_within_a_seed_then_takes_a_t_interval
     assert pooled["d_projection"] == pytest.approx(0.03)
     lucky = table.loc[("continual", "lucky")]
     assert lucky["d_trait"] == pytest.approx(statistics.fmean([2.0, 3.0, 8.0]))
-    assert lucky["d_trait_ci95"] == pytest.approx(T_975_DF2 * statistics.stdev([2.0, 3.0, 8.0]) / math.sqrt(3), rel=1e-6)
+    half = T_975_DF2 * statistics.stdev([2.0, 3.0, 8.0]) / math.sqrt(3)
+    assert lucky["d_trait_ci95"] == pytest.approx(half, rel=1e-6)
     assert table.loc[("reinit", "bliss"), "d_trait"] == pytest.approx(-1.0)
     assert table.loc[("reinit", "bliss"), "d_trait_ci95"] == pytest.approx(0.0)  # every seed -1
     one_seed = seed_table(twins("bliss", 0, 5.0, 1.0)).set_index(["runs", "trait"])
@@ -205,3 +206,4 @@ def test_the_command_over_real_probed_runs_prints_writes_and_renders_the_contras
     section = page[page.index('<section id="paper-table">'): page.index('<section id="attention">')]
     assert "Continual − reinit, paired by trait and seed" in section
     assert f"{change['projection'][0]:+.3f}" in section and "sign-flip" in section
+    assert section.count('<td class="text pooled">all traits</td>') == 2  # each configuration's row over its traits

@@ -77,14 +77,16 @@ def configurations(runs: Sequence[Mapping[str, Any]], swept: Sequence[str] = ()
                    ) -> list[tuple[dict[str, Any], bool, list[Mapping[str, Any]]]]:
     """(model, regime and the swept settings' values; reinit; the runs) per configuration that has runs, in the
     table's order: model, the paper's regimes, reinit before continual, the settings' values."""
+    def settings_of(run: Mapping[str, Any]) -> tuple:
+        return tuple(run.get("swept", {}).get(c) for c in swept)
+
     found = []
-    settings = sorted({tuple(run.get("swept", {}).get(c) for c in swept) for run in runs}, key=settings_order)
     for model in sorted({run["model"] for run in runs}):
         for regime in regime_order({run["regime"] for run in runs}):
             for reinit in (True, False):
-                for values in settings:
+                for values in sorted({settings_of(run) for run in runs}, key=settings_order):
                     group = [run for run in runs if run["model"] == model and run["regime"] == regime
-                             and run["reinit"] == reinit and tuple(run.get("swept", {}).get(c) for c in swept) == values]
+                             and run["reinit"] == reinit and settings_of(run) == values]
                     if group:
                         found.append(({"model": model, "regime": regime, **dict(zip(swept, values))}, reinit, group))
     return found
