@@ -25,6 +25,7 @@ from ampli.config import REGIMES
 from ampli.report.files import atomic_write_bytes, write_frame
 from ampli.report.paper_stats import MEASURES, PERSONA_MEASURES, over_seeds, probed, settled, twin_contrast
 from ampli.report.runs import ReportError, add_swept_settings, find_run_dirs, load_run
+from ampli.report.sign_flip import DRAWS, EXACT_MAX_PAIRS
 from ampli.report.table import settings_order
 from ampli.verdict import PRIMARY, first_last, run_verdict, tally
 
@@ -176,9 +177,9 @@ SEED_NOTE = ("Δ (95% CI): each run's last scored cycle minus its cycle 0; a see
              "are left out")
 TWIN_NOTE = ("continual − reinit: per twin pair (same trait and seed, sharing cycle 0), the continual run's change "
              "from cycle 0 minus the reinit run's; the mean over pairs, its 95% interval and the two-sided p of the "
-             "paired sign-flip permutation test (exact up to 20 pairs, 50,000 random sign patterns beyond; the "
-             "interval is the shifts the test keeps, none under 6 pairs); unpaired: runs whose twin is pending or "
-             "missing")
+             f"paired sign-flip permutation test (exact up to {EXACT_MAX_PAIRS} pairs, {DRAWS:,} random sign "
+             "patterns beyond; the interval is the shifts the test keeps, none under 6 pairs); unpaired: runs whose "
+             "twin is pending or missing")
 
 
 def _missing(value: Any) -> bool:
