@@ -68,7 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "re-run every flagged (amplified) run with other seeds, through the launcher it was run with")
     _add_delegated(subparsers, "paper-table", "ampli.report.paper_table",
                    "the paper's table: per regime x reinit, runs amplified (k/N) and the mean change of trait and "
-                   "coherence")
+                   "coherence; over seeds, the change of trait and persona projection with intervals, and continual "
+                   "minus reinit over twin pairs with a sign-flip test")
     return parser
 
 

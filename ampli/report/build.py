@@ -12,7 +12,7 @@ from ampli.report.files import atomic_write_bytes, write_frame
 from ampli.report.failed_jobs import FailedJob, failed_jobs
 from ampli.report.html import (attention_html, configuration_html, figures_html, full_tables_html, lexicon_html,
                                paper_html, render_html, samples_html, setup_html)
-from ampli.report.paper_table import paper_tables
+from ampli.report.paper_table import paper_tables, seed_table, twin_table
 from ampli.report.persona import persona_figures
 from ampli.report.plots import (REINIT_LABELS, SHARE_LIMITS, THRESHOLD, pdf_bytes, plot_regime_grid, plot_tradeoff,
                                 plot_vs_cycle, png_bytes)
@@ -84,7 +84,7 @@ def report_page(path: Path, runs: list[dict], swept: list[str], verdicts: pd.Dat
     sections = [
         setup_html(run_setup(runs), str(path.resolve())),
         lexicon_html(verdicts),
-        paper_html(paper_tables(runs, swept)),
+        paper_html(paper_tables(runs, swept), seed_table(runs, swept), twin_table(runs, swept)),
         replications,
         attention_html(failed, verdicts),
         configuration_html(configurations),

@@ -17,7 +17,8 @@ from typing import Any
 import pandas as pd
 
 from ampli.report.failed_jobs import FailedJob
-from ampli.report.paper_table import COLUMNS, HEADERS, PENDING_NOTE, TEXT_COLUMNS, formatted_cells
+from ampli.report.paper_table import (ALL_TRAITS, COLUMNS, HEADERS, PENDING_NOTE, SEED_NOTE, SEED_TITLE,
+                                      TEXT_COLUMNS, TWIN_NOTE, TWIN_TITLE, formatted_cells, seed_cells, twin_cells)
 from ampli.report.plots import REINIT_LABELS
 from ampli.report.samples import Sample
 from ampli.report.table import CONFIG_COLUMNS, swept_settings
@@ -32,6 +33,7 @@ th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; verti
 th { background: #f3f3f3; }
 td.text, th.text { text-align: left; }
 td.yes { background: #d8f0d8; } td.no { background: #f6dada; } td.pending { color: #777; }
+td.pooled { font-weight: 600; }
 dl.setup { display: grid; grid-template-columns: max-content auto; gap: 0.2em 1.2em; }
 dl.setup dt { font-weight: 600; } dl.setup dd { margin: 0; }
 figure { margin: 0 0 2em 0; } figcaption { color: #444; font-size: 0.92em; margin-bottom: 0.4em; }
@@ -113,9 +115,22 @@ def lexicon_html(verdicts: pd.DataFrame) -> str:
             "judge's scores.</p>")
 
 
-def paper_html(paper_tables: Mapping[str, pd.DataFrame]) -> str:
+def _statistics_table(title: str, note: str, cells: tuple[list[str], list[list[str]]], key_column: str) -> str:
+    """A table of the statistics over seeds, its rows over every trait in bold."""
+    header, rows = cells
+    key = header.index(key_column)
+    shown = [[cell or MISSING for cell in row] for row in rows]
+    classes = [["pooled" if row[key] == ALL_TRAITS else ""] * len(row) for row in rows]
+    return (f"<h3>{html.escape(title[0].upper() + title[1:])}</h3>\n"
+            f'<div class="wide">{table_html(header, shown, range(key + 1), classes)}</div>\n'
+            f'<p class="note">{html.escape(note)}.</p>')
+
+
+def paper_html(paper_tables: Mapping[str, pd.DataFrame], seeds: pd.DataFrame | None = None,
+               twins: pd.DataFrame | None = None) -> str:
     """The paper's table, its numbers signed and rounded as the paper prints them: over every seed first, then (when
-    there are several) one per seed, collapsed."""
+    there are several) one per seed, collapsed; then the statistics over seeds (ampli.report.paper_table.seed_table
+    and twin_table), where there are any."""
     intro = (f"<p>Per model, regime and reinit: runs amplified ({html.escape(PRIMARY.describe())}; "
              f"{html.escape(PENDING_NOTE)}), and the mean over runs of each run's change of trait and coherence from "
              "cycle 0 to its last scored cycle.</p>")
@@ -123,6 +138,10 @@ def paper_html(paper_tables: Mapping[str, pd.DataFrame]) -> str:
     if len(tables) > 1:  # paper_tables puts the pooled table last
         tables = [tables[-1], "<details><summary>The same table for each seed</summary>\n"
                   + "\n".join(tables[:-1]) + "\n</details>"]
+    if twins is not None and not twins.empty:
+        tables.append(_statistics_table(TWIN_TITLE, TWIN_NOTE, twin_cells(twins), "measure"))
+    if seeds is not None and not seeds.empty:
+        tables.append(_statistics_table(SEED_TITLE, SEED_NOTE, seed_cells(seeds), "trait"))
     return section("paper-table", "The paper's table", intro + "\n".join(tables))
 
 
