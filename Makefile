@@ -68,7 +68,7 @@ demo-real: real
 test-real: real
 	AMPLI_REAL_TESTS=required $(PY) -m pytest -q -m real
 
-# The paper's DPO contrast on a real pretrained model (experiment=paper_table_real: SmolLM2-135M-Instruct with LoRA,
+# The paper's DPO contrast on a real pretrained model (experiment=contrast_real: SmolLM2-135M-Instruct with LoRA,
 # 5 cycles, the persona probe next to the lexicon), on this machine's CPU and offline: continual and reinit for
 # TRAITS x SEEDS, two jobs at a time (cluster=pool), continual runs first so that each reinit run adopts its twin's
 # base eval, persona vector and cycle 0. Then the table, as make paper-table prints it. TABLE_ARGS adds overrides.
@@ -78,7 +78,7 @@ paper-table-real: SEEDS = 0,1,2
 paper-table-real: TRAITS = bliss,lucky,misalignment
 
 paper-table-real: real
-	$(PY) launch.py -m experiment=paper_table_real seed=$(SEEDS) reinit=false,true trait=$(TRAITS) cluster=pool \
+	$(PY) launch.py -m experiment=contrast_real seed=$(SEEDS) reinit=false,true trait=$(TRAITS) cluster=pool \
 		logger=none output_dir=$(REAL_TABLE_DIR) $(TABLE_ARGS)
 	$(PY) -m ampli.cli paper-table $(REAL_TABLE_DIR)/runs
 
