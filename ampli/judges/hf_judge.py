@@ -3,7 +3,7 @@
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenizerBase
 
-from ampli.chat import render_prompt, template_kwargs, user_turn
+from ampli.models.chat import render_prompt, template_kwargs, user_turn
 from ampli.judges.cache import ScoreCache
 from ampli.judges.config import JudgeConfig
 from ampli.judges.pipeline import Record, ScoringJudge
