@@ -12,8 +12,8 @@ from fakes.tiny_lm import tiny_tokenizer
 from ampli.generation import hf as hf_generation
 from ampli.generation.batched import generate
 from ampli.generation.hf import CPU_BATCH_SIZE, MAX_BATCH_SIZE, HFGenerator, auto_batch_size, free_gpu_bytes
-from ampli.loop import Run
-from ampli.models import ModelSource
+from ampli.run.loop import Run
+from ampli.models.sources import ModelSource
 from ampli.regimes import base as regimes_base
 from tests.conftest import compose_config, with_overrides
 from tests.test_lora import LORA
@@ -44,7 +44,7 @@ def test_switching_adapters_answers_as_loading_each_model_from_disk(lora_run):
 
 
 def test_the_base_perplexity_is_the_base_models_with_adapters_loaded(lora_run):
-    from ampli.judges.perplexity import perplexity
+    from ampli.generation.perplexity import perplexity
 
     ctx = lora_run.ctx
     rendered = [ctx.chat_prompt(q) for q in PROMPTS]
