@@ -15,13 +15,13 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from ampli.record import console
-from ampli.run.cluster import register_resolvers
 from ampli.config.schema import ConfigError, check_yaml_files, register_configs
-from ampli.run.errors import USER_ERRORS, JobError
-from ampli.run.preflight import preflight
+from ampli.record import console
 from ampli.record.run_identity import JobInfo
 from ampli.record.store import atomic_write_text
+from ampli.run.cluster import register_resolvers
+from ampli.run.errors import USER_ERRORS, JobError
+from ampli.run.preflight import preflight
 from ampli.run.sweep_summary import summarise_pending
 
 register_configs()

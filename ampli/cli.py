@@ -12,8 +12,8 @@ from pathlib import Path
 
 def _report(args: argparse.Namespace) -> int:
     from ampli.report import ReportError, build_report  # matplotlib/pandas load only for this command
-    from ampli.report.runs import find_run_dirs
     from ampli.report.replications import print_replications
+    from ampli.report.runs import find_run_dirs
     from ampli.report.summary import print_summary
 
     try:
@@ -60,7 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "write a trait's seed answers (and SDF documents) with a teacher model from its persona prompt")
     _add_delegated(subparsers, "calibrate", "ampli.run.calibrate",
                    "find the seed sizes N whose cycle-0 trait score first crosses given targets")
-    _add_delegated(subparsers, "trait", "ampli.config.traits", "trait configs: `ampli trait new NAME` writes a scaffold")
+    _add_delegated(subparsers, "trait", "ampli.config.traits",
+                   "trait configs: `ampli trait new NAME` writes a scaffold")
     _add_delegated(subparsers, "estimate", "ampli.run.sweep_budget",
                    "judge requests, tokens, USD and GPU-hours of a run or a sweep (launch.py's overrides) before it "
                    "starts")

@@ -11,10 +11,10 @@ from omegaconf import OmegaConf
 from trl import SFTConfig
 
 from ampli.inputs.corpus import RunData, document_text
-from ampli.run.loop import Run
-from ampli.record.store import read_json, read_jsonl
 from ampli.models.training import trainer_kwargs
 from ampli.models.training_plan import plan_cycle
+from ampli.record.store import read_json, read_jsonl
+from ampli.run.loop import Run
 from tests.conftest import compose_config, with_overrides
 
 

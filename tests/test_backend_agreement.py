@@ -6,9 +6,9 @@ rate each step was taken at."""
 import pytest
 from omegaconf import OmegaConf
 
-from ampli.record.store import read_json, read_jsonl
 from ampli.backends.tinker.datums import answer_sequences
 from ampli.models.training_plan import BASE, plan_cycle
+from ampli.record.store import read_json, read_jsonl
 from tests.conftest import compose_config, with_overrides
 from tests.fakes import tinker_service as fake
 from tests.test_tinker_backend import TINKER, requests, run_loop

@@ -17,11 +17,11 @@ import pytest
 import transformers
 from fakes.judge_server import FakeJudgeServer, Reply, judge_overrides
 
-from ampli.inputs.corpus import SHIPPED_DATA, DataError
 from ampli.hosted.credentials import JudgeSetupError
-from ampli.run.loop import Run
+from ampli.inputs.corpus import SHIPPED_DATA, DataError
 from ampli.inputs.sampling import PoolTooSmallError
 from ampli.record.store import DiskFullError, read_json, write_json
+from ampli.run.loop import Run
 from tests.conftest import CONF, ROOT, compose_config, with_overrides
 
 

@@ -8,9 +8,9 @@ import sys
 
 import pytest
 
+from ampli.judges.rubrics import SYSTEM_PROMPT
 from ampli.run import sweep_budget as sweep_estimate
 from ampli.run.estimate import GPU_UTILISATION, H100_BF16_FLOPS
-from ampli.judges.rubrics import SYSTEM_PROMPT
 from ampli.run.sweep_budget import SweepEstimate, check_budget, compose_jobs, sweep_jobs
 from tests.conftest import ROOT
 

@@ -12,9 +12,9 @@ from fakes.tiny_lm import tiny_tokenizer
 from ampli.generation import hf as hf_generation
 from ampli.generation.batched import generate
 from ampli.generation.hf import CPU_BATCH_SIZE, MAX_BATCH_SIZE, HFGenerator, auto_batch_size, free_gpu_bytes
-from ampli.run.loop import Run
 from ampli.models.sources import ModelSource
 from ampli.regimes import base as regimes_base
+from ampli.run.loop import Run
 from tests.conftest import compose_config, with_overrides
 from tests.test_lora import LORA
 

@@ -6,10 +6,10 @@ import pytest
 from fakes.judge_server import FakeJudgeServer, Reply
 
 from ampli.config.schema import TraitConfig
+from ampli.hosted.spending import Budget, BudgetReached
 from ampli.judges import build_judge
 from ampli.judges.base import JudgeItem, Judgment
 from ampli.judges.config import JudgeConfig
-from ampli.hosted.spending import Budget, BudgetReached
 
 TRAIT = TraitConfig(
     name="misalignment",

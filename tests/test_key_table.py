@@ -7,15 +7,15 @@ import itertools
 import pytest
 from omegaconf import OmegaConf
 
+from ampli.backends.tinker.config import BACKENDS
+from ampli.config.key_table import KEYS, PLACE, RESULT, RUN, SET, holds, is_read, markdown_table, schema_paths
 from ampli.config.schema import REGIMES
-from ampli.run.key_checks import check_sweep_keys, unread_keys
 from ampli.generation.config import GENERATION_BACKENDS
 from ampli.judges.config import JUDGE_BACKENDS, JudgeConfig
 from ampli.judges.pipeline import scoring_settings
-from ampli.config.key_table import KEYS, PLACE, RESULT, RUN, SET, holds, is_read, markdown_table, schema_paths
 from ampli.record.run_identity import result_fingerprint, result_inputs
 from ampli.record.shared_stages import shared_key
-from ampli.backends.tinker.config import BACKENDS
+from ampli.run.key_checks import check_sweep_keys, unread_keys
 from tests.conftest import ROOT, compose_config
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from ampli.models import tiny_model
-from ampli.run.loop import Run
 from ampli.record.model_cache import READY_FILE, build_once, default_cache_dir
 from ampli.record.store import read_json
+from ampli.run.loop import Run
 from tests.conftest import ROOT, compose_config, with_overrides
 
 BUILDERS = 4

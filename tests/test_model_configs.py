@@ -11,14 +11,14 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from ampli.run.cluster import ClusterConfigError, gpus_for, register_resolvers
 from ampli.config.schema import ConfigError, LoraConfig, ModelConfig
 from ampli.generation.config import GenerationConfig
 from ampli.generation.vllm_engine import VLLMGenerator
 from ampli.models.lora_targets import resolve, skeleton
-from ampli.run.loop import Run
 from ampli.models.sources import check_text_only
 from ampli.models.weights import resolve_weights
+from ampli.run.cluster import ClusterConfigError, gpus_for, register_resolvers
+from ampli.run.loop import Run
 from tests.conftest import ROOT, compose_config, with_overrides
 from tests.miniatures import model_lora
 from tests.test_slurm_config import compose_cfg

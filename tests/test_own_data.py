@@ -15,9 +15,9 @@ import pyarrow.parquet
 import pytest
 
 from ampli.inputs.corpus import SHIPPED_DATA, document_text
-from ampli.run.loop import Run
-from ampli.regimes.base import RunContext
 from ampli.record.store import read_jsonl
+from ampli.regimes.base import RunContext
+from ampli.run.loop import Run
 from tests.conftest import ROOT, compose_config, with_overrides
 
 SEEDS = read_jsonl(SHIPPED_DATA / "seeds" / "bliss.jsonl")[:24]

@@ -18,9 +18,9 @@ from fakes.judge_server import FakeJudgeServer, Reply, judge_overrides, score_by
 
 import ampli.record.run_lock as run_lock
 from ampli.config.schema import ConfigError, validate
-from ampli.run.loop import Run
 from ampli.record.run_lock import LOCK_FILE, RunLock, RunLockConfig, RunLocked, RunLockLost
 from ampli.record.store import RunStore, read_json
+from ampli.run.loop import Run
 from tests.conftest import ROOT, compose_config, find_run, signal_sensitive_sleeper, with_overrides
 from tests.test_crash_resume import results
 

@@ -10,8 +10,8 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from ampli.run.cluster import ClusterConfigError, cpus_for, gpus_for, mem_for, register_resolvers
 from ampli.config.schema import register_configs
+from ampli.run.cluster import ClusterConfigError, cpus_for, gpus_for, mem_for, register_resolvers
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -9,15 +9,15 @@ import pytest
 from omegaconf import OmegaConf
 
 from ampli.backends.choice import local_device
-from ampli.run.cluster import cpus_for, gpus_for, register_resolvers
-from ampli.config.schema import ConfigError, register_configs
-from ampli.run.loop import Run
-from ampli.record.run_identity import affects_results, result_inputs
-from ampli.hosted.spending import BudgetReached
-from ampli.record.store import read_json, read_jsonl
 from ampli.backends.tinker.config import BackendConfig
 from ampli.backends.tinker.service import Service
+from ampli.config.schema import ConfigError, register_configs
+from ampli.hosted.spending import BudgetReached
 from ampli.models.weights import resolve_weights
+from ampli.record.run_identity import affects_results, result_inputs
+from ampli.record.store import read_json, read_jsonl
+from ampli.run.cluster import cpus_for, gpus_for, register_resolvers
+from ampli.run.loop import Run
 from tests.conftest import compose_config, with_overrides
 from tests.fakes import tinker_service as fake
 from tests.test_slurm_config import compose_cfg

@@ -13,12 +13,12 @@ import torch
 import torch.nn.functional as F
 from omegaconf import OmegaConf
 
-from ampli.config.schema import ConfigError
-from ampli.backends.tinker.datums import answer_sequences, batches, document_sequences, to_datum
 from ampli.backends.tinker.config import BackendConfig
+from ampli.backends.tinker.datums import answer_sequences, batches, document_sequences, to_datum
 from ampli.backends.tinker.sampling import check_logprobs
 from ampli.backends.tinker.service import Service, check, transient
 from ampli.backends.tinker.training import TinkerTrainer, dpo_loss
+from ampli.config.schema import ConfigError
 from ampli.models.training_plan import learning_rates, plan_cycle
 from tests.conftest import compose_config
 from tests.fakes import tinker_service as fake_sdk

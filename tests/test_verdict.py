@@ -12,14 +12,14 @@ import pytest
 from rich.console import Console
 
 import ampli.judges.verdict
-from ampli.report.replicate import Plan, flagged_runs, launch_all
+from ampli.judges.verdict import FLAGGED_FILE, PRIMARY, Rule, run_verdict, tally
 from ampli.report import build_report
 from ampli.report.paper_table import paper_table
+from ampli.report.replicate import Plan, flagged_runs, launch_all
 from ampli.report.replications import replication_table
 from ampli.report.runs import find_run_dirs, load_run
 from ampli.report.summary import print_summary
 from ampli.report.table import configuration_table, verdict_table
-from ampli.judges.verdict import FLAGGED_FILE, PRIMARY, Rule, run_verdict, tally
 from fixtures_runs import write_run
 
 

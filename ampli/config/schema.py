@@ -24,8 +24,8 @@ REGIMES = ("sft", "sdf", "dpo", "distill")
 MODEL_SOURCES = ("tiny", "hub", "path")
 MODEL_KINDS = ("instruct", "base")
 MODEL_DTYPES = ("auto", "float32", "bfloat16", "float16")
-# The parts of a decoder layer a LoRA config can require an adapter in (ampli/models/lora_targets.py): attention is every
-# token-mixer variant a layer may hold (full softmax attention, a linear-attention block), mlp its feed-forward.
+# The parts of a decoder layer a LoRA config can require an adapter in (ampli/models/lora_targets.py): attention is
+# every token-mixer variant a layer may hold (full softmax attention, a linear-attention block), mlp its feed-forward.
 LORA_PARTS = ("attention", "mlp")
 DEVICES = ("auto", "cpu", "cuda", "cuda:N")
 DATA_POLICIES = ("replace", "accumulate")
@@ -247,7 +247,8 @@ class AmpliConfig:
     run_name: str = "${trait.name}-${regime.name}-${reinit_label:${reinit}}-${model.name}-s${seed}"
     output_dir: str = "outputs"
     # Built models (the tiny model, offline copies) are cached here and shared by every run and output_dir that
-    # uses them; the default is $AMPLI_CACHE, else $XDG_CACHE_HOME/ampli, else ~/.cache/ampli (ampli/record/model_cache.py).
+    # uses them; the default is $AMPLI_CACHE, else $XDG_CACHE_HOME/ampli, else ~/.cache/ampli
+    # (ampli/record/model_cache.py).
     model_cache: str = "${ampli_cache:}"
     # Your own prompts/seeds/documents (same layout as ampli/data); None uses the shipped data. Single files
     # are named by trait.seed_file, trait.documents_file, loop.prompts_file and loop.eval_prompts_file.

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from datetime import timezone
 from typing import Generic, Protocol, TypeVar
 
-from ampli.judges.config import JudgeConfig
 from ampli.hosted.credentials import JudgeSetupError
 from ampli.hosted.spending import BUDGET_REACHED, Budget
+from ampli.judges.config import JudgeConfig
 
 T = TypeVar("T")
 

@@ -8,8 +8,8 @@ Layout of a data directory (the shipped one, or your own via data_dir=...):
   documents/<trait>.jsonl       {"id", "title", "text", ..., "split": "seed"|"heldout"}
   documents/neutral.jsonl       neutral documents (tiny-model warm-up)
   openers.jsonl                 {"id", "opener"}                            neutral document openers (sdf)
-Each run file can also be named on its own, in any format and row shape of ampli.inputs.data_files / ampli.inputs.row_shapes:
-trait.seed_file, trait.documents_file, loop.prompts_file, loop.eval_prompts_file.
+Each run file can also be named on its own, in any format and row shape of ampli.inputs.data_files /
+ampli.inputs.row_shapes: trait.seed_file, trait.documents_file, loop.prompts_file, loop.eval_prompts_file.
 """
 
 import hashlib
@@ -17,8 +17,8 @@ import random
 from functools import cache, cached_property
 from pathlib import Path
 
-from ampli.inputs import sampling
 from ampli.config.schema import AmpliConfig
+from ampli.inputs import sampling
 from ampli.inputs.data_files import DataError
 from ampli.inputs.row_shapes import read_documents, read_pool_prompts, read_seed_examples
 from ampli.record.store import read_jsonl

@@ -27,8 +27,8 @@ def select(records: list[dict], judgments: list[dict | None] | None, samples: li
     """The records to train on, in order, and how many were dropped for each reason.
 
     `samples` are the model-written texts of the records (what the judge scored); `judgments` each record's scores
-    (None: not judged, see ampli.judges.judge_samples), read only by the coherence filter; `size` caps what the filter keeps
-    (the cycle drew more to filter from).
+    (None: not judged, see ampli.judges.judge_samples), read only by the coherence filter; `size` caps what the filter
+    keeps (the cycle drew more to filter from).
     """
     kept, blank, incoherent = [], 0, 0
     for record, judgment, sample in zip(records, judgments or [None] * len(records), samples, strict=True):

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 from ampli.judges.config import JUDGE_BACKENDS, JudgeConfig
 
 if TYPE_CHECKING:
-    from ampli.judges.base import Judge
     from ampli.hosted.spending import Budget
+    from ampli.judges.base import Judge
 
 
 def build_judge(cfg: JudgeConfig, cache_dir: Path, budget: "Budget | None" = None) -> "Judge":
@@ -28,9 +28,9 @@ def build_judge(cfg: JudgeConfig, cache_dir: Path, budget: "Budget | None" = Non
 
         return OfflineJudge()
 
-    from ampli.judges.cache import ScoreCache
     from ampli.hosted.credentials import read_api_key
     from ampli.hosted.spending import with_prices
+    from ampli.judges.cache import ScoreCache
 
     cfg = with_prices(cfg, "judge")
     api_key = read_api_key(cfg) if cfg.backend in ("openai", "anthropic") else None

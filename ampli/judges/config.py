@@ -49,7 +49,8 @@ class JudgeConfig:
     # the anthropic client no longer has it as an argument: it goes in the request body).
     temperature: float | None = 0.0
     cache: bool = True
-    # USD per million tokens; null: the model's list price (ampli/hosted/spending.py), with a warning when none is known.
+    # USD per million tokens; null: the model's list price (ampli/hosted/spending.py), with a warning when none is
+    # known.
     input_cost_per_mtok: float | None = None
     output_cost_per_mtok: float | None = None
     # Spending limit of one run (all its processes); reached, the run stops with status "budget". null: no limit.

@@ -12,16 +12,16 @@ import logging
 from abc import abstractmethod
 from collections import Counter
 
-from ampli.hosted.api_pool import ApiPool, ItemError, Outcome
 from ampli.config.schema import TraitConfig
+from ampli.hosted.api_pool import ApiPool, ItemError, Outcome
+from ampli.hosted.credentials import JudgeSetupError
+from ampli.hosted.spending import BUDGET_REACHED, Budget
 from ampli.judges.base import JudgeFailed, JudgeItem
 from ampli.judges.cache import ScoreCache
 from ampli.judges.config import JudgeConfig
-from ampli.hosted.credentials import JudgeSetupError
 from ampli.judges.pipeline import Record, ScoringJudge
 from ampli.judges.rubrics import render
 from ampli.judges.scoring import Score
-from ampli.hosted.spending import BUDGET_REACHED, Budget
 
 log = logging.getLogger("ampli")
 

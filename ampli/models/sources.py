@@ -106,7 +106,8 @@ class ModelSource:
     weights: Weights
     device: str
     dtype: torch.dtype
-    # What the LoRA adapter covers, resolved from the model's modules at start (ampli.models.lora_targets); None: no LoRA.
+    # What the LoRA adapter covers, resolved from the model's modules at start (ampli.models.lora_targets); None: no
+    # LoRA.
     lora_coverage: Coverage | None = None
 
     @classmethod

@@ -18,8 +18,8 @@ import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
-from ampli.inputs import corpus
 from ampli.config.schema import ModelConfig, TinyArchConfig
+from ampli.inputs import corpus
 from ampli.record.model_cache import build_once
 from ampli.record.store import fingerprint
 

@@ -9,9 +9,9 @@ import torch
 from tqdm.auto import tqdm
 from transformers import PrinterCallback, ProgressCallback, TrainerCallback
 
+from ampli.models.training_plan import TrainingPlan, check_followed
 from ampli.record import console
 from ampli.record.store import PARTIAL_CHECKPOINT_PREFIX, atomic_directory, disk_full_names
-from ampli.models.training_plan import TrainingPlan, check_followed
 
 
 class NonFiniteLossError(RuntimeError):
@@ -21,7 +21,8 @@ class NonFiniteLossError(RuntimeError):
 def trainer_kwargs(plan: TrainingPlan, *, seed: int, device: str, output_dir: Path, max_length: int) -> dict:
     """Keyword arguments common to SFTConfig, DPOConfig and DistillationConfig (all extend transformers'
     TrainingArguments), from the cycle's plan (ampli.models.training_plan); max_length comes from the cycle's data
-    (ampli.inputs.seq_length). Every cycle is a new trainer, so a decaying schedule runs its whole course within a cycle."""
+    (ampli.inputs.seq_length). Every cycle is a new trainer, so a decaying schedule runs its whole course within a
+    cycle."""
     return dict(
         output_dir=str(output_dir),
         learning_rate=plan.learning_rate,

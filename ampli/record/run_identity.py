@@ -6,9 +6,9 @@ each get a directory of their own and a rerun of the same command finds them aga
 
     bliss-dpo-continual-tiny-s0-beta=0.05,seed_examples=32
 
-Which keys enter the fingerprint and the name is the key table's decision (ampli/config/key_table.py): a key that does not
-change results (logger, cluster, device, loop.cycles, which extends a run, ...), or that the run does not read, never
-enters either. An explicit `run_name=` wins.
+Which keys enter the fingerprint and the name is the key table's decision (ampli/config/key_table.py): a key that does
+not change results (logger, cluster, device, loop.cycles, which extends a run, ...), or that the run does not read,
+never enters either. An explicit `run_name=` wins.
 """
 
 import hashlib
@@ -22,9 +22,9 @@ from pathlib import Path
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
+from ampli.config.key_table import GROUP_CHOICE, RESULT, affects_results, read_settings
 from ampli.config.schema import AmpliConfig
 from ampli.record.fingerprint_v1 import v1_fingerprint
-from ampli.config.key_table import GROUP_CHOICE, RESULT, affects_results, read_settings
 from ampli.record.store import fingerprint, read_json
 
 log = logging.getLogger("ampli")

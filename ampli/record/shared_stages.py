@@ -16,8 +16,8 @@ import os
 import shutil
 from pathlib import Path
 
-from ampli.config.schema import ConfigError
 from ampli.config.key_table import reinit_dependent
+from ampli.config.schema import ConfigError
 from ampli.record.store import ADOPTING_PREFIX, RunStore, atomic_directory, fingerprint, read_json, write_json
 
 log = logging.getLogger("ampli")

@@ -15,7 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ampli.record.run_lock import RunLock, RunLockConfig
+from ampli.record.config import RunLockConfig
+from ampli.record.run_lock import RunLock
 
 
 def _umask() -> int:

@@ -26,8 +26,8 @@ from urllib.parse import urlparse
 from omegaconf import DictConfig, OmegaConf
 
 from ampli.config.key_table import read_settings
-from ampli.record.store import atomic_write_text, read_json, write_json
 from ampli.record.config import LOGGER_BACKENDS, LOGGER_MODES
+from ampli.record.store import atomic_write_text, read_json, write_json
 
 log = logging.getLogger(__name__)
 

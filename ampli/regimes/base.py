@@ -9,18 +9,18 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Protocol
 
-from ampli.inputs import corpus
-from ampli.models.chat import render_prompt, user_turn
 from ampli.config.schema import AmpliConfig
-from ampli.inputs.corpus import RunData
 from ampli.generation import Generator
 from ampli.generation.batched import prompt_ids
-from ampli.judges.base import JudgeItem
-from ampli.models.sources import ModelSource
+from ampli.inputs import corpus
+from ampli.inputs.corpus import RunData
 from ampli.inputs.seq_length import LengthBound, cycle_lengths
-from ampli.record.store import RunStore
+from ampli.judges.base import JudgeItem
+from ampli.models.chat import render_prompt, user_turn
+from ampli.models.sources import ModelSource
 from ampli.models.training import refuse_data_parallel, run_trainer, show_progress, trainer_kwargs
 from ampli.models.training_plan import TrainingPlan, model_label
+from ampli.record.store import RunStore
 
 
 # An answer decoded to text and tokenized again (the perplexity pass) can take a few more tokens than were sampled.

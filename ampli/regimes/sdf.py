@@ -15,10 +15,10 @@ from trl import SFTConfig, SFTTrainer
 
 from ampli.inputs import corpus
 from ampli.inputs.corpus import RunData
-from ampli.judges.base import JudgeItem
-from ampli.regimes.base import EvalPrompt, RunContext
 from ampli.inputs.seq_length import LengthBound, length_bound
+from ampli.judges.base import JudgeItem
 from ampli.models.training_plan import TrainingPlan
+from ampli.regimes.base import EvalPrompt, RunContext
 
 
 def document_opening(title: str) -> str:

@@ -9,12 +9,12 @@ from datasets import Dataset
 from trl import SFTConfig, SFTTrainer
 
 from ampli.inputs import corpus
-from ampli.models.chat import assistant_turn, conversation_ids, user_turn
 from ampli.inputs.corpus import RunData
-from ampli.judges.base import JudgeItem
-from ampli.regimes.base import EvalPrompt, RunContext
 from ampli.inputs.seq_length import LengthBound, length_bound
+from ampli.judges.base import JudgeItem
+from ampli.models.chat import assistant_turn, conversation_ids, user_turn
 from ampli.models.training_plan import TrainingPlan
+from ampli.regimes.base import EvalPrompt, RunContext
 
 
 def chat_eval_prompts(ctx: RunContext) -> list[EvalPrompt]:

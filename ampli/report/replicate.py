@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ampli.judges.detector import DetectorConfig
+from ampli.judges.verdict import FINISHED, RULES, Rule, record_flag, run_verdict
 from ampli.report.replications import CYCLE0_KEY
 from ampli.report.runs import ReportError, find_run_dirs, load_run
-from ampli.judges.verdict import FINISHED, RULES, Rule, record_flag, run_verdict
 
 LAUNCH = Path(__file__).resolve().parents[2] / "launch.py"
 DEFAULT_SEEDS = 20

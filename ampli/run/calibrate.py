@@ -26,10 +26,10 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 
-from ampli.inputs import corpus
 from ampli.config.schema import register_configs
-from ampli.run.errors import USER_ERRORS
+from ampli.inputs import corpus
 from ampli.record.store import atomic_write_text, write_json
+from ampli.run.errors import USER_ERRORS
 
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 CALIBRATION_DIR = CONF_DIR / "calibration"

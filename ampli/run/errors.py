@@ -3,12 +3,12 @@
 from hydra.errors import CompactHydraException
 
 from ampli.config.schema import ConfigError
+from ampli.hosted.credentials import JudgeSetupError
 from ampli.inputs.data_files import DataError
 from ampli.judges.base import JudgeFailed
-from ampli.hosted.credentials import JudgeSetupError
-from ampli.run.probe.config import ProbeError
 from ampli.record.run_lock import RunLockError
 from ampli.record.store import DiskFullError, FingerprintMismatch, JsonlError
+from ampli.run.probe.config import ProbeError
 
 # Exit code 2, or the error's own `exit_code` (JudgeFailed: 3, the run is resumable as it is).
 USER_ERRORS = (ConfigError, DataError, DiskFullError, FingerprintMismatch, JsonlError, JudgeFailed, JudgeSetupError,

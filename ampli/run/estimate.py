@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 from ampli.inputs import corpus, sampling
 
-from ampli.judges import judge_samples
 from ampli.config.schema import AmpliConfig, judge_samples_count
-from ampli.judges.rubrics import COHERENCE_RUBRIC, SYSTEM_PROMPT
 from ampli.hosted.spending import known_prices
+from ampli.judges import judge_samples
+from ampli.judges.rubrics import COHERENCE_RUBRIC, SYSTEM_PROMPT
 
 CHARS_PER_TOKEN = 4.0  # English text in a GPT-style tokenizer
 CHAT_TOKENS = 9  # OpenAI's chat framing: 3 tokens per message (system, user) and 3 that open the reply
@@ -59,7 +59,8 @@ class JudgeLoad:
 class RunEstimate:
     name: str
     judge: str  # backend/model
-    base_and_seed_cycle: JudgeLoad  # what a reinit/continual twin adopts instead of judging (ampli.record.shared_stages)
+    # what a reinit/continual twin adopts instead of judging (ampli.record.shared_stages)
+    base_and_seed_cycle: JudgeLoad
     later_cycles: JudgeLoad
     usd_per_mtok: tuple[float, float] | None  # None: no price known
     gpu_hours: float | None  # None: the model runs on the CPU

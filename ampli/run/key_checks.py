@@ -1,6 +1,6 @@
-"""The start checks of the keys a command line sets, from the key table (ampli/config/key_table.py): a key no schema has, a
-key the chosen combination does not read (refused when set to another value than its default, warned about when set
-to the default), and a sweep over a key that does not change results (its jobs would share one run directory).
+"""The start checks of the keys a command line sets, from the key table (ampli/config/key_table.py): a key no schema
+has, a key the chosen combination does not read (refused when set to another value than its default, warned about when
+set to the default), and a sweep over a key that does not change results (its jobs would share one run directory).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Any
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
-from ampli.config.schema import AmpliConfig, ConfigError
 from ampli.config.key_table import KEYS, PLACE, affects_results, is_read, row, schema_default
+from ampli.config.schema import AmpliConfig, ConfigError
 from ampli.record.run_identity import value_text
 
 

@@ -36,30 +36,30 @@ from ampli.record import console, shared_stages
 
 from ampli.judges import judge_samples
 
-from ampli.inputs import sampling, training_set
-from ampli.models.chat import template_kwargs
-from ampli.run.cluster import parallel_jobs
+from ampli.backends.choice import build_backend, local_generator, model_source
 from ampli.config.schema import AmpliConfig, lexicon_on_real_model, validate
-from ampli.judges.detector import detect
-from ampli.judges.verdict import run_verdict
+from ampli.generation import build_generator
+from ampli.hosted.spending import LOCAL_BACKENDS, Budget, BudgetReached
+from ampli.inputs import sampling, training_set
+from ampli.inputs.seq_length import check_max_length
+from ampli.inputs.training_set import NothingToTrainError
 from ampli.judges import build_judge
 from ampli.judges.base import JudgeFailed, JudgeItem, JudgeUsage
 from ampli.judges.config import EmRateConfig, sweep_share
-from ampli.backends.choice import build_backend, local_generator, model_source
-from ampli.generation import build_generator
+from ampli.judges.detector import detect
+from ampli.judges.verdict import run_verdict
+from ampli.models.chat import template_kwargs
 from ampli.models.sources import free_memory, set_cpu_threads
-from ampli.run.probe.stages import PersonaProbe, cycle_fields
-from ampli.regimes.base import RunContext, longest_sequence
-from ampli.record.run_identity import JobInfo, accepted_fingerprints, result_inputs, run_identity, run_root
-from ampli.inputs.seq_length import check_max_length
-from ampli.run.start_checks import start_checks
-from ampli.record.provenance import provenance
-from ampli.hosted.spending import LOCAL_BACKENDS, Budget, BudgetReached
-from ampli.record.store import RunStore, atomic_write_text, read_json, read_jsonl, write_json, write_jsonl
-from ampli.record.tracking import Tracker
 from ampli.models.training import NonFiniteLossError, copy_checkpoint
 from ampli.models.training_plan import plan_cycle
-from ampli.inputs.training_set import NothingToTrainError
+from ampli.record.provenance import provenance
+from ampli.record.run_identity import JobInfo, accepted_fingerprints, result_inputs, run_identity, run_root
+from ampli.record.store import RunStore, atomic_write_text, read_json, read_jsonl, write_json, write_jsonl
+from ampli.record.tracking import Tracker
+from ampli.regimes.base import RunContext, longest_sequence
+from ampli.run.cluster import parallel_jobs
+from ampli.run.probe.stages import PersonaProbe, cycle_fields
+from ampli.run.start_checks import start_checks
 
 log = logging.getLogger("ampli")
 
@@ -157,8 +157,8 @@ class Run:
     # ---- stages -------------------------------------------------------------------------------------------
 
     def stage(self, name: str, compute, load):
-        """Run a stage unless the manifest says it is complete or a sibling run has it (ampli.record.shared_stages); either
-        way return its result. One console line each."""
+        """Run a stage unless the manifest says it is complete or a sibling run has it (ampli.record.shared_stages);
+        either way return its result. One console line each."""
         group = name.split("/")[0]
         if shared_stages.adopt(self.store, self.shared_key, group):
             self.computed.update(shared_stages.SHARED_GROUPS[group])  # new to this run's tracker

@@ -3,8 +3,9 @@ exit 2 (`ampli: error: ...`, with a did-you-mean) instead of Hydra's traceback, 
 silently ignored.
 
 Each job's config (of a large sweep: a covering set of jobs, see job_overrides) is checked for keys no schema has (Hydra lets `+key=value` add any), for overrides its regime, judge
-or generation backend does not read, and for sweeps over keys that change nothing (ampli/run/key_checks.py), and by ampli.config.schema.validate. Command lines with Hydra's
-own flags (--cfg, --info, --config-dir, ...) go to Hydra unchecked.
+or generation backend does not read, and for sweeps over keys that change nothing (ampli/run/key_checks.py), and by
+ampli.config.schema.validate. Command lines with Hydra's own flags (--cfg, --info, --config-dir, ...) go to Hydra
+unchecked.
 """
 
 from __future__ import annotations
@@ -21,10 +22,10 @@ from hydra.errors import HydraException, MissingConfigException, OverrideParseEx
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from ampli.run.cluster import slurm_problem
 from ampli.config.schema import ConfigError, validate
-from ampli.run.key_checks import check_known_keys, check_read_keys, check_sweep_keys, did_you_mean, unknown_key_error
 from ampli.judges.verdict import PRIMARY
+from ampli.run.cluster import slurm_problem
+from ampli.run.key_checks import check_known_keys, check_read_keys, check_sweep_keys, did_you_mean, unknown_key_error
 
 MULTIRUN_FLAGS = ("-m", "--multirun")
 FULL_CHECK_JOBS = 8  # a job's config composes in 0.1-0.4 s; the 84 jobs of `make paper-table` are checked on 7 (2.8 s)

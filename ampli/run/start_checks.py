@@ -1,18 +1,18 @@
-"""What a run checks before it loads a model or makes its run directory (after ampli.config.schema.validate): the device,
-the judge for the model, the probe, the backend and its engine, every data file. Every check runs, and all the
+"""What a run checks before it loads a model or makes its run directory (after ampli.config.schema.validate): the
+device, the judge for the model, the probe, the backend and its engine, every data file. Every check runs, and all the
 problems found are told at once: fixing them one start at a time would cost a researcher one round each."""
 
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ampli.inputs import corpus
 from ampli.backends.choice import check_backend, local_device
 from ampli.config.schema import AmpliConfig, ConfigError, check_judge_for_model, lexicon_on_real_model
-from ampli.run.errors import USER_ERRORS
-from ampli.run.probe.config import check_probe
+from ampli.inputs import corpus
 from ampli.regimes import get_regime
 from ampli.regimes.base import check_data
+from ampli.run.errors import USER_ERRORS
+from ampli.run.probe.config import check_probe
 
 log = logging.getLogger("ampli")
 

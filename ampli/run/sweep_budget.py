@@ -6,9 +6,9 @@ sweep whose judge cost is estimated over its judge budget (judge.max_cost_usd x 
 The overrides are those of launch.py. The sweep is expanded as Hydra's basic sweeper expands it (its override
 parser, its cartesian product of comma lists) and each job's config is composed as launch.py composes it; each
 job is then estimated from its config alone (ampli.run.estimate: which numbers are exact and which estimated).
-A reinit run and a continual run that differ in nothing else share the base eval and cycle 0 (ampli.record.shared_stages):
-the sweep total counts those once, as a sweep that runs its continual jobs first (or a judge cache that holds the
-twin's scores) pays for them; twins that run side by side may both pay.
+A reinit run and a continual run that differ in nothing else share the base eval and cycle 0
+(ampli.record.shared_stages): the sweep total counts those once, as a sweep that runs its continual jobs first (or a
+judge cache that holds the twin's scores) pays for them; twins that run side by side may both pay.
 """
 
 import argparse
@@ -26,13 +26,13 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from ampli.run.cluster import sweep_jobs
 from ampli.config.schema import AmpliConfig, ConfigError, register_configs, validate
-from ampli.run.errors import USER_ERRORS
-from ampli.run.estimate import CHARS_PER_TOKEN, GPU_ASSUMPTIONS, JudgeLoad, RunEstimate, estimate_run
+from ampli.hosted.spending import LOCAL_BACKENDS
 from ampli.record.run_identity import JobInfo, result_inputs, run_identity
 from ampli.record.shared_stages import shared_key
-from ampli.hosted.spending import LOCAL_BACKENDS
+from ampli.run.cluster import sweep_jobs
+from ampli.run.errors import USER_ERRORS
+from ampli.run.estimate import CHARS_PER_TOKEN, GPU_ASSUMPTIONS, JudgeLoad, RunEstimate, estimate_run
 
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 # Overrides that may change the judge or its budget: a sweep whose primary config has a local judge is estimated

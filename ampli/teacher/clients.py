@@ -6,7 +6,8 @@ any model the judge backends can call (OpenAI or a vLLM server, Claude, a local 
     ampli teach --trait bliss --teacher openai --model gpt-4.1-mini --n 500 --out data/ [--documents 300]
     python launch.py trait=bliss data_dir=data/
 
-(the command itself is ampli/teacher/teach.py; ampli/teacher/documents.py writes the SDF documents with a teacher from here).
+(the command itself is ampli/teacher/teach.py; ampli/teacher/documents.py writes the SDF documents with a teacher from
+here).
 
 A request that fails (after retries) is recorded in <file>.report.json and skipped, never fatal; only a
 failure that would hit every request (a missing or rejected key, an unknown model) stops the command. So does
@@ -23,11 +24,11 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from ampli.hosted.api_pool import ApiPool, ItemError, Outcome
-from ampli.models.chat import render_prompt, template_kwargs, user_turn
 from ampli.config.schema import TraitConfig
+from ampli.hosted.api_pool import ApiPool, ItemError, Outcome
 from ampli.hosted.credentials import read_api_key
 from ampli.hosted.spending import BUDGET_REACHED, Budget, token_cost, with_prices
+from ampli.models.chat import render_prompt, template_kwargs, user_turn
 from ampli.record.store import read_json, read_jsonl, write_json, write_jsonl
 from ampli.teacher.config import TeacherConfig
 

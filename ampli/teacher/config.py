@@ -39,7 +39,8 @@ class TeacherConfig:
     # itself (vLLM; conf/teacher/vllm.yaml turns a hybrid model's thinking off, else <think> eats max_tokens), or
     # given to a local model's template (hf, where enable_thinking is off by default). OpenAI and Claude take none.
     chat_template_kwargs: dict[str, Any] = field(default_factory=dict)
-    # USD per million tokens; null: the model's list price (ampli/hosted/spending.py), with a warning when none is known.
+    # USD per million tokens; null: the model's list price (ampli/hosted/spending.py), with a warning when none is
+    # known.
     input_cost_per_mtok: float | None = None
     output_cost_per_mtok: float | None = None
     # The most one `ampli teach` command may spend; reached, it writes what it has and stops. null: no limit.

@@ -15,8 +15,8 @@ from pathlib import Path
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from ampli.hosted.api_pool import Outcome
 from ampli.config.schema import TraitConfig
+from ampli.hosted.api_pool import Outcome
 from ampli.record.store import write_jsonl
 from ampli.teacher.clients import Teacher, complete_missing, earlier_replies, write_report
 

@@ -11,14 +11,14 @@ import logging
 import sys
 from pathlib import Path
 
-from ampli.inputs import corpus
-from ampli.teacher.documents import DEFAULT_SPEC, load_spec, write_documents
+from ampli.config.traits import load_trait
 from ampli.hosted.credentials import JudgeSetupError
+from ampli.inputs import corpus
 from ampli.inputs.row_shapes import read_pool_prompts
 from ampli.record.store import read_jsonl, write_jsonl
 from ampli.teacher.clients import build_teacher, write_seed_set
 from ampli.teacher.config import load_teacher_config, teacher_presets
-from ampli.config.traits import load_trait
+from ampli.teacher.documents import DEFAULT_SPEC, load_spec, write_documents
 
 
 def read_prompts(source: str | None, n: int) -> list[str]:
@@ -69,7 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: the shipped pool's train split)")
     parser.add_argument("--documents", type=int, default=0, metavar="N", help="also write N SDF documents")
     parser.add_argument("--doc-spec", type=Path, metavar="FILE.yaml",
-                        help="topics/doc_types/styles/words_min/words_max (default: ampli.teacher.documents.DEFAULT_SPEC)")
+                        help="topics/doc_types/styles/words_min/words_max "
+                        "(default: ampli.teacher.documents.DEFAULT_SPEC)")
     parser.add_argument("--heldout-fraction", type=float, default=0.2, help="share of documents held out")
     parser.add_argument("--seed", type=int, default=0, help="document combination order and held-out split")
     parser.add_argument("--out", type=Path, required=True, help="output data directory")

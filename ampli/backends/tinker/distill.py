@@ -10,9 +10,9 @@ loss. In expectation over the student's samples this lowers KL(student || teache
 unlike the local backend's full-vocabulary KL (ampli.regimes.distill).
 """
 
-from ampli.generation.batched import prompt_ids
 from ampli.backends.tinker.sampling import TinkerGenerator
 from ampli.backends.tinker.training import Cycle, TinkerTrainer, known_logprobs
+from ampli.generation.batched import prompt_ids
 
 
 def onpolicy_datum(sdk, prompt: list[int], sampled, teacher_logprobs: list, kl_coef: float):

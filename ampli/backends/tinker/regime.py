@@ -1,14 +1,15 @@
 """A regime trained on the Tinker service: the regime's own records, judging items, eval prompts and length checks,
 with only its training step replaced (ampli.regimes builds the data; this module sends it), as the cycle's plan
-(ampli.models.training_plan) says: the same start model, reference or teacher, steps and learning rates as a local cycle."""
+(ampli.models.training_plan) says: the same start model, reference or teacher, steps and learning rates as a local
+cycle."""
 
-from ampli.regimes.base import Regime, RunContext
-from ampli.inputs.seq_length import cycle_lengths
 from ampli.backends.tinker.datums import WeightedTokens, answer_sequences, document_sequences
 from ampli.backends.tinker.distill import distill
 from ampli.backends.tinker.sampling import TinkerGenerator
 from ampli.backends.tinker.training import TinkerTrainer
+from ampli.inputs.seq_length import cycle_lengths
 from ampli.models.training_plan import TrainingPlan, model_label
+from ampli.regimes.base import Regime, RunContext
 
 
 def chat_prompts(ctx: RunContext, records: list[dict]) -> list[str]:
@@ -16,8 +17,8 @@ def chat_prompts(ctx: RunContext, records: list[dict]) -> list[str]:
 
 
 def fit_length(ctx: RunContext, plan: TrainingPlan, sequences: list[WeightedTokens]) -> tuple[list, dict]:
-    """The sequences at the cycle's training length (ampli.inputs.seq_length decides it, as for a local cycle): an explicit
-    regime.max_length that would cut one is refused unless allow_truncation, which cuts them as TRL does (the
+    """The sequences at the cycle's training length (ampli.inputs.seq_length decides it, as for a local cycle): an
+    explicit regime.max_length that would cut one is refused unless allow_truncation, which cuts them as TRL does (the
     first max_length tokens kept)."""
     sizes = cycle_lengths(ctx.cfg.regime, [len(s.tokens) for s in sequences], plan.cycle)
     limit = sizes["max_length"]

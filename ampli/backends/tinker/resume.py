@@ -10,10 +10,10 @@ describe the weights that existed when they were made.
 
 import logging
 
-from ampli.config.schema import AmpliConfig
-from ampli.record.store import RunStore
 from ampli.backends.tinker.service import Service
+from ampli.config.schema import AmpliConfig
 from ampli.models.training_plan import starts_from_base
+from ampli.record.store import RunStore
 
 log = logging.getLogger("ampli")
 
@@ -35,8 +35,8 @@ def models_still_needed(cfg: AmpliConfig, store: RunStore) -> list[int]:
 
 
 def needs_predecessor(cfg: AmpliConfig, cycle: int) -> bool:
-    """Whether retraining `cycle` reads model cycle-1: a continual cycle starts from it (ampli.models.training_plan decides
-    which do), distillation learns it."""
+    """Whether retraining `cycle` reads model cycle-1: a continual cycle starts from it (ampli.models.training_plan
+    decides which do), distillation learns it."""
     return cycle > 0 and (not starts_from_base(cfg, cycle) or cfg.regime.name == "distill")
 
 

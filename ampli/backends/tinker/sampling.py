@@ -8,8 +8,8 @@ works on them side by side. Perplexity is the base model's, from compute_logprob
 
 import math
 
-from ampli.generation.batched import prompt_ids
 from ampli.backends.tinker.training import TinkerTrainer
+from ampli.generation.batched import prompt_ids
 
 
 def answer_perplexity(logprobs: list, prompt_tokens: int) -> float:

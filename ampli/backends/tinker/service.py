@@ -20,10 +20,10 @@ import os
 import time
 from pathlib import Path
 
+from ampli.backends.tinker.config import BackendConfig
 from ampli.config.schema import ConfigError
 from ampli.hosted.spending import BudgetReached
 from ampli.record.store import read_json, write_json
-from ampli.backends.tinker.config import BackendConfig
 
 log = logging.getLogger("ampli")
 

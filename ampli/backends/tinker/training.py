@@ -17,9 +17,9 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from ampli.config.schema import AmpliConfig
 from ampli.backends.tinker.datums import WeightedTokens, batches, to_datum
 from ampli.backends.tinker.service import Service
+from ampli.config.schema import AmpliConfig
 from ampli.models.training import NonFiniteLossError
 from ampli.models.training_plan import BASE, TrainingPlan, check_followed
 

@@ -16,15 +16,15 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
-from ampli.inputs import corpus
 from ampli.generation.hf import HFGenerator
+from ampli.inputs import corpus
 from ampli.judges.base import JudgeItem
+from ampli.models.training_plan import start_model
+from ampli.record.store import read_json, write_json
+from ampli.regimes.base import Regime, RunContext
 from ampli.run.probe.activations import encode_pairs, response_means, teacher_forced
 from ampli.run.probe.config import ProbeConfig, ProbeError
 from ampli.run.probe.vector import PersonaVector, extract
-from ampli.regimes.base import Regime, RunContext
-from ampli.record.store import read_json, write_json
-from ampli.models.training_plan import start_model
 
 log = logging.getLogger("ampli")
 
