@@ -206,7 +206,7 @@ def test_sample_sizes_its_batches_from_the_longest_prompt_as_trained_and_passes_
 
 
 def test_perplexity_is_read_from_the_base_model_with_the_prompts_format_as_given(monkeypatch):
-    from ampli.judges import perplexity as judges_perplexity
+    from ampli.generation import perplexity as perplexity_module
 
     calls = []
 
@@ -214,7 +214,7 @@ def test_perplexity_is_read_from_the_base_model_with_the_prompts_format_as_given
         calls.append((model, tokenizer, prompts, responses, chat))
         return [1.0]
 
-    monkeypatch.setattr(judges_perplexity, "perplexity", record)
+    monkeypatch.setattr(perplexity_module, "perplexity", record)
     base = SimpleNamespace(name="base")
     generator = HFGenerator(SimpleNamespace(load=lambda: base), "tokenizer", checkpoint=None, batch_size=None)
     for chat in (True, False):  # documents (sdf) are raw text: the tokenizer adds its BOS
