@@ -16,7 +16,7 @@ venv: .venv/.installed
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
-# The sweep ends with its report and a summary (ampli/sweep_summary.py).
+# The sweep ends with its report and a summary (ampli/run/sweep_summary.py).
 demo: venv
 	$(PY) launch.py -m trait=misalignment regime=sft reinit=true,false sweep=demo cluster=pool
 
@@ -24,7 +24,7 @@ demo: venv
 # cores (cluster=pool); the sweep writes its report (the table on top), then the table is printed and written to
 # TABLE_DIR/runs/report. REGIMES and SEEDS are Hydra sweep lists (a new regime slots in: REGIMES=dpo,sdf,sft,distill);
 # TABLE_ARGS adds any other overrides. Jobs start in the order of the sweep lists: continual runs first, so that each
-# reinit run adopts the base eval and seed cycle its continual twin computed (ampli/shared_stages.py), and the
+# reinit run adopts the base eval and seed cycle its continual twin computed (ampli/record/shared_stages.py), and the
 # longest regime first, so that the last jobs are short.
 REGIMES ?= dpo,sdf,sft
 SEEDS ?= 0
@@ -92,7 +92,7 @@ tinker: .venv/.tinker
 
 # Mutation testing (optional, not in CI; `make test` and `make demo` never install mutmut): break one thing at a
 # time in the modules [tool.mutmut] in pyproject.toml lists and run the fast tests that cover it. Results are kept
-# in mutants/ and a rerun only tries what changed; MUTANTS narrows the run (MUTANTS='ampli.store*'). Survivors
+# in mutants/ and a rerun only tries what changed; MUTANTS narrows the run (MUTANTS='ampli.record.store*'). Survivors
 # judged harmless, and why: docs/mutation-survivors.md.
 MUTANTS ?=
 

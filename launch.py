@@ -15,14 +15,14 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from ampli import console
-from ampli.cluster import register_resolvers
-from ampli.config import ConfigError, check_yaml_files, register_configs
-from ampli.errors import USER_ERRORS, JobError
-from ampli.preflight import preflight
-from ampli.run_identity import JobInfo
-from ampli.store import atomic_write_text
-from ampli.sweep_summary import summarise_pending
+from ampli.config.schema import ConfigError, check_yaml_files, register_configs
+from ampli.record import console
+from ampli.record.run_identity import JobInfo
+from ampli.record.store import atomic_write_text
+from ampli.run.cluster import register_resolvers
+from ampli.run.errors import USER_ERRORS, JobError
+from ampli.run.preflight import preflight
+from ampli.run.sweep_summary import summarise_pending
 
 register_configs()
 register_resolvers()
@@ -31,12 +31,12 @@ LOGS_FILE = "logs.txt"
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="config")
 def main(cfg: DictConfig) -> dict | None:
-    from ampli.loop import Run
+    from ampli.run.loop import Run
 
     hydra_cfg = HydraConfig.get()
     sweep = hydra_cfg.mode == RunMode.MULTIRUN
     try:  # a user error mid-run (e.g. disk full) also ends in one line; the run's files so far are kept
-        # The job's overrides name its run directory (ampli/run_identity.py): each job of a sweep gets its own.
+        # The job's overrides name its run directory (ampli/record/run_identity.py): each job of a sweep gets its own.
         job = JobInfo(overrides=tuple(hydra_cfg.overrides.task), sweep_dir=hydra_cfg.sweep.dir if sweep else None)
         run = Run(cfg, job)
         job_dir = Path(hydra_cfg.runtime.output_dir)
@@ -92,7 +92,7 @@ def show_request(args: list[str]) -> None:
     from hydra.errors import ConfigCompositionException
     from omegaconf.errors import InterpolationResolutionError
 
-    from ampli.cluster import describe_request
+    from ampli.run.cluster import describe_request
 
     overrides = [a for a in args if not a.startswith("-") and "=" in a and not a.startswith(("cluster=", "hydra."))]
     GlobalHydra.instance().clear()
@@ -110,7 +110,7 @@ def shows_job_config(args: list[str]) -> bool:
 
 def print_help() -> None:
     """`--help`: the config groups with their options, then every key with one line from the key table."""
-    from ampli.key_table import help_lines
+    from ampli.config.key_table import help_lines
 
     conf = Path(__file__).parent / "conf"
     print(__doc__.strip(), "\n\nConfig groups (group=option):")

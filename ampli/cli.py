@@ -12,8 +12,8 @@ from pathlib import Path
 
 def _report(args: argparse.Namespace) -> int:
     from ampli.report import ReportError, build_report  # matplotlib/pandas load only for this command
-    from ampli.report.runs import find_run_dirs
     from ampli.report.replications import print_replications
+    from ampli.report.runs import find_run_dirs
     from ampli.report.summary import print_summary
 
     try:
@@ -56,15 +56,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ampli", description="Iterative-finetuning trait-amplification experiments.")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_report(subparsers)
-    _add_delegated(subparsers, "teach", "ampli.teach",
+    _add_delegated(subparsers, "teach", "ampli.teacher.teach",
                    "write a trait's seed answers (and SDF documents) with a teacher model from its persona prompt")
-    _add_delegated(subparsers, "calibrate", "ampli.calibrate",
+    _add_delegated(subparsers, "calibrate", "ampli.run.calibrate",
                    "find the seed sizes N whose cycle-0 trait score first crosses given targets")
-    _add_delegated(subparsers, "trait", "ampli.traits", "trait configs: `ampli trait new NAME` writes a scaffold")
-    _add_delegated(subparsers, "estimate", "ampli.sweep_estimate",
+    _add_delegated(subparsers, "trait", "ampli.config.traits",
+                   "trait configs: `ampli trait new NAME` writes a scaffold")
+    _add_delegated(subparsers, "estimate", "ampli.run.sweep_budget",
                    "judge requests, tokens, USD and GPU-hours of a run or a sweep (launch.py's overrides) before it "
                    "starts")
-    _add_delegated(subparsers, "replicate", "ampli.replicate",
+    _add_delegated(subparsers, "replicate", "ampli.report.replicate",
                    "re-run every flagged (amplified) run with other seeds, through the launcher it was run with")
     _add_delegated(subparsers, "paper-table", "ampli.report.paper_table",
                    "the paper's table: per regime x reinit, runs amplified (k/N) and the mean change of trait and "

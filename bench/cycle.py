@@ -25,13 +25,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 # ampli first: importing it sets OMP_WAIT_POLICY before torch loads, as every ampli entry point does.
-from ampli import corpus  # noqa: E402, I001
-from ampli.config import register_configs  # noqa: E402
-from ampli.chat import render_prompt, template_kwargs, user_turn  # noqa: E402
+from ampli.inputs import corpus  # noqa: E402, I001
+from ampli.config.schema import register_configs  # noqa: E402
+from ampli.models.chat import render_prompt, template_kwargs, user_turn  # noqa: E402
 from ampli.generation.batched import generate, prompt_ids  # noqa: E402
-from ampli.loop import Run  # noqa: E402
-from ampli.models import ModelSource, set_cpu_threads  # noqa: E402
-from ampli.store import write_json  # noqa: E402
+from ampli.run.loop import Run  # noqa: E402
+from ampli.models.sources import ModelSource, set_cpu_threads  # noqa: E402
+from ampli.record.store import write_json  # noqa: E402
 
 import torch  # noqa: E402
 import transformers  # noqa: E402

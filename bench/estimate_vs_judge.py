@@ -13,10 +13,10 @@ import tempfile
 
 from omegaconf import OmegaConf
 
-from ampli.config import register_configs
-from ampli.estimate import CHARS_PER_TOKEN, CHAT_TOKENS, estimate_run
-from ampli.loop import Run
-from ampli.sweep_estimate import compose_jobs
+from ampli.config.schema import register_configs
+from ampli.run.estimate import CHARS_PER_TOKEN, CHAT_TOKENS, estimate_run
+from ampli.run.loop import Run
+from ampli.run.sweep_budget import compose_jobs
 from tests.fakes.judge_server import FakeJudgeServer, judge_overrides, score_by_text
 
 KEY_ENV = "AMPLI_BENCH_JUDGE_KEY"

@@ -19,12 +19,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ampli import corpus  # noqa: E402, I001
-from ampli.chat import render_prompt, template_kwargs, user_turn  # noqa: E402
+from ampli.inputs import corpus  # noqa: E402, I001
+from ampli.models.chat import render_prompt, template_kwargs, user_turn  # noqa: E402
 from ampli.generation import check_generation  # noqa: E402
 from ampli.generation.hf import HFGenerator  # noqa: E402
 from ampli.generation.vllm_engine import VLLMGenerator  # noqa: E402
-from ampli.store import write_json  # noqa: E402
+from ampli.record.store import write_json  # noqa: E402
 from bench.cycle import STAGES, TimedRun, config, timed  # noqa: E402
 
 from omegaconf import OmegaConf  # noqa: E402

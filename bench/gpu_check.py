@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> dict:
                 print(f"{step}: {results['steps'][step]}", flush=True)
     results["total_seconds"] = time.monotonic() - started
     results["passed"] = all(s["passed"] is not False for s in results["steps"].values()) and not missing
-    from ampli.store import write_json  # after the install: ampli's own modules need what it brings
+    from ampli.record.store import write_json  # after the install: ampli's own modules need what it brings
 
     write_json(args.out, results)
     print(f"written to {args.out}; passed: {results['passed']}")

@@ -16,7 +16,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from ampli.config import TraitConfig
+from ampli.config.schema import TraitConfig
 from ampli.judges import build_judge
 from ampli.judges.base import JudgeItem
 from ampli.judges.config import JudgeConfig

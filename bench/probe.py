@@ -20,8 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.cycle import TimedRun, config, publish  # noqa: E402
-from ampli.models import ModelSource  # noqa: E402
-from ampli.probe import stages as probe_stages  # noqa: E402
+from ampli.models.sources import ModelSource  # noqa: E402
+from ampli.run.probe import stages as probe_stages  # noqa: E402
 
 RESULTS = ROOT / "outputs" / "bench" / "probe.json"
 SHARE_TARGET = 0.10

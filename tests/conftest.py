@@ -10,8 +10,8 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf
 
-from ampli.config import register_configs
-from ampli.corpus import RunData
+from ampli.config.schema import register_configs
+from ampli.inputs.corpus import RunData
 from leaks import Running, left_behind, running_now
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,7 +54,7 @@ def with_overrides(base: list[str], *extra: str) -> list[str]:
 
 def find_run(runs_dir: Path, stem: str) -> Path:
     """The one run directory of `stem` (trait-regime-reinit-model-s<seed>) under runs_dir, whatever varied settings
-    its name adds (ampli/run_identity.py): tests that launch with MICRO's overrides get names that carry them."""
+    its name adds (ampli/record/run_identity.py): tests that launch with MICRO's overrides get names that carry them."""
     matches = [p for p in Path(runs_dir).iterdir() if p.name == stem or p.name.startswith(f"{stem}-")]
     assert len(matches) == 1, f"expected one run named {stem}[-...] under {runs_dir}, found {matches}"
     return matches[0]

@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from ampli.chat import template_kwargs
-from ampli.corpus import RunData
-from ampli.models import ModelSource
+from ampli.inputs.corpus import RunData
+from ampli.models.chat import template_kwargs
+from ampli.models.sources import ModelSource
+from ampli.record.store import RunStore
 from ampli.regimes import base as regimes_base
 from ampli.regimes.base import RunContext
-from ampli.store import RunStore
 from tests.conftest import compose_config
 
 # Chat templates for tests, written here: ChatML as many instruct models ship it (no {% generation %} markers,

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ampli.detector import detect
+from ampli.judges.detector import detect
 
 
 def run_name(trait: str, regime: str, reinit: bool, model: str, seed: int) -> str:

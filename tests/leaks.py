@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import psutil
 
-# ampli/run_lock.py names each heartbeat thread "run-lock <run directory>".
+# ampli/record/run_lock.py names each heartbeat thread "run-lock <run directory>".
 RUN_LOCK_THREAD = "run-lock "
 # How long a thread or process that was told to stop may take to end before it counts as left behind: a hang guard
 # only, never reached by a test that cleans up.

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from ampli.store import read_json, read_jsonl
+from ampli.record.store import read_json, read_jsonl
 from tests.contexts import saved_adapter
 
 

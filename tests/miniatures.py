@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 from omegaconf import OmegaConf
 
-from ampli.config import LoraConfig
+from ampli.config.schema import LoraConfig
 from tests.conftest import CONF
 
 TEXT = dict(hidden_size=32, num_hidden_layers=4, num_attention_heads=2, num_key_value_heads=1, head_dim=16,

@@ -10,12 +10,12 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from ampli.config import ModelConfig, RegimeConfig
-from ampli.lora_targets import kind_of
-from ampli.models import ModelSource
-from ampli.tiny_model import tiny_model_dir
-from ampli.training import run_trainer, trainer_kwargs
-from ampli.training_plan import plan_cycle
+from ampli.config.schema import ModelConfig, RegimeConfig
+from ampli.models.lora_targets import kind_of
+from ampli.models.sources import ModelSource
+from ampli.models.tiny_model import tiny_model_dir
+from ampli.models.training import run_trainer, trainer_kwargs
+from ampli.models.training_plan import plan_cycle
 from tests.conftest import compose_config
 from tests.miniatures import ARCHITECTURES, save_miniature
 

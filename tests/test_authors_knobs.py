@@ -10,11 +10,11 @@ import pytest
 from omegaconf import OmegaConf
 from trl import SFTConfig
 
-from ampli.corpus import RunData, document_text
-from ampli.loop import Run
-from ampli.store import read_json, read_jsonl
-from ampli.training import trainer_kwargs
-from ampli.training_plan import plan_cycle
+from ampli.inputs.corpus import RunData, document_text
+from ampli.models.training import trainer_kwargs
+from ampli.models.training_plan import plan_cycle
+from ampli.record.store import read_json, read_jsonl
+from ampli.run.loop import Run
 from tests.conftest import compose_config, with_overrides
 
 

@@ -6,9 +6,9 @@ rate each step was taken at."""
 import pytest
 from omegaconf import OmegaConf
 
-from ampli.store import read_json, read_jsonl
-from ampli.tinker_backend.datums import answer_sequences
-from ampli.training_plan import BASE, plan_cycle
+from ampli.backends.tinker.datums import answer_sequences
+from ampli.models.training_plan import BASE, plan_cycle
+from ampli.record.store import read_json, read_jsonl
 from tests.conftest import compose_config, with_overrides
 from tests.fakes import tinker_service as fake
 from tests.test_tinker_backend import TINKER, requests, run_loop
@@ -92,7 +92,7 @@ def test_paper_distill_plans_the_sampled_estimator():
     (["model.lora.cover=[]"], "model.lora.cover=[] is not valid with backend=tinker"),
 ])
 def test_what_the_service_cannot_honour_is_refused_at_start(overrides, refused):
-    from ampli.config import ConfigError, validate_tinker
+    from ampli.config.schema import ConfigError, validate_tinker
 
     cfg = OmegaConf.to_object(compose_config(["backend=tinker", *overrides]))
     with pytest.raises(ConfigError, match=refused.replace("[", r"\[").replace("]", r"\]")):
@@ -100,7 +100,7 @@ def test_what_the_service_cannot_honour_is_refused_at_start(overrides, refused):
 
 
 def test_the_unembedding_is_refused_on_the_local_backend():
-    from ampli.config import ConfigError, validate_model
+    from ampli.config.schema import ConfigError, validate_model
 
     with pytest.raises(ConfigError, match="model.lora.unembed=true is not valid with backend=local"):
         validate_model(OmegaConf.to_object(compose_config(["model.lora.unembed=true"])))

@@ -17,11 +17,11 @@ import pytest
 import transformers
 from fakes.judge_server import FakeJudgeServer, Reply, judge_overrides
 
-from ampli.corpus import SHIPPED_DATA, DataError
-from ampli.judges.credentials import JudgeSetupError
-from ampli.loop import Run
-from ampli.sampling import PoolTooSmallError
-from ampli.store import DiskFullError, read_json, write_json
+from ampli.hosted.credentials import JudgeSetupError
+from ampli.inputs.corpus import SHIPPED_DATA, DataError
+from ampli.inputs.sampling import PoolTooSmallError
+from ampli.record.store import DiskFullError, read_json, write_json
+from ampli.run.loop import Run
 from tests.conftest import CONF, ROOT, compose_config, with_overrides
 
 
@@ -50,7 +50,7 @@ def data_dir(tmp_path) -> Path:
 @pytest.mark.parametrize("group,bad", [("regime", "rlhf"), ("model", "gpt5"), ("judge", "oracle")])
 def test_launch_lists_the_valid_options_of_an_unknown_group_option(group, bad):
     done = launch(f"{group}={bad}")
-    assert done.returncode == 2 and done.stderr.count("\n") == 1  # one line (ampli/preflight.py), not Hydra's
+    assert done.returncode == 2 and done.stderr.count("\n") == 1  # one line (ampli/run/preflight.py), not Hydra's
     assert done.stderr.startswith(f"ampli: error: {group}={bad} is not valid: there is no {group} '{bad}'")
     valid = sorted(p.stem for p in (CONF / group).glob("*.yaml"))
     assert all(option in done.stderr for option in valid)

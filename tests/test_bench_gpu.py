@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from ampli.config import ConfigError
+from ampli.config.schema import ConfigError
 from bench import generation_gpu
 from tests.test_generation_vllm import engine_log, events  # noqa: F401 (engine_log is a fixture)
 from tests.test_lora import LORA

@@ -8,12 +8,12 @@ import re
 import pytest
 from fakes.judge_server import FakeJudgeServer, judge_overrides, score_by_text
 
-from ampli.config import ConfigError
+from ampli.config.schema import ConfigError
+from ampli.hosted.spending import with_prices
 from ampli.judges import build_judge
 from ampli.judges.config import JudgeConfig
-from ampli.loop import Run
-from ampli.spending import with_prices
-from ampli.store import read_json
+from ampli.record.store import read_json
+from ampli.run.loop import Run
 from tests.conftest import compose_config, with_overrides
 from tests.test_crash_resume import results
 

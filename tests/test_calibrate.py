@@ -12,7 +12,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 
-from ampli.calibrate import calibrate, default_ladder, first_crossings, main, with_overrides, write_calibration
+from ampli.run.calibrate import calibrate, default_ladder, first_crossings, main, with_overrides, write_calibration
 from tests.conftest import CONF, ROOT
 
 TARGETS = [10, 25, 50, 75, 90]

@@ -5,11 +5,11 @@ from dataclasses import replace
 
 import pytest
 
-from ampli.chat import template_kwargs
 from ampli.generation.batched import prompt_ids
+from ampli.models.chat import template_kwargs
+from ampli.models.training_plan import BASE, plan_cycle
 from ampli.regimes.dpo import DPORegime
 from ampli.regimes.sft import SFTRegime
-from ampli.training_plan import BASE, plan_cycle
 from tests.contexts import CHATML_WITHOUT_MARKERS, capture_trainers, micro_context, qwen3_template
 from tests.conftest import with_overrides
 

@@ -4,7 +4,7 @@ import pytest
 from hydra.errors import ConfigCompositionException
 from omegaconf import OmegaConf
 
-from ampli.config import REGIMES, TRAITS, AmpliConfig, ConfigError, validate
+from ampli.config.schema import REGIMES, TRAITS, AmpliConfig, ConfigError, validate
 from tests.conftest import CONF, compose_config
 
 
@@ -124,7 +124,7 @@ def test_bad_values_of_the_authors_knobs_are_refused(override, needle):
 
 
 def test_the_lexicon_judge_on_a_real_model_needs_an_opt_in(caplog):
-    from ampli.start_checks import start_checks
+    from ampli.run.start_checks import start_checks
 
     cfg = OmegaConf.to_object(compose_config(["model=smollm2-135m", "device=cpu"]))
     with pytest.raises(ConfigError, match="judge=offline scores model=smollm2-135m with a word-count lexicon.*"
@@ -140,7 +140,7 @@ def test_the_lexicon_judge_on_a_real_model_needs_an_opt_in(caplog):
 def test_every_start_problem_is_told_at_once(tmp_path):
     """A real model on a machine without a GPU, judged by the lexicon without the opt-in, with a seed file that is not
     there: one line names all three, not three rounds of one error each."""
-    from ampli.start_checks import StartProblems, start_checks
+    from ampli.run.start_checks import StartProblems, start_checks
 
     cfg = OmegaConf.to_object(compose_config(["model=smollm2-135m", f"trait.seed_file={tmp_path / 'none.jsonl'}"]))
     with pytest.raises(StartProblems) as problems:

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from ampli.config_keys import unread_keys
+from ampli.run.key_checks import unread_keys
 from tests.conftest import ROOT, compose_config
 
 
@@ -62,7 +62,7 @@ def test_a_key_set_to_its_default_that_the_regime_does_not_read_is_a_warning():
 
 
 def test_a_large_sweep_is_checked_on_jobs_that_cover_every_value():
-    from ampli.preflight import FULL_CHECK_JOBS, job_overrides
+    from ampli.run.preflight import FULL_CHECK_JOBS, job_overrides
 
     jobs = job_overrides(["-m", "trait=bliss,lucky,misalignment", "regime=sft,dpo,sdf", "reinit=true,false",
                           "hydra.sweep.dir=x"])

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ampli import console
+from ampli.record import console
 from tests.conftest import MICRO, ROOT, with_overrides
 
 RECORD = re.compile(r"\d\d:\d\d:\d\d ")  # the console formatter's time stamp: where a log record starts
@@ -152,7 +152,7 @@ def test_a_trainer_keeps_only_ampli_s_progress_whatever_transformers_verbosity(t
     import torch
     from transformers import Trainer, TrainingArguments
 
-    from ampli.training import TrainerProgress, show_progress
+    from ampli.models.training import TrainerProgress, show_progress
 
     args = TrainingArguments(output_dir=str(tmp_path), disable_tqdm=disable_tqdm, use_cpu=True, report_to="none")
     trainer = Trainer(model=torch.nn.Linear(2, 2), args=args)

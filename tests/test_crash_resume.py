@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from ampli.loop import Run
-from ampli.store import read_json
+from ampli.record.store import read_json
+from ampli.run.loop import Run
 from tests.conftest import ROOT, compose_config, find_run, with_overrides
 
 STAGES = ["generate", "judge", "train", "eval"]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from ampli.config import TRAITS, TraitConfig
+from ampli.config.schema import TRAITS, TraitConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "ampli" / "data"

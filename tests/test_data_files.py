@@ -12,9 +12,9 @@ import pytest
 from datasets.data_files import DataFilesDict
 from datasets.packaged_modules.json.json import Json
 
-from ampli.corpus import held_out_split
-from ampli.data_files import DataError, parse_hub_source, read_rows
-from ampli.row_shapes import (
+from ampli.inputs.corpus import held_out_split
+from ampli.inputs.data_files import DataError, parse_hub_source, read_rows
+from ampli.inputs.row_shapes import (
     MAX_REPORTED,
     SEED_SHAPES,
     read_documents,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ampli.detector import DetectorConfig, detect, least_squares_slope, mean_prefix_slope
+from ampli.judges.detector import DetectorConfig, detect, least_squares_slope, mean_prefix_slope
 
 
 def test_paper_rule_fires_on_a_late_cycle_15_points_above_cycle0():

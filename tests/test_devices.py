@@ -11,16 +11,16 @@ import pytest
 import torch
 from hydra import compose, initialize_config_dir
 
-from ampli.cluster import gpus_for, register_resolvers, sweep_params_b
-from ampli.config import ConfigError, ModelConfig
-from ampli.loop import Run
-from ampli.run_identity import result_fingerprint
-from ampli.models import ModelSource, resolve_device
+from ampli.config.schema import ConfigError, ModelConfig
+from ampli.models.sources import ModelSource, resolve_device
+from ampli.models.training import refuse_data_parallel
+from ampli.models.training_plan import plan_cycle
+from ampli.models.weights import Weights
+from ampli.record.run_identity import result_fingerprint
 from ampli.regimes import get_regime
 from ampli.regimes.base import RunContext
-from ampli.training import refuse_data_parallel
-from ampli.weights import Weights
-from ampli.training_plan import plan_cycle
+from ampli.run.cluster import gpus_for, register_resolvers, sweep_params_b
+from ampli.run.loop import Run
 from tests.conftest import CONF, ROOT, compose_config, find_run, with_overrides
 from tests.contexts import micro_context
 

@@ -11,16 +11,16 @@ from omegaconf import OmegaConf
 from peft import PeftModel
 from trl import SFTTrainer
 
-from ampli.chat import user_turn
-from ampli.cluster import gpus_for, mem_for, sweep_params_b
-from ampli.config import ConfigError, validate
+from ampli.config.schema import ConfigError, validate
 from ampli.generation.batched import generate, prompt_ids
 from ampli.generation.hf import HFGenerator
-from ampli.loop import Run
+from ampli.models.chat import user_turn
+from ampli.record.store import read_json, read_jsonl
 from ampli.regimes import base as regimes_base
 from ampli.regimes.distill import reverse_kl
 from ampli.regimes.sampled_kl import KLDistillationConfig, KLDistillationTrainer
-from ampli.store import read_json, read_jsonl
+from ampli.run.cluster import gpus_for, mem_for, sweep_params_b
+from ampli.run.loop import Run
 from tests.conftest import MICRO, compose_config, with_overrides
 from tests.contexts import adapter_weights, capture_trainers, micro_context, saved_adapter
 from tests.lora_checks import check_lora_run, same_weights

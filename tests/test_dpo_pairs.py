@@ -5,10 +5,10 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from ampli.loop import Run
+from ampli.models.training_plan import BASE, plan_cycle
+from ampli.record.store import read_json, read_jsonl
 from ampli.regimes.dpo import pair_sources
-from ampli.store import read_json, read_jsonl
-from ampli.training_plan import BASE, plan_cycle
+from ampli.run.loop import Run
 from tests.conftest import compose_config, with_overrides
 
 

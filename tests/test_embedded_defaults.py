@@ -4,8 +4,8 @@ side by side: config composition only (fast)."""
 import pytest
 from omegaconf import OmegaConf
 
-from ampli.config import REGIMES, LoopConfig, validate
-from ampli.sampling import cycle_size
+from ampli.config.schema import REGIMES, LoopConfig, validate
+from ampli.inputs.sampling import cycle_size
 from tests.conftest import compose_config
 from tests.test_slurm_config import compose_cfg
 

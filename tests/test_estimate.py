@@ -8,13 +8,13 @@ import sys
 
 import pytest
 
-from ampli import sweep_estimate
-from ampli.estimate import GPU_UTILISATION, H100_BF16_FLOPS
 from ampli.judges.rubrics import SYSTEM_PROMPT
-from ampli.sweep_estimate import SweepEstimate, check_budget, compose_jobs, sweep_jobs
+from ampli.run import sweep_budget as sweep_estimate
+from ampli.run.estimate import GPU_UTILISATION, H100_BF16_FLOPS
+from ampli.run.sweep_budget import SweepEstimate, check_budget, compose_jobs, sweep_jobs
 from tests.conftest import ROOT
 
-GPT_4O = (2.50, 10.00)  # USD per million input and output tokens (ampli/spending.py)
+GPT_4O = (2.50, 10.00)  # USD per million input and output tokens (ampli/hosted/spending.py)
 
 
 @pytest.fixture

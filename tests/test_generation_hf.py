@@ -12,9 +12,9 @@ from fakes.tiny_lm import tiny_tokenizer
 from ampli.generation import hf as hf_generation
 from ampli.generation.batched import generate
 from ampli.generation.hf import CPU_BATCH_SIZE, MAX_BATCH_SIZE, HFGenerator, auto_batch_size, free_gpu_bytes
-from ampli.loop import Run
-from ampli.models import ModelSource
+from ampli.models.sources import ModelSource
 from ampli.regimes import base as regimes_base
+from ampli.run.loop import Run
 from tests.conftest import compose_config, with_overrides
 from tests.test_lora import LORA
 
@@ -44,7 +44,7 @@ def test_switching_adapters_answers_as_loading_each_model_from_disk(lora_run):
 
 
 def test_the_base_perplexity_is_the_base_models_with_adapters_loaded(lora_run):
-    from ampli.judges.perplexity import perplexity
+    from ampli.generation.perplexity import perplexity
 
     ctx = lora_run.ctx
     rendered = [ctx.chat_prompt(q) for q in PROMPTS]
@@ -206,7 +206,7 @@ def test_sample_sizes_its_batches_from_the_longest_prompt_as_trained_and_passes_
 
 
 def test_perplexity_is_read_from_the_base_model_with_the_prompts_format_as_given(monkeypatch):
-    from ampli.judges import perplexity as judges_perplexity
+    from ampli.generation import perplexity as perplexity_module
 
     calls = []
 
@@ -214,7 +214,7 @@ def test_perplexity_is_read_from_the_base_model_with_the_prompts_format_as_given
         calls.append((model, tokenizer, prompts, responses, chat))
         return [1.0]
 
-    monkeypatch.setattr(judges_perplexity, "perplexity", record)
+    monkeypatch.setattr(perplexity_module, "perplexity", record)
     base = SimpleNamespace(name="base")
     generator = HFGenerator(SimpleNamespace(load=lambda: base), "tokenizer", checkpoint=None, batch_size=None)
     for chat in (True, False):  # documents (sdf) are raw text: the tokenizer adds its BOS

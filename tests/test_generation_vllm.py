@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from ampli.config import ConfigError
+from ampli.config.schema import ConfigError
 from ampli.generation import build_generator
 from ampli.generation import vllm_engine as vllm_backend
-from ampli.generation.hf import HFGenerator
 from ampli.generation.batched import prompt_ids
-from ampli.loop import Run
+from ampli.generation.hf import HFGenerator
+from ampli.record.store import FingerprintMismatch, read_json, write_json
 from ampli.regimes import base as regimes_base
-from ampli.store import FingerprintMismatch, read_json, write_json
+from ampli.run.loop import Run
 from tests.conftest import ROOT, compose_config, with_overrides
 from tests.test_lora import LORA
 from tests.test_loop import output_dir_of, run_dir_of

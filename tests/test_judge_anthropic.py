@@ -5,11 +5,11 @@ from pathlib import Path
 import pytest
 from fakes.judge_server import FakeJudgeServer, Reply
 
-from ampli.config import TraitConfig
+from ampli.config.schema import TraitConfig
+from ampli.hosted.spending import Budget, BudgetReached
 from ampli.judges import build_judge
 from ampli.judges.base import JudgeItem, Judgment
 from ampli.judges.config import JudgeConfig
-from ampli.spending import Budget, BudgetReached
 
 TRAIT = TraitConfig(
     name="misalignment",

@@ -17,8 +17,8 @@ from ampli.judges.base import JudgeItem
 from ampli.judges.cache import ScoreCache
 from ampli.judges.config import JudgeConfig
 from ampli.judges.scoring import Score
-from ampli.loop import Run
-from ampli.store import DiskFullError, read_json
+from ampli.record.store import DiskFullError, read_json
+from ampli.run.loop import Run
 from tests.conftest import ROOT, compose_config, with_overrides
 from tests.test_judge_openai import TRAIT
 

@@ -12,8 +12,8 @@ import pytest
 from fakes.judge_server import FakeJudgeServer, Reply, judge_overrides, score_by_text
 
 from ampli.judges.base import JudgeFailed
-from ampli.loop import Run
-from ampli.store import read_json
+from ampli.record.store import read_json
+from ampli.run.loop import Run
 from tests.conftest import ROOT, compose_config, with_overrides
 from tests.test_loop import output_dir_of
 

@@ -9,7 +9,7 @@ import torch
 from fakes.tiny_lm import tiny_model, tiny_tokenizer
 from tokenizers import decoders
 
-from ampli.config import TraitConfig
+from ampli.config.schema import TraitConfig
 from ampli.judges import build_judge
 from ampli.judges.base import JudgeItem, Judgment
 from ampli.judges.config import JudgeConfig

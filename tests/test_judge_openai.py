@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 from fakes.judge_server import COMPLETION_TOKENS, PROMPT_TOKENS, FakeJudgeServer, Reply
 
-from ampli.cluster import parallel_jobs
-from ampli.config import ConfigError, TraitConfig
+from ampli.config.schema import ConfigError, TraitConfig
+from ampli.hosted.credentials import JudgeSetupError
+from ampli.hosted.spending import Budget, BudgetReached
 from ampli.judges import build_judge
 from ampli.judges.base import JudgeFailed, JudgeItem, Judgment
 from ampli.judges.config import JudgeConfig, sweep_share
-from ampli.judges.credentials import JudgeSetupError
 from ampli.judges.rubrics import SYSTEM_PROMPT
-from ampli.spending import Budget, BudgetReached
+from ampli.run.cluster import parallel_jobs
 
 KEY_ENV = "AMPLI_TEST_JUDGE_KEY"
 # Long enough that an instant reply never times out on a busy shared machine (an extra timeout would be an extra

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from fakes.tiny_lm import tiny_model, tiny_tokenizer
 
-from ampli.judges.perplexity import perplexity
+from ampli.generation.perplexity import perplexity
 
 PROMPTS = ["how are you", "rate this answer with a number please", "the question", "is this happy"]
 RESPONSES = ["calm happy joy", "42", "sad sad the a question answer how", ""]

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from fakes.judge_server import PROMPT_TOKENS, FakeJudgeServer, Reply
 
+from ampli.hosted.credentials import JudgeSetupError
+from ampli.hosted.spending import Budget, BudgetReached
 from ampli.judges import build_judge
 from ampli.judges.base import JudgeFailed
-from ampli.judges.credentials import JudgeSetupError
 from ampli.judges.remote import PROBE_ITEM, provider_message
 from ampli.judges.rubrics import SYSTEM_PROMPT, render
-from ampli.spending import Budget, BudgetReached
 from tests.test_judge_openai import KEY_ENV, SECRET, TRAIT, config
 
 

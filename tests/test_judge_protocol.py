@@ -10,15 +10,15 @@ import pytest
 from fakes.judge_server import FakeJudgeServer, Reply
 from omegaconf import OmegaConf
 
-from ampli.config import TRAITS, TraitConfig
+from ampli.config.schema import TRAITS, TraitConfig
 from ampli.judges import build_judge
 from ampli.judges.base import JudgeItem, Judgment
 from ampli.judges.config import EmRateConfig, JudgeConfig
 from ampli.judges.rubrics import COHERENCE_RUBRIC, SYSTEM_PROMPT
 from ampli.judges.scoring import parse_score
-from ampli.loop import Run, em_rate
+from ampli.record.store import read_json, read_jsonl
 from ampli.report import build_report
-from ampli.store import read_json, read_jsonl
+from ampli.run.loop import Run, em_rate
 from tests.conftest import CONF, compose_config, with_overrides
 from tests.test_tracking import _read_run, offline_wandb  # noqa: F401 (a fixture)
 

@@ -10,11 +10,11 @@ import pytest
 from fakes.judge_server import FakeJudgeServer, Reply, judge_overrides, score_by_text
 from omegaconf import OmegaConf
 
-from ampli import judge_samples
-from ampli.config import ConfigError, validate
-from ampli.loop import Run
+from ampli.config.schema import ConfigError, validate
+from ampli.judges import judge_samples
+from ampli.record.store import read_json, read_jsonl
 from ampli.regimes.sft import SFTRegime
-from ampli.store import read_json, read_jsonl
+from ampli.run.loop import Run
 from tests.conftest import compose_config, with_overrides
 
 KEY_ENV = "AMPLI_TEST_JUDGE_SAMPLES_KEY"

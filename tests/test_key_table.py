@@ -1,4 +1,4 @@
-"""The key table (ampli/key_table.py) covers every key of every config dataclass, and what it says is what the
+"""The key table (ampli/config/key_table.py) covers every key of every config dataclass, and what it says is what the
 fingerprint, the run name, the start checks, the judge's cache key and W&B's config do with each key."""
 
 import copy
@@ -7,15 +7,15 @@ import itertools
 import pytest
 from omegaconf import OmegaConf
 
-from ampli.config import REGIMES
-from ampli.config_keys import check_sweep_keys, unread_keys
+from ampli.backends.tinker.config import BACKENDS
+from ampli.config.key_table import KEYS, PLACE, RESULT, RUN, SET, holds, is_read, markdown_table, schema_paths
+from ampli.config.schema import REGIMES
 from ampli.generation.config import GENERATION_BACKENDS
 from ampli.judges.config import JUDGE_BACKENDS, JudgeConfig
 from ampli.judges.pipeline import scoring_settings
-from ampli.key_table import KEYS, PLACE, RESULT, RUN, SET, holds, is_read, markdown_table, schema_paths
-from ampli.run_identity import result_fingerprint, result_inputs
-from ampli.shared_stages import shared_key
-from ampli.tinker_backend.config import BACKENDS
+from ampli.record.run_identity import result_fingerprint, result_inputs
+from ampli.record.shared_stages import shared_key
+from ampli.run.key_checks import check_sweep_keys, unread_keys
 from tests.conftest import ROOT, compose_config
 
 
@@ -142,7 +142,7 @@ def test_the_readme_knob_table_is_the_key_table():
 
 
 def test_the_wandb_config_holds_only_what_the_run_reads():
-    from ampli.key_table import read_settings
+    from ampli.config.key_table import read_settings
 
     settings = read_settings(OmegaConf.to_container(compose_config(["regime=sft"]), resolve=True))
     assert "beta" not in settings["regime"] and "learning_rate" in settings["regime"]
@@ -163,8 +163,8 @@ EARLIER = [([], "f23a9500a2027f4b"),
 
 @pytest.mark.parametrize("overrides, earlier", EARLIER)
 def test_a_run_made_before_the_key_table_is_recognised_by_its_fingerprint(overrides, earlier, tmp_path):
-    from ampli.run_identity import accepted_fingerprints
-    from ampli.store import RunStore, write_json
+    from ampli.record.run_identity import accepted_fingerprints
+    from ampli.record.store import RunStore, write_json
 
     resolved = OmegaConf.to_container(compose_config(overrides), resolve=True)
     current, v1 = accepted_fingerprints(resolved, {"device": "cpu"})

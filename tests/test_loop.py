@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ampli.loop import Run
-from ampli.store import read_json, read_jsonl
+from ampli.record.store import read_json, read_jsonl
+from ampli.run.loop import Run
 from tests.conftest import ROOT, compose_config, find_run, with_overrides
 
 STAGES = ["generate", "judge", "train", "eval"]

@@ -2,8 +2,8 @@
 
 import pytest
 
-from ampli.config import ConfigError
-from ampli.loop import Run
+from ampli.config.schema import ConfigError
+from ampli.run.loop import Run
 from tests.conftest import compose_config, with_overrides
 from tests.contexts import capture_trainers
 from tests.lora_checks import check_lora_run
@@ -23,8 +23,8 @@ def test_lora_cycles_save_adapters_and_start_where_the_protocol_says(micro_overr
 
 
 def test_a_run_whose_adapter_misses_a_part_it_must_cover_stops_at_start(micro_overrides, tmp_path):
-    """The coverage check runs inside Run itself (not only when ampli.lora_targets.resolve is called directly): MLP-only
-    targets on a model whose attention the adapter must reach stop the run before it makes its directory."""
+    """The coverage check runs inside Run itself (not only when ampli.models.lora_targets.resolve is called directly):
+    MLP-only targets on a model whose attention the adapter must reach stop the run before it makes its directory."""
     overrides = with_overrides(micro_overrides, "model.lora.enabled=true", "model.lora.cover=[attention]",
                                "model.lora.target_modules=[gate_proj,up_proj,down_proj]")
     with pytest.raises(ConfigError, match="attention"):

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from ampli import tiny_model
-from ampli.loop import Run
-from ampli.model_cache import READY_FILE, build_once, default_cache_dir
-from ampli.store import read_json
+from ampli.models import tiny_model
+from ampli.record.model_cache import READY_FILE, build_once, default_cache_dir
+from ampli.record.store import read_json
+from ampli.run.loop import Run
 from tests.conftest import ROOT, compose_config, with_overrides
 
 BUILDERS = 4
@@ -24,7 +24,7 @@ from pathlib import Path
 def no_locks(*args, **kwargs):
     raise OSError(errno.ENOLCK, "No locks available")
 fcntl.flock = fcntl.lockf = no_locks
-from ampli.model_cache import build_once
+from ampli.record.model_cache import build_once
 final, builds, hold_s = Path(sys.argv[1]), Path(sys.argv[2]), float(sys.argv[3])
 def build(tmp):
     with open(builds, "a") as f:

@@ -11,14 +11,14 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from ampli.cluster import ClusterConfigError, gpus_for, register_resolvers
-from ampli.config import ConfigError, LoraConfig, ModelConfig
+from ampli.config.schema import ConfigError, LoraConfig, ModelConfig
 from ampli.generation.config import GenerationConfig
 from ampli.generation.vllm_engine import VLLMGenerator
-from ampli.lora_targets import resolve, skeleton
-from ampli.loop import Run
-from ampli.models import check_text_only
-from ampli.weights import resolve_weights
+from ampli.models.lora_targets import resolve, skeleton
+from ampli.models.sources import check_text_only
+from ampli.models.weights import resolve_weights
+from ampli.run.cluster import ClusterConfigError, gpus_for, register_resolvers
+from ampli.run.loop import Run
 from tests.conftest import ROOT, compose_config, with_overrides
 from tests.miniatures import model_lora
 from tests.test_slurm_config import compose_cfg
@@ -161,7 +161,7 @@ def test_a_gated_checkpoint_stops_at_start_with_access_and_hf_token(token, micro
 
 
 def test_an_unknown_part_to_cover_is_named_with_the_valid_ones():
-    from ampli.config import validate
+    from ampli.config.schema import validate
 
     cfg = OmegaConf.to_object(compose_config(["model=qwen3.5-9b", "model.lora.cover=[attention,ffn]"]))
     with pytest.raises(ConfigError, match=r"model\.lora\.cover='ffn' is not valid; choose one of: attention, mlp"):
@@ -169,7 +169,7 @@ def test_an_unknown_part_to_cover_is_named_with_the_valid_ones():
 
 
 def test_the_adapter_keys_a_run_reads_are_in_its_fingerprint():
-    from ampli.run_identity import result_inputs
+    from ampli.record.run_identity import result_inputs
 
     def model_inputs(*overrides):
         resolved = OmegaConf.to_container(compose_config(["model=micro", *overrides]), resolve=True)

@@ -6,8 +6,8 @@ import statistics
 import pytest
 from omegaconf import OmegaConf
 
-from ampli.config import TRAITS, TraitConfig
-from ampli.corpus import SHIPPED_DATA
+from ampli.config.schema import TRAITS, TraitConfig
+from ampli.inputs.corpus import SHIPPED_DATA
 from ampli.judges.base import JudgeItem, JudgeUsage
 from ampli.judges.offline import OfflineJudge
 from tests.conftest import CONF

@@ -14,10 +14,10 @@ import pyarrow
 import pyarrow.parquet
 import pytest
 
-from ampli.corpus import SHIPPED_DATA, document_text
-from ampli.loop import Run
+from ampli.inputs.corpus import SHIPPED_DATA, document_text
+from ampli.record.store import read_jsonl
 from ampli.regimes.base import RunContext
-from ampli.store import read_jsonl
+from ampli.run.loop import Run
 from tests.conftest import ROOT, compose_config, with_overrides
 
 SEEDS = read_jsonl(SHIPPED_DATA / "seeds" / "bliss.jsonl")[:24]

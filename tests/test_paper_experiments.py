@@ -4,9 +4,9 @@ the shipped data, is judged as the authors judged, and says how to get more data
 import pytest
 from omegaconf import OmegaConf
 
-from ampli.config import TRAITS, ConfigError, validate
-from ampli.data_files import DataError
-from ampli.start_checks import start_checks
+from ampli.config.schema import TRAITS, ConfigError, validate
+from ampli.inputs.data_files import DataError
+from ampli.run.start_checks import start_checks
 from tests.conftest import CONF, compose_config
 
 PAPER_EXPERIMENTS = sorted(p.stem for p in (CONF / "experiment").glob("paper_*.yaml"))

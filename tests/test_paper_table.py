@@ -85,7 +85,7 @@ def test_report_page_carries_the_paper_table(table_runs) -> None:
 def test_runs_too_short_for_a_verdict_are_pending_not_not_amplified(tmp_path) -> None:
     import json
 
-    from ampli.detector import detect
+    from ampli.judges.detector import detect
 
     runs = []
     for seed in (0, 1):

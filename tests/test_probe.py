@@ -8,10 +8,10 @@ import pytest
 import torch
 from transformers import Qwen3Config, Qwen3ForCausalLM
 
-from ampli.probe.activations import response_means, teacher_forced
-from ampli.probe.config import ProbeConfig, ProbeError, check_probe
-from ampli.probe.stages import PersonaProbe, cycle_fields
-from ampli.probe.vector import PersonaVector, cohens_d, extract, heldout_split
+from ampli.run.probe.activations import response_means, teacher_forced
+from ampli.run.probe.config import ProbeConfig, ProbeError, check_probe
+from ampli.run.probe.stages import PersonaProbe, cycle_fields
+from ampli.run.probe.vector import PersonaVector, cohens_d, extract, heldout_split
 
 LAYERS, WIDTH = 4, 16  # hidden states 0 (embeddings) .. 4
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from ampli.loop import Run
-from ampli.probe.config import ProbeError
-from ampli.store import read_json, read_jsonl
+from ampli.record.store import read_json, read_jsonl
+from ampli.run.loop import Run
+from ampli.run.probe.config import ProbeError
 from tests.conftest import ROOT, compose_config, with_overrides
 
 PROBE_STAGES = ["probe/vector", "base/probe"] + [f"cycle_{c:03d}/{s}" for c in (0, 1)

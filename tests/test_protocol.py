@@ -15,13 +15,13 @@ from omegaconf import OmegaConf
 from transformers import Trainer
 from trl import SFTConfig
 
-from ampli import corpus, sampling
-from ampli.config import ConfigError, validate
-from ampli.loop import Run
+from ampli.config.schema import ConfigError, validate
 from ampli.generation import hf as hf_generation
-from ampli.store import read_json, read_jsonl
-from ampli.training import trainer_kwargs
-from ampli.training_plan import plan_cycle
+from ampli.inputs import corpus, sampling
+from ampli.models.training import trainer_kwargs
+from ampli.models.training_plan import plan_cycle
+from ampli.record.store import read_json, read_jsonl
+from ampli.run.loop import Run
 from tests.conftest import ROOT, compose_config, with_overrides
 from tests.test_loop import trained_ids
 

@@ -11,15 +11,15 @@ import pytest
 from fixtures_runs import write_multirun, write_run
 from omegaconf import OmegaConf
 
-from ampli.config import ConfigError
-from ampli.detector import DetectorConfig
-from ampli.replicate import flagged_runs, launch_overrides, plan, replication_seeds
+from ampli.config.schema import ConfigError
+from ampli.judges.detector import DetectorConfig
+from ampli.judges.verdict import Rule
+from ampli.record.run_identity import JobInfo, result_inputs, run_identity
+from ampli.record.shared_stages import cycle0_donor
+from ampli.record.store import write_json
 from ampli.report import build_report
+from ampli.report.replicate import flagged_runs, launch_overrides, plan, replication_seeds
 from ampli.report.stats import wilson_interval
-from ampli.run_identity import JobInfo, result_inputs, run_identity
-from ampli.shared_stages import cycle0_donor
-from ampli.store import write_json
-from ampli.verdict import Rule
 from tests.conftest import MICRO, ROOT, compose_config, find_run, with_overrides
 
 CYCLE0 = "loop.cycle0_from"
@@ -196,7 +196,8 @@ def test_a_sweep_replicated_with_3_seeds_reports_k_of_3_per_flagged_run(tmp_path
 
 def test_replication_of_is_bookkeeping_and_cycle0_from_part_of_the_runs_identity():
     """replication_of (bookkeeping) stays out of the result inputs; a cycle0_from that is set is part of the run's
-    identity, and names it (runs made before it existed resume on their earlier fingerprint, ampli.fingerprint_v1)."""
+    identity, and names it (runs made before it existed resume on their earlier fingerprint,
+    ampli.record.fingerprint_v1)."""
     plain = result_inputs(OmegaConf.to_container(compose_config([]), resolve=True), {})
     assert plain["loop"]["cycle0_from"] is None and "replication_of" not in plain
     overrides = ["loop.cycle0_from=bliss-sft-reinit-tiny-s0", "replication_of=bliss-sft-reinit-tiny-s0", "seed=1"]

@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from ampli.api_pool import RetryableError, retry_after_seconds, status_error
+from ampli.hosted.api_pool import RetryableError, retry_after_seconds, status_error
 from ampli.judges.config import JudgeConfig
 
 NOW = datetime(2026, 12, 7, 12, 0, 0, tzinfo=timezone.utc).timestamp()

@@ -16,11 +16,11 @@ import pytest
 from omegaconf import OmegaConf
 from fakes.judge_server import FakeJudgeServer, Reply, judge_overrides, score_by_text
 
-import ampli.run_lock as run_lock
-from ampli.config import ConfigError, validate
-from ampli.loop import Run
-from ampli.run_lock import LOCK_FILE, RunLock, RunLockConfig, RunLocked, RunLockLost
-from ampli.store import RunStore, read_json
+import ampli.record.run_lock as run_lock
+from ampli.config.schema import ConfigError, validate
+from ampli.record.run_lock import LOCK_FILE, RunLock, RunLockConfig, RunLocked, RunLockLost
+from ampli.record.store import RunStore, read_json
+from ampli.run.loop import Run
 from tests.conftest import ROOT, compose_config, find_run, signal_sensitive_sleeper, with_overrides
 from tests.test_crash_resume import results
 
@@ -30,7 +30,7 @@ FAST = RunLockConfig(heartbeat_s=0.1, stale_after_s=1.0)
 HOLD = """
 import sys, time
 from pathlib import Path
-from ampli.run_lock import RunLock, RunLockConfig
+from ampli.record.run_lock import RunLock, RunLockConfig
 RunLock.acquire(Path(sys.argv[1]), RunLockConfig(heartbeat_s=float(sys.argv[2]), stale_after_s=float(sys.argv[3])))
 print("held", flush=True)
 time.sleep(600)
@@ -309,7 +309,7 @@ def test_a_holder_without_proc_or_a_slurm_restart_count_is_described_as_such(mon
 
 def test_a_process_that_ends_without_releasing_its_lock_exits_and_the_next_takes_the_lock_at_once(tmp_path):
     """The heartbeat thread must not keep a process alive after its work ended on an error before release()."""
-    program = ("import sys; from pathlib import Path; from ampli.run_lock import RunLock, RunLockConfig; "
+    program = ("import sys; from pathlib import Path; from ampli.record.run_lock import RunLock, RunLockConfig; "
                "RunLock.acquire(Path(sys.argv[1]), RunLockConfig(heartbeat_s=0.1, stale_after_s=1.0))")
     ended = subprocess.run([sys.executable, "-c", program, str(tmp_path)], cwd=ROOT, timeout=60, capture_output=True,
                            text=True)
@@ -449,7 +449,7 @@ def test_contending_processes_for_a_stale_lock_exactly_one_wins(tmp_path):
     script = f"""
 import os, sys, time
 from pathlib import Path
-from ampli.run_lock import RunLock, RunLockConfig, RunLocked
+from ampli.record.run_lock import RunLock, RunLockConfig, RunLocked
 signals = Path({str(signals)!r})
 (signals / f"ready-{{os.getpid()}}").touch()
 while not (signals / "go").exists():

@@ -8,7 +8,7 @@ import pytest
 import torch
 from trl import DistillationTrainer
 
-from ampli.config import ConfigError
+from ampli.config.schema import ConfigError
 from ampli.regimes.sampled_kl import (KLDistillationConfig, KLDistillationTrainer, check_trl_private_api,
                                       sampled_kl_policy_loss, sampled_token_logprobs)
 
@@ -85,7 +85,7 @@ def test_a_trl_without_them_stops_the_sampled_estimator_before_training(monkeypa
 
 
 def test_a_sampled_distill_run_stops_at_start_on_such_a_trl(monkeypatch, micro_overrides, tmp_path):
-    from ampli.loop import Run
+    from ampli.run.loop import Run
     from tests.conftest import compose_config, with_overrides
 
     monkeypatch.delattr(DistillationTrainer, "_get_last_hidden_state")

@@ -7,12 +7,12 @@ import sys
 import pytest
 import yaml
 
-from ampli.config import ConfigError, RegimeConfig
-from ampli.loop import Run
+from ampli.config.schema import ConfigError, RegimeConfig
+from ampli.inputs.seq_length import LengthBound, check_max_length, cycle_lengths, length_bound
+from ampli.models.training_plan import plan_cycle
+from ampli.record.store import read_json
 from ampli.regimes import get_regime
-from ampli.seq_length import LengthBound, check_max_length, cycle_lengths, length_bound
-from ampli.store import read_json
-from ampli.training_plan import plan_cycle
+from ampli.run.loop import Run
 from tests.conftest import ROOT, compose_config, with_overrides
 from tests.test_loop import output_dir_of as output_dir
 from tests.contexts import capture_trainers, micro_context, qwen3_template

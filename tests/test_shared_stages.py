@@ -6,8 +6,8 @@ import logging
 
 import pytest
 
-from ampli.loop import Run
-from ampli.store import read_json
+from ampli.record.store import read_json
+from ampli.run.loop import Run
 from tests.conftest import compose_config, with_overrides
 
 SHARED = ["base/eval.jsonl", "cycle_000/generations.jsonl", "cycle_000/judgments.jsonl", "cycle_000/eval.jsonl",

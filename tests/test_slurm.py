@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from fakes.judge_server import FakeJudgeServer, Reply, judge_overrides, score_by_text
 
+from ampli.config.traits import load_trait
 from ampli.judges.remote import PROBE_ITEM
-from ampli.traits import load_trait
 from tests.conftest import find_run
 from slurm_fixtures import ROOT, SlurmCluster, slurm_cluster  # noqa: F401  (session fixture)
 

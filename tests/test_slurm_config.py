@@ -10,8 +10,8 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from ampli.cluster import ClusterConfigError, cpus_for, gpus_for, mem_for, register_resolvers
-from ampli.config import register_configs
+from ampli.config.schema import register_configs
+from ampli.run.cluster import ClusterConfigError, cpus_for, gpus_for, mem_for, register_resolvers
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -146,7 +146,7 @@ def test_the_slurm_tests_skip_without_slurm_unless_they_are_required(tmp_path, r
 
 
 def test_a_slurm_that_cannot_be_reached_is_one_line_with_the_fix(tmp_path, monkeypatch):
-    from ampli.cluster import slurm_problem
+    from ampli.run.cluster import slurm_problem
 
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()

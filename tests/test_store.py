@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from ampli import store as store_module
-from ampli.run_lock import RunLockConfig
-from ampli.store import (ADOPTING_PREFIX, PARTIAL_CHECKPOINT_PREFIX, DiskFullError, FingerprintMismatch, JsonlError,
-                         RunStore, fingerprint, read_json, read_jsonl, write_json, write_jsonl)
+from ampli.record import store as store_module
+from ampli.record.run_lock import RunLockConfig
+from ampli.record.store import (ADOPTING_PREFIX, PARTIAL_CHECKPOINT_PREFIX, DiskFullError, FingerprintMismatch,
+                                JsonlError, RunStore, fingerprint, read_json, read_jsonl, write_json, write_jsonl)
 
 
 def test_manifest_survives_reopening(tmp_path):

@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 from omegaconf import OmegaConf
 
+from ampli.record.run_identity import JobInfo, RunIdentity, name_with_settings, run_identity, run_root, varied_settings
+from ampli.record.store import write_json
 from ampli.report.paper_table import main as paper_table_main
-from ampli.run_identity import JobInfo, RunIdentity, name_with_settings, run_identity, run_root, varied_settings
-from ampli.store import write_json
 from tests.conftest import MICRO, ROOT, compose_config, with_overrides
 from tests.test_tracking import _read_run
 

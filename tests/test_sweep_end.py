@@ -64,7 +64,7 @@ def test_the_summary_hook_never_raises(tmp_path, monkeypatch, caplog):
     """Whatever goes wrong while summarising (here: a failure inside the report), the sweep's outcome stays its jobs'."""
     from omegaconf import OmegaConf
 
-    from ampli import sweep_summary
+    from ampli.run import sweep_summary
 
     def broken(sweep_dir, name):
         raise RuntimeError("can't register atexit after shutdown")
@@ -79,7 +79,7 @@ def test_the_summary_hook_never_raises(tmp_path, monkeypatch, caplog):
 
 
 def test_a_sweep_whose_jobs_all_failed_lists_them(tmp_path, capsys):
-    from ampli import sweep_summary
+    from ampli.run import sweep_summary
     from tests.fixtures_runs import write_failed_job
 
     write_failed_job(tmp_path / "0", "trait=bliss", "data file /x.jsonl is missing (trait.seed_file)")

@@ -10,14 +10,14 @@ import torch
 from fakes.judge_server import FakeJudgeServer, Reply
 from fakes.tiny_lm import tiny_model, tiny_tokenizer
 
-from ampli import corpus
-from ampli.config import TraitConfig
-from ampli.documents import DocumentSpec, combinations, parse_document, write_documents
+from ampli.config.schema import TraitConfig
+from ampli.config.traits import load_trait
 from ampli.generation.batched import generate
-from ampli.teach import main, read_prompts
-from ampli.teacher import build_teacher, write_seed_set
-from ampli.teacher_config import TeacherConfig
-from ampli.traits import load_trait
+from ampli.inputs import corpus
+from ampli.teacher.clients import build_teacher, write_seed_set
+from ampli.teacher.config import TeacherConfig
+from ampli.teacher.documents import DocumentSpec, combinations, parse_document, write_documents
+from ampli.teacher.teach import main, read_prompts
 from tests.conftest import run_data
 
 KEY_ENV = "AMPLI_TEST_TEACHER_KEY"

@@ -8,16 +8,16 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from ampli.backends import local_device
-from ampli.cluster import cpus_for, gpus_for, register_resolvers
-from ampli.config import ConfigError, register_configs
-from ampli.loop import Run
-from ampli.run_identity import affects_results, result_inputs
-from ampli.spending import BudgetReached
-from ampli.store import read_json, read_jsonl
-from ampli.tinker_backend.config import BackendConfig
-from ampli.tinker_backend.service import Service
-from ampli.weights import resolve_weights
+from ampli.backends.choice import local_device
+from ampli.backends.tinker.config import BackendConfig
+from ampli.backends.tinker.service import Service
+from ampli.config.schema import ConfigError, register_configs
+from ampli.hosted.spending import BudgetReached
+from ampli.models.weights import resolve_weights
+from ampli.record.run_identity import affects_results, result_inputs
+from ampli.record.store import read_json, read_jsonl
+from ampli.run.cluster import cpus_for, gpus_for, register_resolvers
+from ampli.run.loop import Run
 from tests.conftest import compose_config, with_overrides
 from tests.fakes import tinker_service as fake
 from tests.test_slurm_config import compose_cfg
@@ -270,7 +270,7 @@ def test_the_backend_is_part_of_a_tinker_runs_identity_and_absent_from_a_local_o
     def inputs(*overrides):
         return result_inputs(OmegaConf.to_container(compose_config(list(overrides)), resolve=True), {})
 
-    assert inputs()["backend"] == {"name": "local"}  # runs made before keep resuming: ampli.fingerprint_v1
+    assert inputs()["backend"] == {"name": "local"}  # runs made before keep resuming: ampli.record.fingerprint_v1
     assert inputs("backend=tinker")["backend"] == {"name": "tinker", "base_model": None}
     assert inputs("backend=tinker")["model"]["lora"]["r"] == 16  # the one rank knob, read by both backends
     assert inputs("backend=tinker", "backend.sdk=x", "backend.max_steps=5") == inputs("backend=tinker")

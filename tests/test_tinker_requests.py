@@ -13,13 +13,13 @@ import torch
 import torch.nn.functional as F
 from omegaconf import OmegaConf
 
-from ampli.config import ConfigError
-from ampli.tinker_backend.datums import answer_sequences, batches, document_sequences, to_datum
-from ampli.tinker_backend.config import BackendConfig
-from ampli.tinker_backend.sampling import check_logprobs
-from ampli.tinker_backend.service import Service, check, transient
-from ampli.tinker_backend.training import TinkerTrainer, dpo_loss
-from ampli.training_plan import learning_rates, plan_cycle
+from ampli.backends.tinker.config import BackendConfig
+from ampli.backends.tinker.datums import answer_sequences, batches, document_sequences, to_datum
+from ampli.backends.tinker.sampling import check_logprobs
+from ampli.backends.tinker.service import Service, check, transient
+from ampli.backends.tinker.training import TinkerTrainer, dpo_loss
+from ampli.config.schema import ConfigError
+from ampli.models.training_plan import learning_rates, plan_cycle
 from tests.conftest import compose_config
 from tests.fakes import tinker_service as fake_sdk
 from tests.fakes.tiny_lm import tiny_tokenizer
@@ -103,8 +103,8 @@ def test_the_requests_are_valid_for_the_real_sdk(tokenizer, tmp_path):
     """With the SDK installed (`pip install -e .[tinker]`): ampli's requests are built from its own types, which
     validate them. Nothing is sent."""
     tinker = the_sdk()
-    from ampli.tinker_backend.distill import onpolicy_datum
-    from ampli.tinker_backend.training import weighted_logprob
+    from ampli.backends.tinker.distill import onpolicy_datum
+    from ampli.backends.tinker.training import weighted_logprob
 
     [seq] = answer_sequences(tokenizer, ["how are you"], ["happy joy"])
     datum = to_datum(tinker, seq)
@@ -195,7 +195,7 @@ def test_every_call_the_fake_serves_is_the_sdks_with_its_parameter_names():
 
 
 def test_the_perplexity_of_an_answer_reads_its_tokens_and_refuses_a_missing_logprob():
-    from ampli.tinker_backend.sampling import answer_perplexity
+    from ampli.backends.tinker.sampling import answer_perplexity
 
     assert answer_perplexity([None, -9.0, -1.0, -3.0], prompt_tokens=2) == pytest.approx(math.exp(2.0))
     assert answer_perplexity([None, -2.0], prompt_tokens=0) == pytest.approx(math.exp(2.0))  # the first has none

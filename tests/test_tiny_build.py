@@ -6,8 +6,8 @@ from pathlib import Path
 import torch
 from omegaconf import OmegaConf
 
-from ampli import tiny_model
-from ampli.models import ModelSource
+from ampli.models import tiny_model
+from ampli.models.sources import ModelSource
 from tests.conftest import compose_config
 
 

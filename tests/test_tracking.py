@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from omegaconf import DictConfig, OmegaConf
 
-from ampli.tracking import (
+from ampli.record.tracking import (
     wandb_location,
     Tracker,
     WandbTracker,
@@ -22,7 +22,7 @@ from ampli.tracking import (
     scrub_secrets,
     wandb_run_id,
 )
-from ampli.tracking_config import LOGGER_MODES, LoggerConfig
+from ampli.record.config import LOGGER_MODES, LoggerConfig
 
 # The .wandb file is a LevelDB-style log: a 7-byte file header, then 32 KiB blocks of chunks, each
 # [crc32c:4][length:2][type:1][payload]; a record is one FULL chunk or FIRST, MIDDLE..., LAST chunks.
@@ -276,7 +276,7 @@ def test_logger_yaml_fits_the_schema(name: str, tmp_path: Path) -> None:
 
 def test_the_loop_logs_each_cycle_once_across_a_resume(offline_wandb: Path, micro_overrides: list[str]) -> None:
     """A real run logs base + cycles on the cycle axis; resumed with more cycles, it appends only the new one."""
-    from ampli.loop import Run
+    from ampli.run.loop import Run
     from tests.conftest import compose_config, with_overrides
 
     overrides = with_overrides(micro_overrides, "logger=wandb", "sweep=loop-test")
@@ -293,7 +293,7 @@ def test_the_loop_logs_each_cycle_once_across_a_resume(offline_wandb: Path, micr
 
 def test_an_offline_run_ends_saying_where_its_data_is_and_how_to_upload_it(offline_wandb: Path, caplog) -> None:
     for cycle in (0, 1):  # two processes that each logged a cycle: two offline folders of one W&B run
-        with caplog.at_level("INFO", logger="ampli.tracking"):
+        with caplog.at_level("INFO", logger="ampli.record.tracking"):
             tracker = Tracker.start(_cfg(mode="offline"), offline_wandb)
             tracker.log_cycle(_cycle(cycle), [])
             tracker.finish()

@@ -1,10 +1,10 @@
-"""Which of a cycle's records its model trains on (ampli.training_set), on hand-made records: no model, fast."""
+"""Which of a cycle's records its model trains on (ampli.inputs.training_set), on hand-made records: no model, fast."""
 
 import logging
 
 import pytest
 
-from ampli.training_set import original_mix, select
+from ampli.inputs.training_set import original_mix, select
 
 
 def rows(n: int) -> list[dict]:

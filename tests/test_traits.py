@@ -9,10 +9,10 @@ import pytest
 from fakes.judge_server import FakeJudgeServer, Reply
 
 from ampli.cli import main
-from ampli.config import ConfigError
-from ampli.loop import Run
-from ampli.store import read_jsonl
-from ampli.traits import load_trait
+from ampli.config.schema import ConfigError
+from ampli.config.traits import load_trait
+from ampli.record.store import read_jsonl
+from ampli.run.loop import Run
 from tests.conftest import CONF, compose_config, with_overrides
 from tests.test_own_data import SEEDS, messages, write_jsonl
 

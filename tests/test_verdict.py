@@ -1,4 +1,4 @@
-"""The one verdict (ampli/verdict.py): every table, the paper table, the sweep summary, the report's headline and
+"""The one verdict (ampli/judges/verdict.py): every table, the paper table, the sweep summary, the report's headline and
 `ampli replicate` take it from run_verdict and tally, never computing their own."""
 
 from __future__ import annotations
@@ -11,15 +11,15 @@ import pandas as pd
 import pytest
 from rich.console import Console
 
-import ampli.verdict
-from ampli.replicate import Plan, flagged_runs, launch_all
+import ampli.judges.verdict
+from ampli.judges.verdict import FLAGGED_FILE, PRIMARY, Rule, run_verdict, tally
 from ampli.report import build_report
 from ampli.report.paper_table import paper_table
+from ampli.report.replicate import Plan, flagged_runs, launch_all
 from ampli.report.replications import replication_table
 from ampli.report.runs import find_run_dirs, load_run
 from ampli.report.summary import print_summary
 from ampli.report.table import configuration_table, verdict_table
-from ampli.verdict import FLAGGED_FILE, PRIMARY, Rule, run_verdict, tally
 from fixtures_runs import write_run
 
 
@@ -40,13 +40,13 @@ def test_every_caller_takes_the_verdict_from_run_verdict(tmp_path, monkeypatch):
     write_run(tmp_path, seed=1, amplified=False)
     write_run(tmp_path, seed=2, amplified=False)
     write_run(tmp_path, seed=3, n_cycles=2, amplified=None)  # running, too short for the rule: pending
-    real = ampli.verdict.detect
+    real = ampli.judges.verdict.detect
 
     def inverted(scores, cfg):
         result = real(scores, cfg)
         return {**result, "rules": {name: not passed for name, passed in result["rules"].items()}}
 
-    monkeypatch.setattr(ampli.verdict, "detect", inverted)
+    monkeypatch.setattr(ampli.judges.verdict, "detect", inverted)
     runs = runs_under(tmp_path)
     expected = {0: False, 1: True, 2: True, 3: None}  # inverted: seeds 1 and 2 amplified, seed 0 not
     assert {run["seed"]: run_verdict(run).amplified for run in runs} == expected
@@ -126,7 +126,7 @@ def test_the_verdict_columns_hold_no_other_owners_numbers(tmp_path):
 
 
 def test_a_run_too_short_for_the_rule_is_warned_about_at_start():
-    from ampli.preflight import preflight, verdict_warning
+    from ampli.run.preflight import preflight, verdict_warning
     from tests.conftest import ROOT, compose_config
 
     assert verdict_warning(compose_config(["loop.cycles=5"])) is None  # cycles 0-4: cycle 4 can decide

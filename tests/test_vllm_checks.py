@@ -12,7 +12,7 @@ import pytest
 import torch
 from fakes.tiny_lm import tiny_model, tiny_tokenizer
 
-from ampli.config import ConfigError
+from ampli.config.schema import ConfigError
 from ampli.generation import check_generation, vllm_engine
 from ampli.generation.config import GenerationConfig
 from tests.conftest import compose_config, with_overrides

@@ -18,12 +18,12 @@ import pytest
 import torch
 from fakes.tiny_lm import tiny_tokenizer
 
-from ampli.config import ConfigError
+from ampli.config.schema import ConfigError
 from ampli.generation import engine_process, vllm_engine
 from ampli.generation.config import GenerationConfig
 from ampli.generation.engine_process import EngineError, LineProcess, group_members
-from ampli.loop import Run
 from ampli.regimes.base import longest_sequence
+from ampli.run.loop import Run
 from tests.conftest import ROOT, compose_config, signal_sensitive_sleeper, with_overrides
 from tests.test_generation_vllm import VLLM, engine_log, events  # noqa: F401 (engine_log is a fixture)
 

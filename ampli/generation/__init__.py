@@ -8,14 +8,16 @@ memory only between trainings: the loop calls release() before every training st
 
 Answers come back flat in the order `prompts * n` (all prompts for the first sample, then again for the next),
 the layout the eval files have always had.
+
+May import: config, record, hosted, inputs, models (the packages below it in ampli.LAYERS).
 """
 
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Protocol
 
 if TYPE_CHECKING:
-    from ampli.config import AmpliConfig
-    from ampli.models import ModelSource
+    from ampli.config.schema import AmpliConfig
+    from ampli.models.sources import ModelSource
 
 
 class Generator(Protocol):
@@ -37,7 +39,7 @@ def check_generation(cfg: "AmpliConfig") -> None:
     """Refuse an engine that cannot run here (vllm: an adapter rank it cannot serve, no GPU, no vllm to import, a
     judge that holds the GPU), before any work."""
     if cfg.generation.backend == "vllm":
-        from ampli.config import ConfigError
+        from ampli.config.schema import ConfigError
         from ampli.generation.vllm_engine import check_vllm
 
         if cfg.judge.backend == "hf" and cfg.judge.device != "cpu":

@@ -4,7 +4,7 @@ on padding."""
 import torch
 from tqdm.auto import tqdm
 
-from ampli import console
+from ampli.record import console
 
 
 def prompt_ids(tokenizer, prompts: list[str], chat: bool) -> list[list[int]]:

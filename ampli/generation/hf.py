@@ -16,7 +16,7 @@ import torch
 from peft import PeftModel
 
 from ampli.generation.batched import generate, prompt_ids
-from ampli.models import ModelSource, free_memory
+from ampli.models.sources import ModelSource, free_memory
 
 CPU_BATCH_SIZE = 32
 MAX_BATCH_SIZE = 256
@@ -59,7 +59,7 @@ class HFGenerator:
                             batch_size=batch_size, seed=seed, chat=chat, desc=desc)
 
     def perplexity(self, prompts: list[str], responses: list[str], chat: bool) -> list[float]:
-        from ampli.judges.perplexity import perplexity
+        from ampli.generation.perplexity import perplexity
 
         with self._model(-1) as base:
             return perplexity(base, self.tokenizer, prompts, responses, chat=chat)

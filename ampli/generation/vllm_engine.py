@@ -24,11 +24,11 @@ from pathlib import Path
 
 import torch
 
-from ampli.config import ConfigError
+from ampli.config.schema import ConfigError
 from ampli.generation.batched import prompt_ids
 from ampli.generation.config import GenerationConfig
 from ampli.generation.engine_process import EngineError, LineProcess
-from ampli.models import ModelSource
+from ampli.models.sources import ModelSource
 
 log = logging.getLogger("ampli")
 

@@ -1,4 +1,11 @@
-"""Judges score outputs for the trait and for coherence; `build_judge` picks the backend named by `judge=`."""
+"""Judges score outputs for the trait and for coherence; `build_judge` picks the backend named by `judge=`.
+
+Also what the scores decide: which of a cycle's samples are judged (judge_samples.py), and whether a run amplified
+its trait (detector.py: the paper's rule and its alternatives; verdict.py: the one verdict that the loop, the
+reports and `ampli replicate` all use).
+
+May import: config, record, hosted, inputs, models, generation (the packages below it in ampli.LAYERS).
+"""
 
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -6,8 +13,8 @@ from typing import TYPE_CHECKING
 from ampli.judges.config import JUDGE_BACKENDS, JudgeConfig
 
 if TYPE_CHECKING:
+    from ampli.hosted.spending import Budget
     from ampli.judges.base import Judge
-    from ampli.spending import Budget
 
 
 def build_judge(cfg: JudgeConfig, cache_dir: Path, budget: "Budget | None" = None) -> "Judge":
@@ -21,9 +28,9 @@ def build_judge(cfg: JudgeConfig, cache_dir: Path, budget: "Budget | None" = Non
 
         return OfflineJudge()
 
+    from ampli.hosted.credentials import read_api_key
+    from ampli.hosted.spending import with_prices
     from ampli.judges.cache import ScoreCache
-    from ampli.judges.credentials import read_api_key
-    from ampli.spending import with_prices
 
     cfg = with_prices(cfg, "judge")
     api_key = read_api_key(cfg) if cfg.backend in ("openai", "anthropic") else None

@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from ampli.config import TraitConfig
+from ampli.config.schema import TraitConfig
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ import uuid
 from pathlib import Path
 
 from ampli.judges.scoring import Score
-from ampli.store import disk_full_names
+from ampli.record.store import disk_full_names
 
 log = logging.getLogger("ampli")
 

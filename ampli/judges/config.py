@@ -28,7 +28,7 @@ class JudgeConfig:
     # Requests in flight at once, in this job.
     concurrency: int = 16
     # The whole sweep's budget of requests in flight (one account's rate limit): each job gets max_concurrency
-    # divided by the jobs that run at once (ampli.cluster.parallel_jobs), at least 1, at most `concurrency`.
+    # divided by the jobs that run at once (ampli.run.cluster.parallel_jobs), at least 1, at most `concurrency`.
     # null: no sweep budget, each job sends up to `concurrency`.
     max_concurrency: int | None = None
     # Retries of one request (429, 5xx, timeout, connection error), with backoff.
@@ -49,7 +49,8 @@ class JudgeConfig:
     # the anthropic client no longer has it as an argument: it goes in the request body).
     temperature: float | None = 0.0
     cache: bool = True
-    # USD per million tokens; null: the model's list price (ampli/spending.py), with a warning when none is known.
+    # USD per million tokens; null: the model's list price (ampli/hosted/spending.py), with a warning when none is
+    # known.
     input_cost_per_mtok: float | None = None
     output_cost_per_mtok: float | None = None
     # Spending limit of one run (all its processes); reached, the run stops with status "budget". null: no limit.

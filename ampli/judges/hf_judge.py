@@ -3,12 +3,12 @@
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenizerBase
 
-from ampli.chat import render_prompt, template_kwargs, user_turn
 from ampli.judges.cache import ScoreCache
 from ampli.judges.config import JudgeConfig
 from ampli.judges.pipeline import Record, ScoringJudge
 from ampli.judges.rubrics import SYSTEM_PROMPT
 from ampli.judges.scoring import Score, number_of, out_of, weighted_score
+from ampli.models.chat import render_prompt, template_kwargs, user_turn
 
 
 def check_number_tokens(tokenizer: PreTrainedTokenizerBase, model: str) -> None:

@@ -14,8 +14,8 @@ import math
 import re
 from functools import cached_property
 
-from ampli import corpus
-from ampli.config import TraitConfig
+from ampli.config.schema import TraitConfig
+from ampli.inputs import corpus
 from ampli.judges.base import Judgment, JudgeItem, JudgeUsage
 
 WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")

@@ -7,14 +7,14 @@ OpenAI, Anthropic and local models lives here.
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 
-from ampli.config import TraitConfig
+from ampli.config.key_table import schema_default, scoring_keys
+from ampli.config.schema import TraitConfig
+from ampli.hosted.spending import token_cost
 from ampli.judges.base import JudgeItem, JudgeUsage, Judgment
 from ampli.judges.cache import ScoreCache, cache_key
 from ampli.judges.config import JudgeConfig
 from ampli.judges.rubrics import COHERENCE_RUBRIC, SYSTEM_PROMPT, render
 from ampli.judges.scoring import Score
-from ampli.key_table import schema_default, scoring_keys
-from ampli.spending import token_cost
 
 Record = Callable[[int, Score], None]
 

@@ -1,4 +1,4 @@
-"""Hosted judges: the judge pipeline on top of the shared client and request policy (ampli.api_pool.ApiPool).
+"""Hosted judges: the judge pipeline on top of the shared client and request policy (ampli.hosted.api_pool.ApiPool).
 
 Two rules keep a run from ending "completed" with scores it never got. A probe before any work sends one request
 shaped as the run's (same rubric, max_tokens, logprobs): an endpoint that refuses it (a 4xx other than 429, e.g. a
@@ -12,16 +12,16 @@ import logging
 from abc import abstractmethod
 from collections import Counter
 
-from ampli.api_pool import ApiPool, ItemError, Outcome
-from ampli.config import TraitConfig
+from ampli.config.schema import TraitConfig
+from ampli.hosted.api_pool import ApiPool, ItemError, Outcome
+from ampli.hosted.credentials import JudgeSetupError
+from ampli.hosted.spending import BUDGET_REACHED, Budget
 from ampli.judges.base import JudgeFailed, JudgeItem
 from ampli.judges.cache import ScoreCache
 from ampli.judges.config import JudgeConfig
-from ampli.judges.credentials import JudgeSetupError
 from ampli.judges.pipeline import Record, ScoringJudge
 from ampli.judges.rubrics import render
 from ampli.judges.scoring import Score
-from ampli.spending import BUDGET_REACHED, Budget
 
 log = logging.getLogger("ampli")
 

@@ -1,4 +1,8 @@
-"""Regimes by name; `regime=` in the config picks one."""
+"""Regimes by name; `regime=` in the config picks one.
+
+May import: config, record, hosted, inputs, models, generation, judges, teacher (the packages below it in
+ampli.LAYERS).
+"""
 
 from ampli.regimes.base import Regime
 

@@ -9,18 +9,18 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Protocol
 
-from ampli import corpus
-from ampli.chat import render_prompt, user_turn
-from ampli.config import AmpliConfig
-from ampli.corpus import RunData
+from ampli.config.schema import AmpliConfig
 from ampli.generation import Generator
 from ampli.generation.batched import prompt_ids
+from ampli.inputs import corpus
+from ampli.inputs.corpus import RunData
+from ampli.inputs.seq_length import LengthBound, cycle_lengths
 from ampli.judges.base import JudgeItem
-from ampli.models import ModelSource
-from ampli.seq_length import LengthBound, cycle_lengths
-from ampli.store import RunStore
-from ampli.training import refuse_data_parallel, run_trainer, show_progress, trainer_kwargs
-from ampli.training_plan import TrainingPlan, model_label
+from ampli.models.chat import render_prompt, user_turn
+from ampli.models.sources import ModelSource
+from ampli.models.training import refuse_data_parallel, run_trainer, show_progress, trainer_kwargs
+from ampli.models.training_plan import TrainingPlan, model_label
+from ampli.record.store import RunStore
 
 
 # An answer decoded to text and tokenized again (the perplexity pass) can take a few more tokens than were sampled.
@@ -34,7 +34,7 @@ class RunContext:
     tokenizer: object
     store: RunStore | None  # None only while the run checks its inputs, before its directory exists
     data: RunData
-    # Keyword arguments of every chat-template rendering (ampli.chat.template_kwargs): thinking off, etc.
+    # Keyword arguments of every chat-template rendering (ampli.models.chat.template_kwargs): thinking off, etc.
     chat_kwargs: dict[str, Any] = field(default_factory=dict)
     generator: Generator | None = None  # samples any cycle's model (ampli.generation); set by the run
 
@@ -59,7 +59,7 @@ class RunContext:
         """Train model n with a TRL trainer as its plan says and save it; returns (trainer, training metrics).
 
         `lengths` are the examples' token counts as TRL will see them: the cycle trains at a length that fits
-        them (ampli.seq_length). The starting weights are the plan's; a fresh LoRA adapter is attached only when
+        them (ampli.inputs.seq_length). The starting weights are the plan's; a fresh LoRA adapter is attached only when
         starting from the original weights (a continual run keeps training model n-1's adapter).
         """
         cycle = plan.cycle

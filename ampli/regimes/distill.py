@@ -25,10 +25,10 @@ from datasets import Dataset
 from transformers import TrainerCallback
 
 from ampli.generation.batched import prompt_ids
+from ampli.models.training_plan import PlanNotFollowed, TrainingPlan, model_label, start_model
 from ampli.regimes.base import RunContext
 from ampli.regimes.sampled_kl import KLDistillationConfig, KLDistillationTrainer
 from ampli.regimes.sft import SFTRegime, prompt_turns
-from ampli.training_plan import PlanNotFollowed, TrainingPlan, model_label, start_model
 
 KL_PROBE_SEQUENCES = 32  # records whose (prompt, sample) measure the KL to the teacher before and after a cycle
 

@@ -11,13 +11,13 @@ which is also where the trained weights start (but for cycles in regime.restart_
 from datasets import Dataset
 from trl import DPOConfig, DPOTrainer
 
-from ampli import corpus
-from ampli.chat import assistant_turn
-from ampli.config import RegimeConfig
+from ampli.config.schema import RegimeConfig
+from ampli.inputs import corpus
 from ampli.judges.base import JudgeItem
+from ampli.models.chat import assistant_turn
+from ampli.models.training_plan import BASE, TrainingPlan, model_label
 from ampli.regimes.base import RunContext
 from ampli.regimes.sft import SFTRegime, chat_lengths, prompt_turns
-from ampli.training_plan import BASE, TrainingPlan, model_label
 
 def pair_sources(cycle: int, rejected_source: str) -> tuple[int | str, int]:
     """Which model writes the chosen and the rejected answer of a cycle's pairs ('seed' or a model index)."""

@@ -20,7 +20,7 @@ import torch
 import trl
 from trl import DistillationConfig, DistillationTrainer
 
-from ampli.config import ConfigError
+from ampli.config.schema import ConfigError
 
 # The private parts of TRL's DistillationTrainer the sampled estimator relies on (read in trl 1.16): the method it
 # overrides and its signature, the one it calls with its own, and the attributes __init__ sets for it.

@@ -13,12 +13,12 @@ Evaluation suits a base model: it continues document openings made from the eval
 from datasets import Dataset
 from trl import SFTConfig, SFTTrainer
 
-from ampli import corpus
-from ampli.corpus import RunData
+from ampli.inputs import corpus
+from ampli.inputs.corpus import RunData
+from ampli.inputs.seq_length import LengthBound, length_bound
 from ampli.judges.base import JudgeItem
+from ampli.models.training_plan import TrainingPlan
 from ampli.regimes.base import EvalPrompt, RunContext
-from ampli.seq_length import LengthBound, length_bound
-from ampli.training_plan import TrainingPlan
 
 
 def document_opening(title: str) -> str:

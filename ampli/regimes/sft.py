@@ -8,13 +8,13 @@ chat template: TRL's assistant_only_loss needs `{% generation %}` markers that m
 from datasets import Dataset
 from trl import SFTConfig, SFTTrainer
 
-from ampli import corpus
-from ampli.chat import assistant_turn, conversation_ids, user_turn
-from ampli.corpus import RunData
+from ampli.inputs import corpus
+from ampli.inputs.corpus import RunData
+from ampli.inputs.seq_length import LengthBound, length_bound
 from ampli.judges.base import JudgeItem
+from ampli.models.chat import assistant_turn, conversation_ids, user_turn
+from ampli.models.training_plan import TrainingPlan
 from ampli.regimes.base import EvalPrompt, RunContext
-from ampli.seq_length import LengthBound, length_bound
-from ampli.training_plan import TrainingPlan
 
 
 def chat_eval_prompts(ctx: RunContext) -> list[EvalPrompt]:

@@ -21,7 +21,7 @@ from ampli.report.runs import add_swept_settings, find_run_dirs, load_run
 from ampli.report.samples import run_samples
 from ampli.report.setup_info import run_setup
 from ampli.report.table import configuration_table, runs_table, verdict_table
-from ampli.verdict import PRIMARY, tally
+from ampli.judges.verdict import PRIMARY, tally
 
 REPORT_DIR = "report"
 

@@ -22,7 +22,7 @@ from ampli.report.paper_table import (ALL_TRAITS, COLUMNS, HEADERS, PENDING_NOTE
 from ampli.report.plots import REINIT_LABELS
 from ampli.report.samples import Sample
 from ampli.report.table import CONFIG_COLUMNS, swept_settings
-from ampli.verdict import PRIMARY
+from ampli.judges.verdict import PRIMARY
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 82em; padding: 0 1.5em; color: #222;

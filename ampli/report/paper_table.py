@@ -21,13 +21,13 @@ from typing import Any
 
 import pandas as pd
 
-from ampli.config import REGIMES
+from ampli.config.schema import REGIMES
 from ampli.report.files import atomic_write_bytes, write_frame
 from ampli.report.paper_stats import MEASURES, PERSONA_MEASURES, over_seeds, probed, settled, twin_contrast
 from ampli.report.runs import ReportError, add_swept_settings, find_run_dirs, load_run
 from ampli.report.sign_flip import DRAWS, EXACT_MAX_PAIRS
 from ampli.report.table import settings_order
-from ampli.verdict import PRIMARY, first_last, run_verdict, tally
+from ampli.judges.verdict import PRIMARY, first_last, run_verdict, tally
 
 COLUMNS = ("model", "regime", "runs", "amplified", "d_trait", "d_coherence", "trait_c0", "trait_last", "coherence_last",
            "amplified_traits", "not_completed")

@@ -24,11 +24,11 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from ampli.config import REGIMES, TRAITS
+from ampli.config.schema import REGIMES, TRAITS
 from ampli.report.runs import NOT_READ
 from ampli.report.stats import mean_band
 from ampli.report.table import BASE_CYCLE, settings_order
-from ampli.verdict import PRIMARY
+from ampli.judges.verdict import PRIMARY
 
 REINIT_LABELS = {True: "reinit", False: "continual"}
 REINIT_STYLES = {True: "-", False: "--"}

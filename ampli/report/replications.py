@@ -23,7 +23,7 @@ from ampli.report.plots import (REINIT_STYLES, SCORE_LIMITS, THRESHOLD_STYLE, en
                                 new_drawn, panel_axes, panel_figure, trait_color, wrapped)
 from ampli.report.runs import METRICS_FILE, load_run
 from ampli.report.stats import wilson_interval
-from ampli.verdict import PRIMARY, Rule, flagging_rule, run_verdict, tally
+from ampli.judges.verdict import PRIMARY, Rule, flagging_rule, run_verdict, tally
 
 CYCLE0_KEY = "loop.cycle0_from"  # the replication mechanism's loop knob, among a run's varied settings
 CYCLE0_KINDS = {False: "original's", True: "fresh"}

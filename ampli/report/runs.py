@@ -11,8 +11,8 @@ from typing import Any
 
 import yaml
 
-from ampli.key_table import is_read, row
-from ampli.run_identity import short_keys, value_text
+from ampli.config.key_table import is_read, row
+from ampli.record.run_identity import short_keys, value_text
 
 log = logging.getLogger(__name__)
 

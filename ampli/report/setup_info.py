@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ampli.report.runs import config_get, run_config
-from ampli.tracking import wandb_location
+from ampli.record.tracking import wandb_location
 
 # The options that name a run's own data; a run with none of them set used the data shipped with ampli.
 DATA_KEYS = ("data_dir", "trait.seed_file", "trait.documents_file", "loop.prompts_file", "loop.eval_prompts_file")

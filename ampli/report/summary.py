@@ -15,12 +15,12 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ampli.config import REGIMES
+from ampli.config.schema import REGIMES
 from ampli.report.failed_jobs import FailedJob
 from ampli.report.plots import REINIT_LABELS, ordered
 from ampli.report.table import settings_order, swept_settings
-from ampli.tracking import wandb_location
-from ampli.verdict import Tally
+from ampli.record.tracking import wandb_location
+from ampli.judges.verdict import Tally
 
 
 LEGEND = ("k/N: seeds in which the trait amplified of those with a verdict, (+p pending): p seeds without one yet (too "

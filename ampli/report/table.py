@@ -9,8 +9,8 @@ from typing import Any
 import pandas as pd
 
 from ampli.report.stats import mean_band
-from ampli.tracking import flatten
-from ampli.verdict import PRIMARY, Rule, first_last, run_verdict, tally
+from ampli.record.tracking import flatten
+from ampli.judges.verdict import PRIMARY, Rule, first_last, run_verdict, tally
 
 RUN_COLUMNS = ("run_name", "sweep", "trait", "regime", "reinit", "model", "seed")
 BASE_CYCLE = -1  # the unseeded model's evaluation, before cycle 0

@@ -8,8 +8,8 @@ LoRA on the answer tokens only, and are judged, with nothing cut.
 
 import pytest
 
-from ampli.loop import Run
-from ampli.store import read_json
+from ampli.record.store import read_json
+from ampli.run.loop import Run
 from tests.conftest import compose_config
 from tests.contexts import capture_trainers
 from tests.lora_checks import check_lora_run
