@@ -6,8 +6,8 @@ import re
 import pytest
 from omegaconf import OmegaConf
 
-from ampli.config import validate
-from ampli.start_checks import start_checks
+from ampli.config.schema import validate
+from ampli.run.start_checks import start_checks
 from tests.conftest import CONF, ROOT, compose_config
 
 LAPTOP_EXPERIMENTS = ["demo_real", "contrast_real"]

@@ -156,7 +156,7 @@ def undecided_reason(run: pd.Series) -> str:
 
 def attention_html(failed: Sequence[FailedJob], verdicts: pd.DataFrame) -> str:
     """Failed jobs (with their error line) and runs without a verdict (with why), or a line saying there are none."""
-    undecided = verdicts[verdicts["amplified"].isna()]  # pending under the rule (ampli.verdict)
+    undecided = verdicts[verdicts["amplified"].isna()]  # pending under the rule (ampli.judges.verdict)
     parts = []
     if failed:
         rows = [[job.job_dir.name, job.overrides or MISSING, job.error] for job in failed]

@@ -4,8 +4,8 @@
                        projection of runs made with probe=persona), the mean over seeds with its 95% t interval
     twin_contrast      continual minus reinit over twin pairs, with the sign-flip test (ampli.report.sign_flip)
 
-Each run's change is its last scored cycle minus its cycle 0 (for the trait, ampli.verdict's Δ trait). Only runs
-with a verdict count: a pending one (ampli.verdict: too few cycles, or still running) is counted apart, so that a
+Each run's change is its last scored cycle minus its cycle 0 (for the trait, ampli.judges.verdict's Δ trait). Only runs
+with a verdict count: a pending one (ampli.judges.verdict: too few cycles, or still running) is counted apart, so that a
 run half-way through never mixes its cycle 2 with its twin's cycle 4.
 
 Seeds are the unit of replication. Over several traits, each seed's runs are first averaged over traits, and the
@@ -21,7 +21,7 @@ from typing import Any
 
 from ampli.report.sign_flip import sign_flip_test
 from ampli.report.stats import mean_band
-from ampli.verdict import first_last, run_verdict
+from ampli.judges.verdict import first_last, run_verdict
 
 PROJECTION = "persona_projection"  # each evaluation's mean projection on the persona vector (ampli.probe)
 # What changes from cycle 0, by column name; the persona columns exist only where some run was probed.
@@ -38,7 +38,7 @@ def run_changes(run: Mapping[str, Any]) -> dict[str, float | None]:
 
 
 def settled(runs: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    """The runs with a verdict (ampli.verdict); the statistics are taken over these only."""
+    """The runs with a verdict (ampli.judges.verdict); the statistics are taken over these only."""
     return [run for run in runs if not run_verdict(run).pending]
 
 

@@ -95,7 +95,7 @@ def configurations(runs: Sequence[Mapping[str, Any]], swept: Sequence[str] = ()
 
 def paper_table(runs: Sequence[Mapping[str, Any]], by_seed: bool = True, swept: Sequence[str] = ()) -> pd.DataFrame:
     """One row per model x regime x reinit (x each value of the settings a sweep varied, `swept`: columns of their
-    own after "runs"): amplified k/N (ampli.verdict.tally over the traits, times seeds when pooled), the mean over
+    own after "runs"): amplified k/N (ampli.judges.verdict.tally over the traits, times seeds when pooled), the mean over
     runs of each run's change of trait and coherence from cycle 0 to its last scored cycle, and the means of the
     levels. Replications are left out: they exist only for flagged runs, so counting them would bias k/N."""
     runs = [run for run in runs if not run.get("replication_of")]

@@ -62,7 +62,7 @@ def judging_rule(original: dict[str, Any]) -> Rule:
 
 def replication_table(runs: list[dict[str, Any]]) -> pd.DataFrame:
     """One row per replicated run and kind of cycle 0: k of N decided replications amplified under the rule that
-    flagged the original (ampli.verdict.tally; pending ones apart), and the rate's 95% Wilson interval."""
+    flagged the original (ampli.judges.verdict.tally; pending ones apart), and the rate's 95% Wilson interval."""
     rows = []
     for original, replicas in replication_groups(runs):
         rule = judging_rule(original)

@@ -107,7 +107,7 @@ def _config_value(config: Mapping[str, Any], key: str) -> str:
 
 
 def run_reads(run: Mapping[str, Any], config: Mapping[str, Any], key: str) -> bool:
-    """Whether a run read the dotted config `key`, as the key table (ampli.key_table) says under the run's config (its
+    """Whether a run read the dotted config `key`, as the key table (ampli.config.key_table) says under the run's config (its
     config.yaml; without one, what metrics.json says of it: regime and reinit). The report's one question about which
     keys a run reads."""
     found = row(key)

@@ -53,7 +53,7 @@ def runs_table(runs: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
 
 
 def verdict_table(runs: Sequence[Mapping[str, Any]], rule: Rule = PRIMARY) -> pd.DataFrame:
-    """Each run's verdict under `rule` (ampli.verdict.run_verdict: amplified True/False, None while pending), with its
+    """Each run's verdict under `rule` (ampli.judges.verdict.run_verdict: amplified True/False, None while pending), with its
     status (running/completed/diverged) and trait path."""
     rows = []
     for run in runs:
@@ -85,7 +85,7 @@ def verdict_table(runs: Sequence[Mapping[str, Any]], rule: Rule = PRIMARY) -> pd
 
 
 def configuration_table(verdicts: pd.DataFrame, swept: Sequence[str] = ()) -> pd.DataFrame:
-    """One row per configuration (its runs differ only by seed): "amplified in k/N seeds" (ampli.verdict.tally), and
+    """One row per configuration (its runs differ only by seed): "amplified in k/N seeds" (ampli.judges.verdict.tally), and
     the mean over seeds of the first and last cycle's scores and of each seed's Δ trait, the last trait with the
     half-width of its 95% interval. The settings a sweep varied (`swept`) come right after the CONFIG_COLUMNS, before
     "seeds" (swept_settings reads them back)."""
