@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from ampli.report import build_report
-from ampli.report.persona import pearson, persona_figures, predicted_pairs, shift_pairs
+from ampli.report.persona import distinguishing_names, pearson, persona_figures, predicted_pairs, shift_pairs
 from fixtures_runs import write_run
 
 PERSONA_PLOTS = {"persona_vs_cycle", "persona_shift_vs_trait", "persona_predicted_vs_measured"}
@@ -73,3 +73,11 @@ def test_no_persona_figures_without_a_separating_vector(tmp_path: Path):
     rewrite(write_run(tmp_path, seed=1), separates=False)
     assert not PERSONA_PLOTS & set(build_report(tmp_path / "runs").plots)
     assert persona_figures([json.loads((plain / "metrics.json").read_text())]) == ({}, {})
+
+
+def test_panel_titles_keep_only_what_tells_the_runs_apart():
+    grid = ["bliss-dpo-continual-smollm2-135m-s0-experiment=contrast_real",
+            "lucky-dpo-reinit-smollm2-135m-s1-experiment=contrast_real"]
+    assert distinguishing_names(grid) == ["bliss-continual-s0", "lucky-reinit-s1"]
+    assert distinguishing_names(["bliss-dpo-continual-tiny-s0"]) == ["bliss-dpo-continual-tiny-s0"]  # a lone run
+    assert distinguishing_names(["a-b", "a-b"]) == ["a-b", "a-b"]  # nothing tells them apart: whole names

@@ -78,6 +78,13 @@ def predicted_pairs(runs: Sequence[dict[str, Any]]) -> list[tuple[float, float, 
     return pairs
 
 
+def distinguishing_names(names: Sequence[str]) -> list[str]:
+    """Run names without the parts ("-"-separated) that every one of them shares: a grid's names differ in a few
+    parts, and whole names are too long for a panel's title. A lone run keeps its whole name."""
+    shared = set.intersection(*(set(name.split("-")) for name in names)) if len(names) > 1 else set()
+    return ["-".join(part for part in name.split("-") if part not in shared) or name for name in names]
+
+
 def plot_projection_vs_cycle(runs: Sequence[dict[str, Any]]) -> Figure:
     """A panel per run: the projection (left axis; the trait's colour, solid for reinit and dashed for continual, as
     in every figure of the report) and the judge's trait (right, grey)."""
@@ -85,7 +92,7 @@ def plot_projection_vs_cycle(runs: Sequence[dict[str, Any]]) -> Figure:
     rows = math.ceil(len(runs) / columns)
     fig = Figure(figsize=(PANEL_SIZE[0] * columns * 1.15, PANEL_SIZE[1] * rows), layout="constrained")
     axes = fig.subplots(rows, columns, squeeze=False)
-    for ax, run in zip(axes.flat, runs):
+    for ax, run, name in zip(axes.flat, runs, distinguishing_names([run["run_name"] for run in runs])):
         cycles = [-1] + [c["cycle"] for c in run["cycles"]]
         metrics = [run["base"], *run["cycles"]]
         ax.plot(cycles, [m.get("persona_projection") for m in metrics], marker="o",
@@ -93,7 +100,7 @@ def plot_projection_vs_cycle(runs: Sequence[dict[str, Any]]) -> Figure:
         ax.set_ylabel("persona projection")
         ax.set_xticks(cycles, ["base", *map(str, cycles[1:])])
         ax.set_xlabel("cycle")
-        ax.set_title(f"{run['run_name']}\nlayer {run['probe']['layer']}, d={run['probe']['separation']:.1f}",
+        ax.set_title(f"{name}\nlayer {run['probe']['layer']}, d={run['probe']['separation']:.1f}",
                      fontsize=8)
         judge = ax.twinx()
         judge.plot(cycles, [m.get("trait") for m in metrics], "s--", color=TRAIT_COLOR)
