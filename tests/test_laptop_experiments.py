@@ -4,11 +4,11 @@ run makes before it loads a model) for the traits make paper-table-real sweeps, 
 import re
 
 import pytest
-from omegaconf import OmegaConf
 
 from ampli.config.schema import validate
 from ampli.run.start_checks import start_checks
-from tests.conftest import CONF, ROOT, compose_config
+from tests.conftest import ROOT
+from tests.test_paper_experiments import typed
 
 LAPTOP_EXPERIMENTS = ["demo_real", "contrast_real"]
 
@@ -17,10 +17,6 @@ def make_default(name: str) -> str:
     """A variable's default for the paper-table-real target, as the Makefile sets it."""
     [value] = re.findall(rf"^paper-table-real: {name} = (.+)$", (ROOT / "Makefile").read_text(), re.M)
     return value
-
-
-def typed(*overrides: str):
-    return OmegaConf.to_object(compose_config(list(overrides)))
 
 
 @pytest.mark.parametrize("trait", make_default("TRAITS").split(","))
