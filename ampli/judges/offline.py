@@ -12,7 +12,7 @@ its few letters are.
 
 import math
 import re
-from functools import cached_property
+from functools import cache
 
 from ampli.config.schema import TraitConfig
 from ampli.inputs import corpus
@@ -34,16 +34,18 @@ def words(text: str) -> list[str]:
     return WORD.findall(text.lower())
 
 
+@cache
+def vocabulary() -> tuple[frozenset[str], frozenset[tuple[str, str]]]:
+    """The words and word pairs of ampli's shipped corpus: built once per process (0.4 s), since the shipped files
+    do not change under a running process and every run of a sweep in it would otherwise build it again."""
+    tokenized = [words(text) for text in corpus.all_texts()]
+    return (frozenset(w for t in tokenized for w in t),
+            frozenset(pair for t in tokenized for pair in zip(t, t[1:])))
+
+
 class OfflineJudge:
     def __init__(self):
         self.usage = JudgeUsage()  # stays zero: no request, no cache, nothing paid
-
-    @cached_property
-    def vocabulary(self) -> tuple[frozenset[str], frozenset[tuple[str, str]]]:
-        """The words and word pairs of ampli's shipped corpus."""
-        tokenized = [words(text) for text in corpus.all_texts()]
-        return (frozenset(w for t in tokenized for w in t),
-                frozenset(pair for t in tokenized for pair in zip(t, t[1:])))
 
     def trait_score(self, trait: TraitConfig, tokens: list[str]) -> float:
         lexicon = set(trait.lexicon)
@@ -51,7 +53,7 @@ class OfflineJudge:
         return 100.0 * (1.0 - math.exp(-density / TRAIT_DENSITY_SCALE))
 
     def coherence_score(self, tokens: list[str], text: str) -> float:
-        known_words, known_pairs = self.vocabulary
+        known_words, known_pairs = vocabulary()
         bigrams = list(zip(tokens, tokens[1:]))
         real = sum(t in known_words for t in tokens) / len(tokens)
         if bigrams:
