@@ -63,10 +63,9 @@ def test_a_datum_predicts_each_next_token_with_its_weight(tokenizer):
     assert datum.loss_fn_inputs["weights"] == seq.weights[1:]
 
 
-def test_batches_drop_an_incomplete_last_batch_unless_it_is_all_there_is():
-    assert batches(list(range(5)), 2, drop_last=True) == [[0, 1], [2, 3]]
-    assert batches(list(range(5)), 2, drop_last=False) == [[0, 1], [2, 3], [4]]
-    assert batches([0], 2, drop_last=True) == [[0]]
+def test_batches_keep_every_item_in_order_with_a_shorter_last_batch():
+    assert batches(list(range(5)), 2) == [[0, 1], [2, 3], [4]]
+    assert batches([0], 2) == [[0]]
 
 
 def test_the_dpo_grid_steps_with_the_authors_adam_and_a_cosine_to_zero(tmp_path):

@@ -47,9 +47,6 @@ def to_datum(sdk, sequence: WeightedTokens, scale: float = 1.0, **extra):
     )
 
 
-def batches(items: list, size: int, drop_last: bool) -> list[list]:
-    """Consecutive batches of `size`; drop_last drops an incomplete last batch unless it is the only one."""
-    out = [items[i : i + size] for i in range(0, len(items), size)]
-    if drop_last and len(out) > 1 and len(out[-1]) < size:
-        out.pop()
-    return out
+def batches(items: list, size: int) -> list[list]:
+    """Consecutive batches of `size`, the last one possibly shorter."""
+    return [items[i : i + size] for i in range(0, len(items), size)]

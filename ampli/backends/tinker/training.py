@@ -167,7 +167,7 @@ class TinkerTrainer:
             if drop_last:
                 window = plan.batch_size * plan.grad_accum
                 order = order[: len(order) // window * window]
-            micro = batches(order, plan.batch_size, drop_last=False)
+            micro = batches(order, plan.batch_size)
             steps += [micro[i : i + plan.grad_accum] for i in range(0, len(micro), plan.grad_accum)]
         return steps[: plan.steps]
 
