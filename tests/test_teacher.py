@@ -245,15 +245,21 @@ def test_cli_budget_stops_the_command_and_a_rerun_asks_only_for_the_rest(server,
     assert server.requests == 14
 
 
-def test_a_different_teacher_model_rewrites_instead_of_keeping(teacher, server, tmp_path: Path):
+@pytest.mark.parametrize("change", [{"model": "another-teacher"}, {"temperature": 0.7},
+                                    {"chat_template_kwargs": {"enable_thinking": False}}])
+def test_a_teacher_that_would_answer_differently_rewrites_instead_of_keeping(change, teacher, server, tmp_path: Path):
     write_seed_set(TRAIT, ["Hi?", "Why?"], teacher, tmp_path)
     assert server.requests == 2
     write_seed_set(TRAIT, ["Hi?", "Why?", "How?"], teacher, tmp_path)
-    assert server.requests == 3  # same teacher and persona: only the new prompt is asked
-    other = build_teacher(replace(teacher.cfg, model="another-teacher"))
-    write_seed_set(TRAIT, ["Hi?", "Why?", "How?"], other, tmp_path)
+    assert server.requests == 3  # same teacher, settings and persona: only the new prompt is asked
+    moved = build_teacher(replace(teacher.cfg, base_url=teacher.cfg.base_url + "/"))
+    write_seed_set(TRAIT, ["Hi?", "Why?", "How?", "When?"], moved, tmp_path)
+    moved.close()
+    assert server.requests == 4  # the same model behind another address: the rows are kept
+    other = build_teacher(replace(teacher.cfg, **change))
+    write_seed_set(TRAIT, ["Hi?", "Why?", "How?", "When?"], other, tmp_path)
     other.close()
-    assert server.requests == 6
+    assert server.requests == 8
 
 
 @pytest.mark.parametrize("backend, url_suffix, path", [("openai", "/v1", "/v1/chat/completions"),

@@ -190,20 +190,27 @@ def build_teacher(cfg: TeacherConfig) -> Teacher:
     return HFTeacher(cfg)
 
 
+# What changes the answers a teacher writes: a rerun keeps earlier rows only where all of these are as they were
+# (the endpoint's address is not among them: the same model behind another URL writes alike).
+ANSWER_SETTINGS = ("backend", "model", "temperature", "chat_template_kwargs", "persona_sha256")
+
+
 def teacher_identity(teacher: Teacher, system: str) -> dict:
     """Who wrote a data file, for its report and for deciding whether a rerun may keep its rows."""
     return {"backend": teacher.cfg.backend, "model": teacher.cfg.model, "base_url": teacher.cfg.base_url,
+            "temperature": teacher.cfg.temperature, "chat_template_kwargs": dict(teacher.cfg.chat_template_kwargs),
             "persona_sha256": hashlib.sha256(system.encode()).hexdigest()}
 
 
 def earlier_replies(data_path: Path, teacher: Teacher, system: str) -> list[dict]:
-    """The rows of data_path if an earlier command wrote them with this teacher model and persona (e.g. one stopped
-    by its budget), so that a rerun keeps them instead of paying for them again; else none."""
+    """The rows of data_path if an earlier command wrote them with this teacher model, sampling settings and persona
+    (e.g. one stopped by its budget), so that a rerun keeps them instead of paying for them again; else none (a
+    report written before a setting was recorded keeps nothing: what wrote its rows is not known)."""
     report = data_path.with_suffix(".report.json")
     if not (data_path.exists() and report.exists()):
         return []
     wrote, now = read_json(report).get("teacher", {}), teacher_identity(teacher, system)
-    same = all(wrote.get(k) == now[k] for k in ("backend", "model", "persona_sha256"))
+    same = all(wrote.get(k) == now[k] for k in ANSWER_SETTINGS)
     return read_jsonl(data_path) if same else []
 
 
