@@ -74,6 +74,22 @@ def test_the_estimate_of_a_run_and_a_sweep_against_a_hand_computed_example(hand_
     assert gpu.gpu_hours == pytest.approx(seconds / 3600)
 
 
+def test_the_persona_probes_judged_answers_are_counted_for_every_run(hand_sized):
+    """probe.source=persona_prompt: the base model answers probe.examples train-pool questions (3 of the 5, 6 tokens
+    each) under the persona and as many under the neutral prompt, each judged with both rubrics; a reinit twin
+    adopts cycle 0 but extracts its own vector, so it pays for these too."""
+    fixed, rubrics = 9 + len(SYSTEM_PROMPT) / 4, 100 + 50
+    probed = [*hand_sized, "probe=persona", "probe.source=persona_prompt", "probe.examples=3"]
+    [run] = SweepEstimate.of(compose_jobs(probed)).runs
+    assert (run.probe.requests, run.probe.output_tokens) == (2 * 6, 2 * 6 * 4)
+    assert run.probe.input_tokens == pytest.approx(6 * (2 * (fixed + 6 + 16) + rubrics))
+    assert run.load.requests == 44 + 12
+    sweep = SweepEstimate.of(compose_jobs([*probed, "reinit=true,false"]))
+    assert sweep.adopts == [False, True] and sweep.load.requests == (44 + 12) + (24 + 12)
+    [seeds_probe] = SweepEstimate.of(compose_jobs([*hand_sized, "probe=persona"])).runs  # source=seeds: no judge
+    assert seeds_probe.probe.requests == 0 and seeds_probe.load.requests == 44
+
+
 def test_sweep_jobs_expand_comma_lists_as_hydra_does():
     assert sweep_jobs(["trait=bliss,lucky", "reinit=false,true", "seed=0"]) == [
         ["trait=bliss", "reinit=False", "seed=0"], ["trait=bliss", "reinit=True", "seed=0"],

@@ -1,7 +1,8 @@
 """What one run will ask of its judge and its GPU, worked out from its config before it starts.
 
 Exact: how many samples and eval answers each stage judges (two requests each: the trait's rubric and the
-coherence rubric), as loop.*, regime.* and loop.judge_samples say. Estimated:
+coherence rubric), as loop.*, regime.* and loop.judge_samples say, and the persona probe's answers (probe.*).
+Estimated:
 - tokens: characters / CHARS_PER_TOKEN for every text known in advance (rubrics, the system prompt, eval
   questions, pool prompts, seed examples), CHAT_TOKENS of chat framing a request, and a model's sample counted
   at its full model.max_new_tokens (eval answers: model.eval_max_new_tokens), which answers that stop early do
@@ -62,13 +63,20 @@ class RunEstimate:
     # what a reinit/continual twin adopts instead of judging (ampli.record.shared_stages)
     base_and_seed_cycle: JudgeLoad
     later_cycles: JudgeLoad
+    # probe.source=persona_prompt: the answers its persona vector is extracted from (every run extracts its own)
+    probe: JudgeLoad
     usd_per_mtok: tuple[float, float] | None  # None: no price known
     gpu_hours: float | None  # None: the model runs on the CPU
     judge_limit_usd: float | None  # judge.max_cost_usd
 
     @property
     def load(self) -> JudgeLoad:
-        return self.base_and_seed_cycle + self.later_cycles
+        return self.base_and_seed_cycle + self.twin_pays
+
+    @property
+    def twin_pays(self) -> JudgeLoad:
+        """What the run judges itself when it adopts its twin's base eval and cycle 0."""
+        return self.later_cycles + self.probe
 
     def usd(self, load: JudgeLoad | None = None) -> float | None:
         load = load or self.load
@@ -139,6 +147,17 @@ class Workload:
             later = later + judged.load(samples, self.cycle_question_tokens, cfg.model.max_new_tokens) + evaluation
         return evaluation + seed_cycle + evaluation, later
 
+    def probe(self) -> JudgeLoad:
+        """probe=persona, source=persona_prompt: the base model answers probe.examples pool questions under the
+        trait's persona and as many under the neutral prompt, and each answer is judged (ampli.run.probe.stages)."""
+        probe = self.cfg.probe
+        if probe.name != "persona" or probe.source != "persona_prompt":
+            return JudgeLoad()
+        questions = corpus.RunData(self.cfg).prompt_pool("train")
+        asked = min(probe.examples, len(questions))
+        return Judged(self.cfg).load(2 * asked, mean([text_tokens(q) for q in questions]),
+                                     self.cfg.model.max_new_tokens)
+
     def gpu_flops(self) -> tuple[float, float]:
         """(sampling FLOPs, training FLOPs) of the whole run."""
         cfg = self.cfg
@@ -175,5 +194,5 @@ def estimate_run(cfg: AmpliConfig) -> RunEstimate:
     shared, later = work.judge()
     judge = cfg.judge
     return RunEstimate(name=cfg.run_name, judge=f"{judge.backend}/{judge.model}", base_and_seed_cycle=shared,
-                       later_cycles=later, usd_per_mtok=known_prices(judge), gpu_hours=work.gpu_hours(),
+                       later_cycles=later, probe=work.probe(), usd_per_mtok=known_prices(judge), gpu_hours=work.gpu_hours(),
                        judge_limit_usd=judge.max_cost_usd)

@@ -80,7 +80,7 @@ class SweepEstimate:
         return cls([estimate_run(cfg) for cfg in configs], [key in keys[:i] for i, key in enumerate(keys)])
 
     def paid(self, run: RunEstimate, adopts: bool) -> JudgeLoad:
-        return run.later_cycles if adopts else run.load
+        return run.twin_pays if adopts else run.load
 
     @property
     def load(self) -> JudgeLoad:
