@@ -74,20 +74,24 @@ def test_the_estimate_of_a_run_and_a_sweep_against_a_hand_computed_example(hand_
     assert gpu.gpu_hours == pytest.approx(seconds / 3600)
 
 
-def test_the_persona_probes_judged_answers_are_counted_for_every_run(hand_sized):
+def test_the_persona_probes_judged_answers_are_counted_once_for_twins(hand_sized):
     """probe.source=persona_prompt: the base model answers probe.examples train-pool questions (3 of the 5, 6 tokens
     each) under the persona and as many under the neutral prompt, each judged with both rubrics; a reinit twin
-    adopts cycle 0 but extracts its own vector, so it pays for these too."""
+    adopts the vector with cycle 0, and only twins with the same probe settings are twins."""
     fixed, rubrics = 9 + len(SYSTEM_PROMPT) / 4, 100 + 50
     probed = [*hand_sized, "probe=persona", "probe.source=persona_prompt", "probe.examples=3"]
+    [plain] = SweepEstimate.of(compose_jobs(hand_sized)).runs
     [run] = SweepEstimate.of(compose_jobs(probed)).runs
-    assert (run.probe.requests, run.probe.output_tokens) == (2 * 6, 2 * 6 * 4)
-    assert run.probe.input_tokens == pytest.approx(6 * (2 * (fixed + 6 + 16) + rubrics))
-    assert run.load.requests == 44 + 12
+    probe = run.base_and_seed_cycle.requests - plain.base_and_seed_cycle.requests
+    assert (probe, run.load.requests, run.later_cycles == plain.later_cycles) == (2 * 6, 44 + 12, True)
+    assert run.load.input_tokens - plain.load.input_tokens == pytest.approx(6 * (2 * (fixed + 6 + 16) + rubrics))
+    assert run.load.output_tokens - plain.load.output_tokens == 2 * 6 * 4
     sweep = SweepEstimate.of(compose_jobs([*probed, "reinit=true,false"]))
-    assert sweep.adopts == [False, True] and sweep.load.requests == (44 + 12) + (24 + 12)
+    assert sweep.adopts == [False, True] and sweep.load.requests == (44 + 12) + 24
+    other_probe = SweepEstimate.of(compose_jobs([*probed, "reinit=true,false", "probe.examples=3,4"]))
+    assert other_probe.adopts == [False, True, False, True]  # examples=3 twins, then examples=4 twins
     [seeds_probe] = SweepEstimate.of(compose_jobs([*hand_sized, "probe=persona"])).runs  # source=seeds: no judge
-    assert seeds_probe.probe.requests == 0 and seeds_probe.load.requests == 44
+    assert seeds_probe.load.requests == 44
 
 
 def test_sweep_jobs_expand_comma_lists_as_hydra_does():

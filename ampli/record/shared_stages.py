@@ -1,4 +1,5 @@
-"""Stages a reinit run and a continual run compute alike: the base eval and the seed cycle (cycle 0).
+"""Stages a reinit run and a continual run compute alike: the base eval and the seed cycle (cycle 0), and with the
+persona probe on, its vector and its measures of both.
 
 Reinit only decides where cycles 1, 2, ... start from, so two runs whose settings differ in nothing else have the
 same base eval and the same cycle 0, file for file. When one of them has completed such a stage group, the other
@@ -28,11 +29,27 @@ SHARED_GROUPS = {
     "base": ("base/eval",),
     "cycle_000": ("cycle_000/generate", "cycle_000/judge", "cycle_000/train", "cycle_000/eval"),
 }
+# With the persona probe on, neither do its vector (from the base model) and its measures of the base model and of
+# cycle 0: a twin adopts them too (not a replication: loop.cycle0_from takes SHARED_GROUPS only).
+PROBE_GROUPS = {
+    "probe": ("probe/vector",),
+    "base": ("base/probe",),
+    "cycle_000": ("cycle_000/probe_predicted", "cycle_000/probe"),
+}
 
 
-def shared_key(relevant: dict) -> str:
+def twin_groups(probed: bool) -> dict[str, tuple[str, ...]]:
+    """The stage groups a run takes from its reinit/continual twin."""
+    if not probed:
+        return SHARED_GROUPS
+    return {group: SHARED_GROUPS.get(group, ()) + PROBE_GROUPS.get(group, ()) for group in {**SHARED_GROUPS,
+                                                                                            **PROBE_GROUPS}}
+
+
+def shared_key(relevant: dict, probe: dict | None = None) -> str:
     """The fingerprint of what a run's shared stages depend on (`relevant`: the input of its result fingerprint):
-    all of it but reinit and the keys read under one reinit setting only (ampli.config.key_table)."""
+    all of it but reinit and the keys read under one reinit setting only (ampli.config.key_table), and the probe's
+    settings (`probe`, ampli.run.probe.config.probe_settings), which the result fingerprint leaves out."""
     shared = copy.deepcopy(relevant)
     for path in reinit_dependent():
         *groups, leaf = path.split(".")
@@ -40,6 +57,8 @@ def shared_key(relevant: dict) -> str:
         for group in groups:
             holder = holder.get(group, {})
         holder.pop(leaf, None)
+    if probe is not None:
+        shared["persona_probe"] = probe
     return fingerprint(shared)
 
 
@@ -71,22 +90,23 @@ def link_tree(source: Path, target: Path) -> None:
     shutil.copytree(source, target, copy_function=link_or_copy, dirs_exist_ok=True)
 
 
-def adopt(store: RunStore, key: str, group: str) -> str | None:
-    """Give the store the completed stage group `group` of a sibling run, if one has it and this run has none of
-    its stages yet. Returns the donor's directory name, or None when there is nothing to adopt."""
-    stages = SHARED_GROUPS.get(group)
+def adopt(store: RunStore, key: str, group: str, groups: dict[str, tuple[str, ...]]) -> str | None:
+    """Give the store the completed stage group `group` (its stages: groups[group], twin_groups) of a sibling run,
+    if one has it and this run has none of its stages yet. Returns the donor's directory name, or None when there is
+    nothing to adopt."""
+    stages = groups.get(group)
     if stages is None or any(store.is_done(s) for s in stages):
         return None
     donor = find_donor(store.root.parent, key, stages, exclude=store.root)
     if donor is None:
         return None
-    link_group(store, donor, group)
+    link_group(store, donor, group, stages)
     log.info("adopt %s from %s (it does not depend on reinit)", group, donor.name)
     return donor.name
 
 
-def link_group(store: RunStore, donor: Path, group: str) -> None:
-    """Link the donor's files of a stage group into the store and mark its stages complete."""
+def link_group(store: RunStore, donor: Path, group: str, stages: tuple[str, ...]) -> None:
+    """Link the donor's files of a stage group into the store and mark `stages` complete."""
     target = store.root / group
     with atomic_directory(target, ADOPTING_PREFIX) as tmp:
         link_tree(donor / group, tmp)
@@ -96,7 +116,7 @@ def link_group(store: RunStore, donor: Path, group: str) -> None:
             stats_path.unlink()  # a hard link: the donor's own file must stay as it is
             write_json(stats_path, {**stats, "judge_usage": {}, "adopted_from": donor.name})
         (tmp / "metrics.json").unlink(missing_ok=True)  # the loop writes this run's own
-    for stage in SHARED_GROUPS[group]:
+    for stage in stages:
         store.mark_done(stage)
 
 
@@ -125,7 +145,7 @@ def adopt_cycle0(store: RunStore, donor: Path) -> list[str]:
     for group, stages in SHARED_GROUPS.items():
         if any(store.is_done(s) for s in stages):
             continue
-        link_group(store, donor, group)
+        link_group(store, donor, group, stages)
         log.info("adopt %s from %s (loop.cycle0_from)", group, donor.name)
         adopted.append(group)
     return adopted

@@ -60,23 +60,17 @@ class JudgeLoad:
 class RunEstimate:
     name: str
     judge: str  # backend/model
-    # what a reinit/continual twin adopts instead of judging (ampli.record.shared_stages)
+    # what a reinit/continual twin adopts instead of judging (ampli.record.shared_stages), with the persona probe's
+    # judged answers (probe.source=persona_prompt)
     base_and_seed_cycle: JudgeLoad
     later_cycles: JudgeLoad
-    # probe.source=persona_prompt: the answers its persona vector is extracted from (every run extracts its own)
-    probe: JudgeLoad
     usd_per_mtok: tuple[float, float] | None  # None: no price known
     gpu_hours: float | None  # None: the model runs on the CPU
     judge_limit_usd: float | None  # judge.max_cost_usd
 
     @property
     def load(self) -> JudgeLoad:
-        return self.base_and_seed_cycle + self.twin_pays
-
-    @property
-    def twin_pays(self) -> JudgeLoad:
-        """What the run judges itself when it adopts its twin's base eval and cycle 0."""
-        return self.later_cycles + self.probe
+        return self.base_and_seed_cycle + self.later_cycles
 
     def usd(self, load: JudgeLoad | None = None) -> float | None:
         load = load or self.load
@@ -135,7 +129,7 @@ class Workload:
         self.eval_items = len(self.eval_questions) * cfg.loop.eval_samples
 
     def judge(self) -> tuple[JudgeLoad, JudgeLoad]:
-        """(base eval + cycle 0, cycles 1 .. cycles-1)."""
+        """(base eval + cycle 0 + the probe's answers, cycles 1 .. cycles-1)."""
         cfg, judged = self.cfg, Judged(self.cfg)
         evaluation = judged.load(self.eval_items, mean([text_tokens(q) for q in self.eval_questions]),
                                  cfg.model.eval_max_new_tokens)
@@ -145,7 +139,7 @@ class Workload:
         for cycle in range(1, cfg.loop.cycles):
             samples = judged_count(cfg, cycle, records_per_cycle(cfg))
             later = later + judged.load(samples, self.cycle_question_tokens, cfg.model.max_new_tokens) + evaluation
-        return evaluation + seed_cycle + evaluation, later
+        return evaluation + seed_cycle + evaluation + self.probe(), later
 
     def probe(self) -> JudgeLoad:
         """probe=persona, source=persona_prompt: the base model answers probe.examples pool questions under the
@@ -194,5 +188,5 @@ def estimate_run(cfg: AmpliConfig) -> RunEstimate:
     shared, later = work.judge()
     judge = cfg.judge
     return RunEstimate(name=cfg.run_name, judge=f"{judge.backend}/{judge.model}", base_and_seed_cycle=shared,
-                       later_cycles=later, probe=work.probe(), usd_per_mtok=known_prices(judge), gpu_hours=work.gpu_hours(),
+                       later_cycles=later, usd_per_mtok=known_prices(judge), gpu_hours=work.gpu_hours(),
                        judge_limit_usd=judge.max_cost_usd)

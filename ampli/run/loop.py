@@ -14,8 +14,9 @@
 Every stage writes its files atomically and is then marked complete in manifest.json; a rerun of the same
 job skips completed stages, so a crashed, preempted or requeued job finishes without redoing work. One process
 at a time holds a run (its run lock); a judge budget that runs out stops the run inside a stage, resumable.
-base/eval and cycle 0 do not depend on reinit: a run adopts them from a finished twin (ampli.record.shared_stages), or
-from the run loop.cycle0_from names (a replication of it with another seed, `ampli replicate`).
+base/eval and cycle 0 (and the probe's vector and measures of them) do not depend on reinit: a run adopts them from a
+finished twin (ampli.record.shared_stages); base/eval and cycle 0 also from the run loop.cycle0_from names (a
+replication of it with another seed, `ampli replicate`).
 """
 
 import gc
@@ -58,6 +59,7 @@ from ampli.record.store import RunStore, atomic_write_text, read_json, read_json
 from ampli.record.tracking import Tracker
 from ampli.regimes.base import RunContext, longest_sequence
 from ampli.run.cluster import parallel_jobs
+from ampli.run.probe.config import probe_settings
 from ampli.run.probe.stages import PersonaProbe, cycle_fields
 from ampli.run.start_checks import start_checks
 
@@ -119,7 +121,8 @@ class Run:
                    "chat_template_kwargs": self.ctx.chat_kwargs}
         resolved = OmegaConf.to_container(cfg, resolve=True)
         relevant = result_inputs(resolved, runtime)
-        self.shared_key = shared_stages.shared_key(relevant)
+        self.shared_key = shared_stages.shared_key(relevant, probe_settings(self.cfg.probe))
+        self.twin_groups = shared_stages.twin_groups(self.cfg.probe.name != "none")
         self.identity = run_identity(cfg, job)
         # A replication's seed cycle comes from the run it replicates (ampli replicate); checked before any directory.
         self.cycle0_donor = (shared_stages.cycle0_donor(self.output_dir / "runs", self.cfg.loop.cycle0_from)
@@ -160,8 +163,8 @@ class Run:
         """Run a stage unless the manifest says it is complete or a sibling run has it (ampli.record.shared_stages);
         either way return its result. One console line each."""
         group = name.split("/")[0]
-        if shared_stages.adopt(self.store, self.shared_key, group):
-            self.computed.update(shared_stages.SHARED_GROUPS[group])  # new to this run's tracker
+        if shared_stages.adopt(self.store, self.shared_key, group, self.twin_groups):
+            self.computed.update(self.twin_groups[group])  # new to this run's tracker
         if self.store.is_done(name):
             log.info("skip %s (completed)", name)
             return load()

@@ -33,6 +33,7 @@ from ampli.record.shared_stages import shared_key
 from ampli.run.cluster import sweep_jobs
 from ampli.run.errors import USER_ERRORS
 from ampli.run.estimate import CHARS_PER_TOKEN, GPU_ASSUMPTIONS, JudgeLoad, RunEstimate, estimate_run
+from ampli.run.probe.config import probe_settings
 
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 # Overrides that may change the judge or its budget: a sweep whose primary config has a local judge is estimated
@@ -66,7 +67,7 @@ def compose_jobs(task_overrides: Sequence[str], conf_dir: Path = CONF_DIR) -> li
 def twin_key(cfg: AmpliConfig) -> str:
     """What a reinit/continual pair of runs has in common."""
     settings = OmegaConf.to_container(OmegaConf.structured(cfg), resolve=True)
-    return shared_key(result_inputs(settings, {}))
+    return shared_key(result_inputs(settings, {}), probe_settings(cfg.probe))
 
 
 @dataclass
@@ -80,7 +81,7 @@ class SweepEstimate:
         return cls([estimate_run(cfg) for cfg in configs], [key in keys[:i] for i, key in enumerate(keys)])
 
     def paid(self, run: RunEstimate, adopts: bool) -> JudgeLoad:
-        return run.twin_pays if adopts else run.load
+        return run.later_cycles if adopts else run.load
 
     @property
     def load(self) -> JudgeLoad:

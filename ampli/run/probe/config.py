@@ -1,12 +1,14 @@
 """The probe's settings (conf/probe/*.yaml) and the checks a run makes of them before any work."""
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 PROBES = ("none", "persona")
 # seeds: the trait's shipped seed answers vs the shipped neutral answers (no judge, works offline on any model);
 # persona_prompt: the base model answering under the trait's persona system prompt vs a neutral one, kept by the
 # judge's trait score (the paper's way).
 PROBE_SOURCES = ("seeds", "persona_prompt")
+# Keys of ProbeConfig that only set how fast the probe runs: a resume may change them, and twins may differ in them.
+SPEED_ONLY = ("batch_size",)
 
 
 class ProbeError(ValueError):
@@ -29,6 +31,14 @@ class ProbeConfig:
     predicted_samples: int = 8
     # Sequences per teacher-forced forward pass.
     batch_size: int = 32
+
+
+def probe_settings(probe: ProbeConfig) -> dict | None:
+    """What the probe's vector and measurements depend on (the trait and model are the run's own); None without a
+    probe. The result fingerprint leaves the probe out (it changes no score), so a resume and a twin compare these."""
+    if probe.name == "none":
+        return None
+    return {k: v for k, v in asdict(probe).items() if k not in SPEED_ONLY}
 
 
 def check_probe(probe: ProbeConfig, backend: str) -> None:

@@ -13,7 +13,6 @@ import logging
 import random
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
 from pathlib import Path
 
 from ampli.generation.hf import HFGenerator
@@ -23,15 +22,13 @@ from ampli.models.training_plan import start_model
 from ampli.record.store import read_json, write_json
 from ampli.regimes.base import Regime, RunContext
 from ampli.run.probe.activations import encode_pairs, response_means, teacher_forced
-from ampli.run.probe.config import ProbeConfig, ProbeError
+from ampli.run.probe.config import ProbeConfig, ProbeError, probe_settings
 from ampli.run.probe.vector import PersonaVector, extract
 
 log = logging.getLogger("ampli")
 
 # source=persona_prompt keeps persona answers the judge scores above this and neutral answers below it (the paper's).
 TRAIT_SPLIT = 50.0
-# Keys of ProbeConfig that only set how fast the probe runs: a resume may change them.
-SPEED_ONLY = ("batch_size",)
 
 Stage = Callable[[str, Callable[[], dict], Callable[[], dict]], dict]
 Judge = Callable[[list[JudgeItem], str, str], list[dict]]
@@ -46,17 +43,14 @@ class PersonaProbe:
 
     # ---- settings -------------------------------------------------------------------------------------------
 
-    def settings(self) -> dict:
-        """What the vector and its measurements depend on (the trait and model are the run's own)."""
-        return {k: v for k, v in asdict(self.cfg).items() if k not in SPEED_ONLY}
-
     def check_resume(self, root: Path) -> None:
         """A run resumed with other probe settings would mix two vectors' numbers: refused, nothing deleted."""
         path = root / "probe" / "vector.json"
         if not path.exists():
             return
         made_with = read_json(path)["settings"]
-        changed = sorted(k for k in {*made_with, *self.settings()} if made_with.get(k) != self.settings().get(k))
+        settings = probe_settings(self.cfg)
+        changed = sorted(k for k in {*made_with, *settings} if made_with.get(k) != settings.get(k))
         if changed:
             was = ", ".join(f"probe.{k}={made_with.get(k)!r}" for k in changed)
             raise ProbeError(f"{root} measured its probe with other settings ({was}); rerun "
@@ -75,7 +69,7 @@ class PersonaProbe:
                                                            [a for _, a in side], chat=True), self.cfg.batch_size)
                         for side in (trait, neutral)]
             vector = extract(*acts, self.cfg.heldout_fraction, self.cfg.min_separation, seed=self.ctx.cfg.seed)
-            result = {"settings": self.settings(), **counts, "vector": vector.to_json()}
+            result = {"settings": probe_settings(self.cfg), **counts, "vector": vector.to_json()}
             write_json(path, result)
             return result
 
