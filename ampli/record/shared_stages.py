@@ -42,8 +42,8 @@ def twin_groups(probed: bool) -> dict[str, tuple[str, ...]]:
     """The stage groups a run takes from its reinit/continual twin."""
     if not probed:
         return SHARED_GROUPS
-    return {group: SHARED_GROUPS.get(group, ()) + PROBE_GROUPS.get(group, ()) for group in {**SHARED_GROUPS,
-                                                                                            **PROBE_GROUPS}}
+    names = [*SHARED_GROUPS, *(g for g in PROBE_GROUPS if g not in SHARED_GROUPS)]
+    return {group: SHARED_GROUPS.get(group, ()) + PROBE_GROUPS.get(group, ()) for group in names}
 
 
 def shared_key(relevant: dict, probe: dict | None = None) -> str:

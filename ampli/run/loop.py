@@ -121,8 +121,9 @@ class Run:
                    "chat_template_kwargs": self.ctx.chat_kwargs}
         resolved = OmegaConf.to_container(cfg, resolve=True)
         relevant = result_inputs(resolved, runtime)
-        self.shared_key = shared_stages.shared_key(relevant, probe_settings(self.cfg.probe))
-        self.twin_groups = shared_stages.twin_groups(self.cfg.probe.name != "none")
+        probe = probe_settings(self.cfg.probe)
+        self.shared_key = shared_stages.shared_key(relevant, probe)
+        self.twin_groups = shared_stages.twin_groups(probed=probe is not None)
         self.identity = run_identity(cfg, job)
         # A replication's seed cycle comes from the run it replicates (ampli replicate); checked before any directory.
         self.cycle0_donor = (shared_stages.cycle0_donor(self.output_dir / "runs", self.cfg.loop.cycle0_from)
