@@ -165,12 +165,14 @@ def test_a_trainer_keeps_only_ampli_s_progress_whatever_transformers_verbosity(t
 def test_jobs_side_by_side_print_stage_lines_and_no_bars(tmp_path, model_cache):
     """Two pool workers share one terminal: neither can lift the other's bar out of a record's way, so neither
     draws one, and every record still starts its own line."""
-    output = launch(tmp_path, "-m", "trait=bliss,lucky", "cluster=pool", "cluster.n_jobs=2", cache=model_cache)
+    output = launch(tmp_path, "-m", "trait=bliss,lucky", "cluster=pool", "cluster.n_jobs=2",
+                    "loop.judge_samples=4", "loop.coherence_filter.min=1", cache=model_cache)
     lines = records(output)
     assert sorted(stage_lines(lines, "run")) == sorted(STAGES * 2)
-    for trait in ("bliss", "lucky"):  # each job's stage lines name its run
-        named = [line for line in lines if f"[{trait}-sft-reinit-" in line and " run " in line]
-        assert sorted(stage_lines(named, "run")) == sorted(STAGES), trait
+    for trait in ("bliss", "lucky"):  # each job's lines name its run, from the warnings before its directory exists
+        named = [line for line in lines if f"[{trait}-sft-reinit-" in line]
+        assert sorted(stage_lines([line for line in named if " run " in line], "run")) == sorted(STAGES), trait
+        assert any("loop.judge_samples=4 applies to cycle 0 only" in line for line in named), trait
     assert "seq/s" not in output and "step/s" not in output
 
 

@@ -100,6 +100,9 @@ class Run:
         self.cfg: AmpliConfig = OmegaConf.to_object(cfg)
         console.setup(self.cfg.logger.verbose, bars=not console.side_by_side(self.cfg.cluster))
         validate(self.cfg)
+        self.identity = run_identity(cfg, job)
+        if console.side_by_side(self.cfg.cluster):  # other jobs print to the same terminal: named from the first line
+            console.label_lines(self.identity.name)
         judge_samples.warn_if_forced(self.cfg)
         # A real model without a GPU, bad data or a missing API key fail here, all together, before a run directory
         # is made.
@@ -124,7 +127,6 @@ class Run:
         probe = probe_settings(self.cfg.probe)
         self.shared_key = shared_stages.shared_key(relevant, probe)
         self.twin_groups = shared_stages.twin_groups(probed=probe is not None)
-        self.identity = run_identity(cfg, job)
         # A replication's seed cycle comes from the run it replicates (ampli replicate); checked before any directory.
         self.cycle0_donor = (shared_stages.cycle0_donor(self.output_dir / "runs", self.cfg.loop.cycle0_from)
                              if self.cfg.loop.cycle0_from else None)
@@ -150,7 +152,7 @@ class Run:
         self.probe_base: dict | None = None  # base/probe's result, what each cycle's shift is taken from
         self.judge_budget.spent_before = self.judge_spent()
         self.name = self.cfg.run_name = cfg.run_name = root.name  # after the fingerprint, which keeps the stem
-        if console.side_by_side(self.cfg.cluster):  # other jobs print to the same terminal
+        if console.side_by_side(self.cfg.cluster):  # the name its directory got (run_root may have told it apart)
             console.label_lines(self.name)
         atomic_write_text(self.store.root / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
         write_json(self.store.root / "runtime.json", runtime)
