@@ -112,7 +112,7 @@ class Workload:
 
     def __init__(self, cfg: AmpliConfig):
         self.cfg = cfg
-        data = corpus.RunData(cfg)
+        self.data = data = corpus.RunData(cfg)
         pool = data.prompt_pool("eval")[: cfg.loop.eval_pool_prompts]
         self.eval_questions = [*cfg.trait.eval_questions, *pool]
         if cfg.regime.name == "sdf":
@@ -139,18 +139,17 @@ class Workload:
         for cycle in range(1, cfg.loop.cycles):
             samples = judged_count(cfg, cycle, records_per_cycle(cfg))
             later = later + judged.load(samples, self.cycle_question_tokens, cfg.model.max_new_tokens) + evaluation
-        return evaluation + seed_cycle + evaluation + self.probe(), later
+        return evaluation + seed_cycle + evaluation + self.probe(judged), later
 
-    def probe(self) -> JudgeLoad:
+    def probe(self, judged: Judged) -> JudgeLoad:
         """probe=persona, source=persona_prompt: the base model answers probe.examples pool questions under the
         trait's persona and as many under the neutral prompt, and each answer is judged (ampli.run.probe.stages)."""
         probe = self.cfg.probe
         if probe.name != "persona" or probe.source != "persona_prompt":
             return JudgeLoad()
-        questions = corpus.RunData(self.cfg).prompt_pool("train")
+        questions = self.data.prompt_pool("train")
         asked = min(probe.examples, len(questions))
-        return Judged(self.cfg).load(2 * asked, mean([text_tokens(q) for q in questions]),
-                                     self.cfg.model.max_new_tokens)
+        return judged.load(2 * asked, mean([text_tokens(q) for q in questions]), self.cfg.model.max_new_tokens)
 
     def gpu_flops(self) -> tuple[float, float]:
         """(sampling FLOPs, training FLOPs) of the whole run."""
