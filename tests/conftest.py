@@ -94,7 +94,8 @@ def pytest_runtest_teardown(item, nextitem):
 def pytest_runtest_logfinish(nodeid, location):
     """Once a test and its fixtures are gone, collect what it dropped and freeze what is still alive (imports,
     caches, session fixtures): every run calls gc.collect() after each stage (ampli.models.sources.free_memory),
-    which otherwise walks everything the session has accumulated, each time (a third of the suite's time)."""
+    which otherwise walks everything the session has accumulated, each time (19.7 s of a 90 s profile of
+    test_loop.py and test_shared_stages.py)."""
     gc.collect()
     gc.freeze()
 

@@ -98,10 +98,11 @@ class Run:
         self.dcfg = cfg
         self.job = job
         self.cfg: AmpliConfig = OmegaConf.to_object(cfg)
-        console.setup(self.cfg.logger.verbose, bars=not console.side_by_side(self.cfg.cluster))
+        self.side_by_side = console.side_by_side(self.cfg.cluster)  # other jobs print to the same terminal
+        console.setup(self.cfg.logger.verbose, bars=not self.side_by_side)
         validate(self.cfg)
         self.identity = run_identity(cfg, job)
-        if console.side_by_side(self.cfg.cluster):  # other jobs print to the same terminal: named from the first line
+        if self.side_by_side:  # named from the first line on
             console.label_lines(self.identity.name)
         judge_samples.warn_if_forced(self.cfg)
         # A real model without a GPU, bad data or a missing API key fail here, all together, before a run directory
@@ -152,7 +153,7 @@ class Run:
         self.probe_base: dict | None = None  # base/probe's result, what each cycle's shift is taken from
         self.judge_budget.spent_before = self.judge_spent()
         self.name = self.cfg.run_name = cfg.run_name = root.name  # after the fingerprint, which keeps the stem
-        if console.side_by_side(self.cfg.cluster):  # the name its directory got (run_root may have told it apart)
+        if self.side_by_side:  # the name its directory got (run_root may have told it apart)
             console.label_lines(self.name)
         atomic_write_text(self.store.root / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
         write_json(self.store.root / "runtime.json", runtime)
