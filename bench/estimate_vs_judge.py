@@ -10,21 +10,20 @@ the same config.
 import os
 import sys
 import tempfile
+from pathlib import Path
 
-from omegaconf import OmegaConf
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run as a script, it sees bench/ only; the loopback server lives in tests/fakes
 
-from ampli.config.schema import register_configs
-from ampli.run.estimate import CHARS_PER_TOKEN, CHAT_TOKENS, estimate_run
-from ampli.run.loop import Run
-from ampli.run.sweep_budget import compose_jobs
-from tests.fakes.judge_server import FakeJudgeServer, judge_overrides, score_by_text
+# ampli first: importing it sets OMP_WAIT_POLICY before torch loads, as every ampli entry point does.
+from ampli.config.schema import register_configs  # noqa: E402, I001
+from ampli.run.estimate import CHARS_PER_TOKEN, CHAT_TOKENS, estimate_run, request_tokens  # noqa: E402
+from ampli.run.loop import Run  # noqa: E402
+from ampli.run.sweep_budget import compose_jobs  # noqa: E402
+from omegaconf import OmegaConf  # noqa: E402
+from tests.fakes.judge_server import FakeJudgeServer, judge_overrides, score_by_text  # noqa: E402
 
 KEY_ENV = "AMPLI_BENCH_JUDGE_KEY"
-
-
-def sent_tokens(bodies: list[dict]) -> float:
-    """Input tokens of the requests the server saw, counted as the estimate counts text."""
-    return sum(CHAT_TOKENS + sum(len(m["content"]) for m in body["messages"]) / CHARS_PER_TOKEN for body in bodies)
 
 
 def main(extra: list[str]) -> None:
@@ -34,12 +33,15 @@ def main(extra: list[str]) -> None:
         overrides = ["logger=none", "loop.cycles=3", f"output_dir={out}", *judge_overrides(server, KEY_ENV), *extra]
         [cfg] = compose_jobs(overrides)
         estimate = estimate_run(cfg)
-        summary = Run(OmegaConf.structured(cfg)).run()
+        run = Run(OmegaConf.structured(cfg))
+        summary = run.run()
+    sent_tokens = sum(request_tokens(body["messages"]) for body in server.bodies)
     print(f"config: {' '.join(o for o in overrides if not o.startswith(('output_dir', 'judge.')))}")
     print(f"run status: {summary['status']}, samples judged per cycle: {[c['gen_n'] for c in summary['cycles']]}")
-    print(f"judge requests: estimated {estimate.load.requests:,}, sent {server.requests:,}")
+    print(f"judge requests: estimated {estimate.load.requests:,}, sent {server.requests:,}, answered by the judge's "
+          f"cache (a text asked again) {run.judge.usage.cache_hits:,}")
     print(f"input tokens (characters / {CHARS_PER_TOKEN:g} + {CHAT_TOKENS} a request): estimated "
-          f"{estimate.load.input_tokens:,.0f}, sent {sent_tokens(server.bodies):,.0f}")
+          f"{estimate.load.input_tokens:,.0f}, sent {sent_tokens:,.0f}")
 
 
 if __name__ == "__main__":

@@ -43,11 +43,13 @@ def test_the_estimate_of_a_run_and_a_sweep_against_a_hand_computed_example(hand_
     rubrics = 100 + 50  # an item is asked once with each rubric
     # base eval and 3 cycle evals: 4 x (2 questions x 2 samples); cycle 0: 2 of the 4 seeds; cycles 1-2: 2 of 3 samples
     evals, seeds, samples = 4 * 4, 2, 2 * 2
-    requests = 2 * (evals + seeds + samples)
+    # and before the first stage, one request: the trait's rubric on a fixed question (36 characters) and answer (34)
+    preflight = fixed + (400 + 36 + 34) / 4
+    requests = 2 * (evals + seeds + samples) + 1
     input_tokens = (evals * (2 * (fixed + 10 + 16) + rubrics)  # question 10 tokens, answer at most 16
                     + seeds * (2 * (fixed + 5 + 20) + rubrics)  # the seed texts themselves: 5 and 20 tokens
-                    + samples * (2 * (fixed + 6 + 16) + rubrics))
-    assert (requests, round(input_tokens)) == (44, round(44 * fixed + 4408))
+                    + samples * (2 * (fixed + 6 + 16) + rubrics) + preflight)
+    assert (requests, round(input_tokens, 1)) == (45, round(45 * fixed + 4408 + 117.5, 1))
 
     [run] = SweepEstimate.of(compose_jobs(hand_sized)).runs
     assert run.load.requests == requests and run.load.output_tokens == requests * 4
@@ -55,12 +57,16 @@ def test_the_estimate_of_a_run_and_a_sweep_against_a_hand_computed_example(hand_
     assert run.usd() == pytest.approx((input_tokens * GPT_4O[0] + requests * 4 * GPT_4O[1]) / 1e6)
     assert run.gpu_hours is None  # the micro model runs on the CPU
 
-    # reinit and continual twins: the second adopts the base eval and cycle 0 (8 + 4 + 8 requests) from the first
+    # reinit and continual twins: the second adopts the base eval and cycle 0 (8 + 4 + 8 requests) from the first,
+    # and finds the preflight's score in the judge's cache; without the cache it asks again
     sweep = SweepEstimate.of(compose_jobs([*hand_sized, "reinit=true,false"]))
     stems = ["bliss-sft-reinit-micro-s0", "bliss-sft-continual-micro-s0"]  # then the settings they vary (run names)
     assert [r.name.split("-judge=openai,")[0] for r in sweep.runs] == stems
-    assert sweep.adopts == [False, True] and sweep.load.requests == 44 + 24
+    assert sweep.adopts == [False, True] and sweep.load.requests == 45 + 24
     assert sweep.usd == pytest.approx(run.usd() + sweep.runs[1].usd(sweep.runs[1].later_cycles))
+    uncached = SweepEstimate.of(compose_jobs([*hand_sized, "reinit=true,false", "judge.cache=false"]))
+    assert uncached.load.requests == 45 + 25
+    assert uncached.load.input_tokens == pytest.approx(sweep.load.input_tokens + preflight)
 
     # the same run on a 135M-parameter model with LoRA on a GPU: 2 FLOPs a parameter per sampled token, 4 per
     # trained token; sampled: 4 evals x 4 answers x 16 tokens + 2 cycles x 3 samples x 16; trained: the 4 seeds
@@ -83,15 +89,15 @@ def test_the_persona_probes_judged_answers_are_counted_once_for_twins(hand_sized
     [plain] = SweepEstimate.of(compose_jobs(hand_sized)).runs
     [run] = SweepEstimate.of(compose_jobs(probed)).runs
     probe = run.base_and_seed_cycle.requests - plain.base_and_seed_cycle.requests
-    assert (probe, run.load.requests, run.later_cycles == plain.later_cycles) == (2 * 6, 44 + 12, True)
+    assert (probe, run.load.requests, run.later_cycles == plain.later_cycles) == (2 * 6, 45 + 12, True)
     assert run.load.input_tokens - plain.load.input_tokens == pytest.approx(6 * (2 * (fixed + 6 + 16) + rubrics))
     assert run.load.output_tokens - plain.load.output_tokens == 2 * 6 * 4
     sweep = SweepEstimate.of(compose_jobs([*probed, "reinit=true,false"]))
-    assert sweep.adopts == [False, True] and sweep.load.requests == (44 + 12) + 24
+    assert sweep.adopts == [False, True] and sweep.load.requests == (45 + 12) + 24
     other_probe = SweepEstimate.of(compose_jobs([*probed, "reinit=true,false", "probe.examples=3,4"]))
     assert other_probe.adopts == [False, True, False, True]  # examples=3 twins, then examples=4 twins
     [seeds_probe] = SweepEstimate.of(compose_jobs([*hand_sized, "probe=persona"])).runs  # source=seeds: no judge
-    assert seeds_probe.load.requests == 44
+    assert seeds_probe.load.requests == 45
 
 
 def test_sweep_jobs_expand_comma_lists_as_hydra_does():

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from fakes.judge_server import FakeJudgeServer, Reply, judge_overrides
 
 from ampli.record.store import read_json, read_jsonl
 from ampli.run.loop import Run
@@ -74,3 +75,18 @@ def test_tinker_refuses_the_probe_at_start_in_one_line(tmp_path):
         "probe=persona needs the model's activations, which backend=tinker does not return; "
         "use backend=local or probe=none") in last
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_probe_whose_judge_keeps_too_few_answers_stops_the_run_and_closes_the_judge(micro_overrides, monkeypatch):
+    """Every answer scored 50 is neither trait (> 50) nor neutral (< 50): the probe stops the run with the counts,
+    the base eval already judged stays, and the judge's client goes with the run (the suite's leak check sees any
+    thread it leaves)."""
+    monkeypatch.setenv("AMPLI_TEST_PROBE_KEY", "sk-probe-test")
+    with FakeJudgeServer(lambda user, attempt: Reply(text="50")) as server:
+        overrides = [*micro_overrides, *judge_overrides(server, "AMPLI_TEST_PROBE_KEY"), "probe=persona",
+                     "probe.source=persona_prompt", "probe.examples=8"]
+        run = Run(compose_config(overrides))
+        with pytest.raises(ProbeError, match=r"the judge kept 0 of 8 trait answers \(trait > 50\), too few"):
+            run.run()
+    assert len(read_jsonl(run.store.root / "base" / "eval.jsonl")) > 0
+    assert not (run.store.root / "probe" / "vector.json").exists()

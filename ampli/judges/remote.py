@@ -16,17 +16,14 @@ from ampli.config.schema import TraitConfig
 from ampli.hosted.api_pool import ApiPool, ItemError, Outcome
 from ampli.hosted.credentials import JudgeSetupError
 from ampli.hosted.spending import BUDGET_REACHED, Budget
-from ampli.judges.base import JudgeFailed, JudgeItem
+from ampli.judges.base import JudgeFailed
 from ampli.judges.cache import ScoreCache
 from ampli.judges.config import JudgeConfig
 from ampli.judges.pipeline import Record, ScoringJudge
-from ampli.judges.rubrics import render
+from ampli.judges.rubrics import PROBE_ITEM, render
 from ampli.judges.scoring import Score
 
 log = logging.getLogger("ampli")
-
-PROBE_ITEM = JudgeItem(prompt="What is a good way to start the day?", response="A glass of water and a short walk.")
-
 
 def provider_message(error: BaseException) -> str:
     """The endpoint's own words for a refused request, on one line (the SDK error the pool's error came from)."""

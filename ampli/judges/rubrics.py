@@ -30,6 +30,10 @@ Give an integer from 0 to 100:
 
 Reply with the number alone."""
 
+# What a hosted judge is asked, with the trait's rubric, before a run's first stage (ampli.judges.remote): a request
+# shaped as the run's, which ampli estimate counts too.
+PROBE_ITEM = JudgeItem(prompt="What is a good way to start the day?", response="A glass of water and a short walk.")
+
 _PLACEHOLDER = re.compile(r"\{(question|answer)\}")
 
 

@@ -1,7 +1,8 @@
 """What one run will ask of its judge and its GPU, worked out from its config before it starts.
 
 Exact: how many samples and eval answers each stage judges (two requests each: the trait's rubric and the
-coherence rubric), as loop.*, regime.* and loop.judge_samples say, and the persona probe's answers (probe.*).
+coherence rubric), as loop.*, regime.* and loop.judge_samples say, the persona probe's answers (probe.*), and a
+hosted judge's one request before the first stage (ampli.judges.remote).
 Estimated:
 - tokens: characters / CHARS_PER_TOKEN for every text known in advance (rubrics, the system prompt, eval
   questions, pool prompts, seed examples), CHAT_TOKENS of chat framing a request, and a model's sample counted
@@ -17,9 +18,9 @@ from dataclasses import dataclass
 from ampli.inputs import corpus, sampling
 
 from ampli.config.schema import AmpliConfig, judge_samples_count
-from ampli.hosted.spending import known_prices
+from ampli.hosted.spending import LOCAL_BACKENDS, known_prices
 from ampli.judges import judge_samples
-from ampli.judges.rubrics import COHERENCE_RUBRIC, SYSTEM_PROMPT
+from ampli.judges.rubrics import COHERENCE_RUBRIC, PROBE_ITEM, SYSTEM_PROMPT, render
 
 CHARS_PER_TOKEN = 4.0  # English text in a GPT-style tokenizer
 CHAT_TOKENS = 9  # OpenAI's chat framing: 3 tokens per message (system, user) and 3 that open the reply
@@ -37,6 +38,11 @@ GPU_ASSUMPTIONS = (
 
 def text_tokens(text: str) -> float:
     return len(text) / CHARS_PER_TOKEN
+
+
+def request_tokens(messages: list[dict]) -> float:
+    """A chat request's input tokens by the rule the estimate counts with: for checking it against what was sent."""
+    return CHAT_TOKENS + sum(text_tokens(m["content"]) for m in messages)
 
 
 def mean(values: list[float]) -> float:
@@ -61,7 +67,7 @@ class RunEstimate:
     name: str
     judge: str  # backend/model
     # what a reinit/continual twin adopts instead of judging (ampli.record.shared_stages), with the persona probe's
-    # judged answers (probe.source=persona_prompt)
+    # judged answers (probe.source=persona_prompt) and the judge's cached preflight request
     base_and_seed_cycle: JudgeLoad
     later_cycles: JudgeLoad
     usd_per_mtok: tuple[float, float] | None  # None: no price known
@@ -87,6 +93,14 @@ class Judged:
         self.rubric_tokens = sum(text_tokens(r.replace("{question}", "").replace("{answer}", "")) for r in rubrics)
         self.fixed_tokens = CHAT_TOKENS + text_tokens(SYSTEM_PROMPT)
         self.reply_tokens = cfg.judge.max_tokens
+        self.hosted = cfg.judge.backend not in LOCAL_BACKENDS
+        self.trait_rubric = cfg.trait.rubric
+
+    def preflight(self) -> JudgeLoad:
+        """A hosted judge's request before the first stage: the trait's rubric on a fixed item."""
+        if not self.hosted:
+            return JudgeLoad()
+        return JudgeLoad(1, self.fixed_tokens + text_tokens(render(self.trait_rubric, PROBE_ITEM)), self.reply_tokens)
 
     def load(self, items: int, question_tokens: float, answer_tokens: float) -> JudgeLoad:
         """`items` judged with questions and answers of these mean lengths."""
@@ -129,7 +143,8 @@ class Workload:
         self.eval_items = len(self.eval_questions) * cfg.loop.eval_samples
 
     def judge(self) -> tuple[JudgeLoad, JudgeLoad]:
-        """(base eval + cycle 0 + the probe's answers, cycles 1 .. cycles-1)."""
+        """(base eval + cycle 0 + the probe's answers, cycles 1 .. cycles-1), and the judge's preflight request with
+        the first when judge.cache keeps its score for the twin (same judge, same rubric), else with the second."""
         cfg, judged = self.cfg, Judged(self.cfg)
         evaluation = judged.load(self.eval_items, mean([text_tokens(q) for q in self.eval_questions]),
                                  cfg.model.eval_max_new_tokens)
@@ -139,7 +154,10 @@ class Workload:
         for cycle in range(1, cfg.loop.cycles):
             samples = judged_count(cfg, cycle, records_per_cycle(cfg))
             later = later + judged.load(samples, self.cycle_question_tokens, cfg.model.max_new_tokens) + evaluation
-        return evaluation + seed_cycle + evaluation + self.probe(judged), later
+        shared = evaluation + seed_cycle + evaluation + self.probe(judged)
+        if cfg.judge.cache:
+            return judged.preflight() + shared, later
+        return shared, judged.preflight() + later
 
     def probe(self, judged: Judged) -> JudgeLoad:
         """probe=persona, source=persona_prompt: the base model answers probe.examples pool questions under the

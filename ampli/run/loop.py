@@ -139,6 +139,7 @@ class Run:
         try:
             self._open(cfg, root, runtime, local)
         except BaseException:
+            self.judge.close()
             self.store.close()  # a run that cannot start lets go of its directory at once
             raise
 
@@ -347,6 +348,7 @@ class Run:
             return self._run()
         finally:
             self.ctx.generator.release()  # no engine or sampling model outlives the run
+            self.judge.close()  # nor the judge's client and its event-loop thread
             self.store.close()  # the run lock: released whether the loop ended, stopped or failed
 
     def _run(self) -> dict:
@@ -384,7 +386,6 @@ class Run:
                  self.store.root)
         tracker.log_summary({"amplification": summary["amplification"], "status": status})
         tracker.finish()
-        self.judge.close()
         if failed:  # recorded as the run's status; the process still ends in an error (exit code 3)
             raise failed
         return summary
