@@ -1,5 +1,6 @@
 """cluster=pool (hydra_plugins/ampli_pool_launcher): a job whose process is killed is named in one line and recorded
-in its job's log, and the other jobs of the sweep run to their end."""
+in its job's log, and the other jobs of the sweep run to their end; a worker that is killed ends the sweep in one line,
+with no job left running."""
 
 from __future__ import annotations
 
@@ -50,3 +51,62 @@ def test_kill_9_of_one_job_leaves_the_other_to_finish(micro_overrides):
     metrics = json.loads(lucky.read_text())
     assert metrics["status"] == "completed" and len(metrics["cycles"]) == 3
     assert "the job's process was killed by signal 9 (SIGKILL)" in output  # the summary's failed-jobs line
+
+
+def proc_stat(pid: int) -> list[str] | None:
+    """/proc/<pid>/stat's fields after the command name (state, parent pid, ...); None once the process is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+
+
+def alive(pid: int) -> bool:
+    """Running, not just a zombie waiting for its (dead) parent to reap it."""
+    stat = proc_stat(pid)
+    return stat is not None and stat[0] != "Z"
+
+
+def parent_of(pid: int) -> int | None:
+    stat = proc_stat(pid)
+    return int(stat[1]) if stat else None
+
+
+def workers_of(sweep_pid: int) -> set[int]:
+    return {int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and parent_of(int(p.name)) == sweep_pid}
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform != "linux", reason="a job stops with its worker through Linux's PR_SET_PDEATHSIG")
+def test_kill_9_of_a_worker_stops_every_job_and_the_same_command_resumes_them(micro_overrides):
+    """The worker (the job process's parent), not the job: the pool is broken, so the sweep ends, in one line, and no
+    job outlives its worker (nothing keeps running after the sweep); the same command then finishes both runs."""
+    out = Path(next(o.split("=", 1)[1] for o in micro_overrides if o.startswith("output_dir=")))
+    overrides = with_overrides(micro_overrides, "loop.cycles=3", "trait=bliss,lucky", "cluster=pool",
+                               "cluster.n_jobs=2")
+    command = [sys.executable, "launch.py", "-m", *overrides]
+    sweep = subprocess.Popen(command, cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             env={**os.environ})
+    try:
+        lock = wait_for("runs/bliss-*/run.lock", out)
+        job = json.loads(lock.read_text())["pid"]
+        worker = parent_of(job)
+        assert worker != sweep.pid  # the job runs in a child of a pool worker, not in the sweep's process
+        jobs = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and parent_of(int(p.name)) in
+                workers_of(sweep.pid)]
+        os.kill(worker, signal.SIGKILL)
+        output, _ = sweep.communicate(timeout=600)
+    finally:
+        if sweep.poll() is None:
+            sweep.kill()
+            sweep.communicate()
+    assert sweep.returncode != 0 and "Traceback" not in output, output[-3000:]
+    assert ("a worker process of the pool ended (SIGKILL(-9)), not a job's own process, so the pool stopped, and "
+            "every job stopped with its worker") in output
+    assert job in jobs and not any(alive(pid) for pid in jobs)
+    assert all(json.loads(m.read_text())["status"] != "completed" for m in out.glob("runs/*/metrics.json"))
+
+    again = subprocess.run(command, cwd=ROOT, text=True, capture_output=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-3000:]
+    finished = [json.loads(m.read_text()) for m in out.glob("runs/*/metrics.json")]
+    assert [(m["status"], len(m["cycles"])) for m in finished] == [("completed", 3)] * 2

@@ -4,10 +4,17 @@ A joblib (loky) pool stops every job when one of its workers dies: a job killed 
 out-of-memory killer) would take the others down with a long traceback that never names it. Here a worker forks the
 job into a child process and waits for it, so a job that dies is one line naming it and a failed result, and the
 other jobs run on to their end; Hydra then ends the sweep with that job's error, as for any failed job.
+
+A worker killed itself (not its job) breaks the pool, and joblib stops the other workers. Each job stops with its
+worker, so nothing is left running after the sweep has ended (holding its run's lock, writing into its run), and the
+sweep ends in one line that says so; the same command resumes every run from its last finished stage.
 """
 
+import ctypes
 import logging
 import multiprocessing
+import os
+import re
 import signal
 import sys
 from dataclasses import dataclass
@@ -24,6 +31,7 @@ from hydra.types import HydraContext, TaskFunction
 from hydra_plugins.hydra_joblib_launcher._core import execute_job
 from hydra_plugins.hydra_joblib_launcher.joblib_launcher import JoblibLauncher
 from joblib import Parallel, delayed
+from joblib.externals.loky.process_executor import TerminatedWorkerError
 from omegaconf import DictConfig, open_dict
 
 log = logging.getLogger(__name__)
@@ -32,6 +40,22 @@ log = logging.getLogger(__name__)
 class JobDied(CompactHydraException):
     """A job's process ended without a result (killed by a signal, or exited in the middle of the job). Compact:
     the sweep ends in its one line, as in a job's user error, not in a traceback of this launcher."""
+
+
+class WorkerDied(CompactHydraException):
+    """A worker process of the pool (not a job's own process) ended: joblib cannot go on with a broken pool."""
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def stop_with(parent_pid: int) -> None:
+    """The calling process gets SIGTERM when the worker that forked it dies (Linux; elsewhere nothing changes)."""
+    if sys.platform != "linux":
+        return
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent_pid:  # the worker died before the request took effect
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def how_it_died(exitcode: int | None) -> str:
@@ -54,7 +78,8 @@ def record_death(hydra_context: HydraContext, config: DictConfig, idx: int, over
         log_file.write(f"[{datetime.now():%Y-%m-%d %H:%M:%S},000][ampli][ERROR] - the job's process was {how}\n")
 
 
-def _child(conn: Any, args: tuple) -> None:
+def _child(conn: Any, parent_pid: int, args: tuple) -> None:
+    stop_with(parent_pid)
     # cloudpickle, as loky sends results: a JobReturn holds config classes that plain pickle cannot find by name
     conn.send_bytes(cloudpickle.dumps(execute_job(*args)))
     conn.close()
@@ -65,8 +90,8 @@ def isolated_job(idx: int, overrides: Sequence[str], hydra_context: HydraContext
     """Run one job (hydra-joblib-launcher's execute_job) in a forked child; its death becomes a failed JobReturn."""
     context = multiprocessing.get_context("fork")
     reader, writer = context.Pipe(duplex=False)
-    child = context.Process(target=_child, args=(writer, (idx, overrides, hydra_context, config, task_function,
-                                                          singleton_state)))
+    child = context.Process(target=_child, args=(writer, os.getpid(), (idx, overrides, hydra_context, config,
+                                                                      task_function, singleton_state)))
     child.start()
     writer.close()
     try:
@@ -102,10 +127,17 @@ class AmpliPoolLauncher(JoblibLauncher):
             log.info("\t#%d : %s", initial_job_idx + idx, " ".join(filter_overrides(overrides)))
         state = Singleton.get_state()
         # batch_size=1: jobs are handed out one at a time, so a long DPO run does not hold back a queue of short ones
-        return Parallel(n_jobs=self.joblib["n_jobs"], backend="loky", batch_size=1)(
-            delayed(isolated_job)(initial_job_idx + idx, overrides, self.hydra_context, self.config,
-                                  self.task_function, state)
-            for idx, overrides in enumerate(job_overrides))
+        try:
+            return Parallel(n_jobs=self.joblib["n_jobs"], backend="loky", batch_size=1)(
+                delayed(isolated_job)(initial_job_idx + idx, overrides, self.hydra_context, self.config,
+                                      self.task_function, state)
+                for idx, overrides in enumerate(job_overrides))
+        except TerminatedWorkerError as err:
+            codes = re.search(r"exit codes of the workers are \{(.*?)\}", str(err))
+            raise WorkerDied(
+                f"a worker process of the pool ended ({codes[1] if codes else 'exit code unknown'}), not a job's own "
+                "process, so the pool stopped, and every job stopped with its worker. Each run keeps what it wrote: "
+                "the same command resumes them") from None
 
 
 @dataclass
