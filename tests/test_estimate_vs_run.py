@@ -34,7 +34,7 @@ def asked(run: Run, server: FakeJudgeServer) -> tuple[int, int, float]:
 def test_the_estimate_counts_every_request_a_sweep_asks(micro_overrides, cache):
     with FakeJudgeServer(score_by_text) as server:
         overrides = [*micro_overrides, *judge_overrides(server, KEY_ENV), f"judge.cache={cache}", "regime=dpo",
-                     "probe=persona", "probe.source=persona_prompt", "probe.examples=16"]
+                     "probe=persona", "probe.source=persona_prompt", "probe.examples=32"]
         continual, reinit = SweepEstimate.of(compose_jobs([*overrides, "reinit=false,true"])).runs
         assert "continual" in continual.name and "reinit" in reinit.name
 

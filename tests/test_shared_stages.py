@@ -27,11 +27,14 @@ def run(overrides, output_dir, *extra):
     return summary, output_dir / "runs" / summary["run_name"]
 
 
-@pytest.mark.parametrize("regime, probe", [("sft", "none"), ("dpo", "none"), ("dpo", "persona")])
+@pytest.mark.parametrize("regime, probe", [("sft", "none"), ("dpo", "none"), ("dpo", "persona"),
+                                           ("dpo", "persona probe.min_separation=1000")])
 def test_reinit_run_adopts_what_it_would_have_computed(micro_overrides, tmp_path, caplog, regime, probe):
     """With the persona probe on, the twin also adopts the vector and the probe's measures of the base model and of
-    cycle 0."""
-    settings = [f"regime={regime}", f"probe={probe}"]
+    cycle 0; a vector that does not separate measures nothing, and the twin adopts that too rather than redoing the
+    base eval and cycle 0."""
+    probe, *probe_settings = probe.split()
+    settings = [f"regime={regime}", f"probe={probe}", *probe_settings]
     _, donor = run(micro_overrides, tmp_path / "sweep", *settings, "reinit=false")
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="ampli"):

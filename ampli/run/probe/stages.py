@@ -86,9 +86,9 @@ class PersonaProbe:
     def measure(self, where: str, model_cycle: int, eval_rows: list[dict]) -> dict | None:
         """base/probe (model_cycle -1) or cycle_n/probe: model n's eval answers along the vector and its state at
         the eval prompts' last token; None when the vector does not separate."""
-        if not self.vector.separates:
-            return None
         path = self.ctx.store.root / where / "probe.json"
+        if not self.vector.separates:
+            return self.not_measured(f"{where}/probe", path)
 
         def compute() -> dict:
             prompts = self.regime.eval_prompts(self.ctx)
@@ -114,9 +114,9 @@ class PersonaProbe:
         """cycle_n/probe_predicted: mean projection of (a seeded subset of) cycle n's training samples minus that of
         the start model's own answers to the same prompts, both teacher-forced through the start model (the paper's
         projection difference), before model n trains on them."""
-        if not self.vector.separates:
-            return None
         path = self.ctx.store.cycle_dir(cycle) / "probe_predicted.json"
+        if not self.vector.separates:
+            return self.not_measured(f"cycle_{cycle:03d}/probe_predicted", path)
 
         def compute() -> dict:
             items = [(self.regime.judge_item(r), r.get("system")) for r in records]
@@ -140,6 +140,16 @@ class PersonaProbe:
             return result
 
         return self.stage(f"cycle_{cycle:03d}/probe_predicted", compute, lambda: read_json(path))
+
+    def not_measured(self, name: str, path: Path) -> None:
+        """A measure the vector cannot give (it does not separate): the stage is still recorded as done, with why,
+        so that a resumed run and a reinit twin (which adopts it) see it complete rather than pending forever."""
+
+        def compute() -> None:
+            write_json(path, {"measured": False, "why": "the persona vector does not separate its held-out answers"})
+
+        self.stage(name, compute, lambda: None)
+        return None
 
     def summary(self) -> dict:
         """metrics.json's account of the vector: where it is read and whether its numbers mean anything."""
