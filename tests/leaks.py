@@ -27,7 +27,8 @@ def _watched(thread: threading.Thread) -> bool:
     return thread is not threading.main_thread() and (thread.name.startswith(RUN_LOCK_THREAD) or not thread.daemon)
 
 
-def _alive(process: psutil.Process) -> bool:
+def still_running(process: psutil.Process) -> bool:
+    """Running, not a zombie waiting for its parent to reap it."""
     try:
         return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
@@ -36,7 +37,7 @@ def _alive(process: psutil.Process) -> bool:
 
 def running_now() -> Running:
     threads = frozenset(t for t in threading.enumerate() if _watched(t))
-    children = frozenset(p for p in psutil.Process().children(recursive=True) if _alive(p))
+    children = frozenset(p for p in psutil.Process().children(recursive=True) if still_running(p))
     return Running(threads, children)
 
 
@@ -60,4 +61,4 @@ def left_behind(before: Running) -> list[str]:
     _, alive = psutil.wait_procs(list(children), timeout=GRACE_S)
     left = [f"thread {t.name!r} ({'run-lock heartbeat' if t.name.startswith(RUN_LOCK_THREAD) else 'non-daemon'})"
             for t in threads if t.is_alive()]
-    return left + [f"child process {_describe(p)}" for p in alive if _alive(p)]
+    return left + [f"child process {_describe(p)}" for p in alive if still_running(p)]

@@ -12,9 +12,11 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from tests.conftest import MICRO, ROOT, with_overrides
+from tests.leaks import still_running
 
 
 def wait_for(path_glob: str, root: Path, timeout_s: float = 300) -> Path:
@@ -53,29 +55,6 @@ def test_kill_9_of_one_job_leaves_the_other_to_finish(micro_overrides):
     assert "the job's process was killed by signal 9 (SIGKILL)" in output  # the summary's failed-jobs line
 
 
-def proc_stat(pid: int) -> list[str] | None:
-    """/proc/<pid>/stat's fields after the command name (state, parent pid, ...); None once the process is gone."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-
-
-def alive(pid: int) -> bool:
-    """Running, not just a zombie waiting for its (dead) parent to reap it."""
-    stat = proc_stat(pid)
-    return stat is not None and stat[0] != "Z"
-
-
-def parent_of(pid: int) -> int | None:
-    stat = proc_stat(pid)
-    return int(stat[1]) if stat else None
-
-
-def workers_of(sweep_pid: int) -> set[int]:
-    return {int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and parent_of(int(p.name)) == sweep_pid}
-
-
 @pytest.mark.slow
 @pytest.mark.skipif(sys.platform != "linux", reason="a job stops with its worker through Linux's PR_SET_PDEATHSIG")
 def test_kill_9_of_a_worker_stops_every_job_and_the_same_command_resumes_them(micro_overrides):
@@ -89,12 +68,11 @@ def test_kill_9_of_a_worker_stops_every_job_and_the_same_command_resumes_them(mi
                              env={**os.environ})
     try:
         lock = wait_for("runs/bliss-*/run.lock", out)
-        job = json.loads(lock.read_text())["pid"]
-        worker = parent_of(job)
-        assert worker != sweep.pid  # the job runs in a child of a pool worker, not in the sweep's process
-        jobs = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and parent_of(int(p.name)) in
-                workers_of(sweep.pid)]
-        os.kill(worker, signal.SIGKILL)
+        job = psutil.Process(json.loads(lock.read_text())["pid"])
+        worker = job.parent()
+        assert worker.pid != sweep.pid  # the job runs in a child of a pool worker, not in the sweep's process
+        jobs = [child for each in psutil.Process(sweep.pid).children() for child in each.children()]
+        worker.kill()
         output, _ = sweep.communicate(timeout=600)
     finally:
         if sweep.poll() is None:
@@ -103,7 +81,7 @@ def test_kill_9_of_a_worker_stops_every_job_and_the_same_command_resumes_them(mi
     assert sweep.returncode != 0 and "Traceback" not in output, output[-3000:]
     assert ("a worker process of the pool ended (SIGKILL(-9)), not a job's own process, so the pool stopped, and "
             "every job stopped with its worker") in output
-    assert job in jobs and not any(alive(pid) for pid in jobs)
+    assert job in jobs and not any(still_running(process) for process in jobs)
     assert all(json.loads(m.read_text())["status"] != "completed" for m in out.glob("runs/*/metrics.json"))
 
     again = subprocess.run(command, cwd=ROOT, text=True, capture_output=True, timeout=600)

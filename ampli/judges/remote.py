@@ -25,6 +25,7 @@ from ampli.judges.scoring import Score
 
 log = logging.getLogger("ampli")
 
+
 def provider_message(error: BaseException) -> str:
     """The endpoint's own words for a refused request, on one line (the SDK error the pool's error came from)."""
     cause = error.__cause__ or error

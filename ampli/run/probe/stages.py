@@ -148,8 +148,7 @@ class PersonaProbe:
         def compute() -> None:
             write_json(path, {"measured": False, "why": "the persona vector does not separate its held-out answers"})
 
-        self.stage(name, compute, lambda: None)
-        return None
+        return self.stage(name, compute, lambda: None)
 
     def summary(self) -> dict:
         """metrics.json's account of the vector: where it is read and whether its numbers mean anything."""
